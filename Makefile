@@ -1,0 +1,49 @@
+# Two entry points: `make run` and `make test`. Both set themselves up from nothing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run test demo check bench clean system-deps
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP) $@
+
+## run: set up and start the daemon on the shipped sources.yaml (SQLite under storage/)
+run: $(STAMP)
+	$(BIN)/newsbot run
+
+## demo: the offline showcase
+demo: $(STAMP)
+	$(BIN)/newsbot demo
+
+## check: validate sources.yaml, rules/ and deliveries.yaml
+check: $(STAMP)
+	$(BIN)/newsbot check
+
+## system-deps: what the test suite needs from Debian (Chromium for email rendering)
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi; }
+
+## test: set up and run the whole suite
+test: $(TEST_STAMP) system-deps
+	$(BIN)/python -m pytest -q
+
+bench: $(TEST_STAMP)
+	$(BIN)/python bench/match_bench.py
+	$(BIN)/python bench/poll_bench.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

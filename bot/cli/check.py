@@ -1,0 +1,53 @@
+"""`newsbot check`: validate sources.yaml, rules/ and deliveries.yaml, print every problem."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bot.cli.common import EXIT_OK, EXIT_PROBLEMS, App, pass_app
+from bot.errors import ConfigError, Problem
+
+
+def collect_problems(app: App) -> tuple[list[Problem], list[str]]:
+    """Every problem of every config file, and notices (things off but not wrong)."""
+    from bot.config.deliveries import load_deliveries
+    from bot.config.sources import load_sources
+    from bot.config.themes import load_themes
+
+    problems: list[Problem] = []
+    notices: list[str] = []
+    for loader in (load_sources, load_themes, load_deliveries):
+        try:
+            loader(app.config_dir)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    s = app.settings
+    if not s.telegram_token:
+        notices.append("TELEGRAM_BOT_TOKEN is not set: alerts and digests go to the console")
+    if not s.smtp_url:
+        notices.append("SMTP_URL is not set: the weekly email is off")
+    elif not s.email_from:
+        problems.append(Problem("environment", None, None, "EMAIL_FROM is required when SMTP_URL is set"))
+    return problems, notices
+
+
+@click.command()
+@pass_app
+def check(app: App) -> None:
+    """Validate sources.yaml, rules/ and deliveries.yaml; print every problem."""
+    problems, notices = collect_problems(app)
+    for notice in notices:
+        click.echo(f"Notice: {notice}", err=True)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    click.echo("ok: sources.yaml, rules/ and deliveries.yaml are valid")
+    sys.exit(EXIT_OK)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(check)

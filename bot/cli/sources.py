@@ -1,0 +1,9 @@
+"""`newsbot sources` commands (being built)."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(group: click.Group) -> None:
+    pass

@@ -1,0 +1,38 @@
+"""Durations with units, as coordinators write them: `90s`, `30m`, `1h`, `7d`, `2w`."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+
+
+def parse_duration(text: str | int | float) -> timedelta:
+    """`1h30m` -> 5400 s. A bare number means seconds. Raises ValueError with the reason."""
+    if isinstance(text, bool):
+        raise ValueError("expected a duration such as 30m, 1h or 7d")
+    if isinstance(text, (int, float)):
+        return timedelta(seconds=text)
+    s = str(text).strip().lower().replace(" ", "")
+    if not s:
+        raise ValueError("empty duration")
+    pos = 0
+    total = 0.0
+    for m in _PART.finditer(s):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _UNITS[m.group(2)]
+        pos = m.end()
+    if pos != len(s):
+        raise ValueError(f"expected a duration such as 30m, 1h or 7d (got {text!r})")
+    return timedelta(seconds=total)
+
+
+def format_duration(td: timedelta) -> str:
+    secs = int(td.total_seconds())
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if secs and secs % size == 0:
+            return f"{secs // size}{unit}"
+    return f"{secs}s"

@@ -1,0 +1,170 @@
+"""sources.yaml: the schema, and loading with every problem reported at once."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from bot.config.durations import parse_duration
+from bot.config.yamlfile import display_path, load_yaml, position, validate
+from bot.errors import ConfigError, Problem
+
+SOURCES_FILE = "sources.yaml"
+MIN_INTERVAL = timedelta(minutes=5)
+MAX_INTERVAL = timedelta(hours=24)
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    return parse_duration(value)  # type: ignore[arg-type]
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+def _size(value: object) -> int:
+    if isinstance(value, int):
+        return value
+    m = re.fullmatch(r"\s*(\d+)\s*([kKmM]?)[bB]?\s*", str(value))
+    if not m:
+        raise ValueError("expected a size such as 500KB or 10MB")
+    return int(m.group(1)) * {"": 1, "k": 1024, "m": 1024 * 1024}[m.group(2).lower()]
+
+
+Size = Annotated[int, BeforeValidator(_size)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Defaults(Strict):
+    interval: Duration = timedelta(minutes=30)
+    language: str | None = None
+    timeout: Duration = timedelta(seconds=20)
+    max_size: Size = 10 * 1024 * 1024
+    max_redirects: int = Field(5, ge=0, le=20)
+    per_host: int = Field(2, ge=1, le=32)
+    user_agent: str | None = None
+
+    @field_validator("interval")
+    @classmethod
+    def _interval_bounds(cls, v: timedelta) -> timedelta:
+        return _check_interval(v)
+
+
+def _check_interval(v: timedelta) -> timedelta:
+    if v < MIN_INTERVAL:
+        raise ValueError("must be at least 5m")
+    if v > MAX_INTERVAL:
+        raise ValueError("must be at most 24h")
+    return v
+
+
+class HtmlSelectors(Strict):
+    item: str
+    title: str
+    link: str
+    date: str | None = None
+    summary: str | None = None
+
+
+class Source(Strict):
+    id: str
+    name: str | None = None
+    url: str
+    type: Literal["auto", "feed", "html"] = "auto"
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+    interval: Duration | None = None
+    enabled: bool = True
+    weight: float = Field(1.0, gt=0, le=10)
+    html: HtmlSelectors | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not SLUG.match(v):
+            raise ValueError("must be a slug of a-z, 0-9 and '-'")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http or https URL")
+        return v
+
+    @field_validator("interval")
+    @classmethod
+    def _interval_bounds(cls, v: timedelta | None) -> timedelta | None:
+        return None if v is None else _check_interval(v)
+
+    @field_validator("language")
+    @classmethod
+    def _lang(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[a-z]{2,3}", v):
+            raise ValueError("must be a two-letter language code such as en or fr")
+        return v
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+class SourcesFile(Strict):
+    defaults: Defaults = Defaults()
+    sources: tuple[Source, ...] = ()
+
+
+class SourcesConfig:
+    """The validated source list, with each source's effective settings."""
+
+    def __init__(self, parsed: SourcesFile, path: Path):
+        self.path = path
+        self.defaults = parsed.defaults
+        self.sources = parsed.sources
+        self._by_id = {s.id: s for s in parsed.sources}
+
+    def get(self, source_id: str) -> Source | None:
+        return self._by_id.get(source_id)
+
+    def interval(self, source: Source) -> timedelta:
+        return source.interval or self.defaults.interval
+
+    def language(self, source: Source) -> str | None:
+        return source.language or self.defaults.language
+
+    @property
+    def enabled(self) -> list[Source]:
+        return [s for s in self.sources if s.enabled]
+
+
+def load_sources(config_dir: Path) -> SourcesConfig:
+    path = config_dir / SOURCES_FILE
+    shown = display_path(path, config_dir)
+    data = load_yaml(path, shown)
+    parsed = validate(SourcesFile, data, shown)
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for i, src in enumerate(parsed.sources):
+        if src.id in seen:
+            line, col = position(data, ("sources", i, "id"))
+            problems.append(Problem(shown, line, col,
+                                    f"sources[{i}].id: duplicate id {src.id!r} (first at sources[{seen[src.id]}])"))
+        else:
+            seen[src.id] = i
+        if src.type == "html" and src.html is None:
+            line, col = position(data, ("sources", i))
+            problems.append(Problem(shown, line, col, f"sources[{i}].html: type html needs html selectors (item, title, link)"))
+    if problems:
+        raise ConfigError(problems)
+    return SourcesConfig(parsed, path)

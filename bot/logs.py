@@ -1,0 +1,57 @@
+"""Log handlers for the CLI: key=value text, or one JSON object a line for collectors.
+
+httpx and httpcore log request URLs at INFO, and Bot API URLs contain the bot token,
+so they are held at WARNING; a filter also masks anything that looks like a token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import datetime, timezone
+
+_TOKEN = re.compile(r"bot\d{3,}:[A-Za-z0-9_-]{20,}")
+_SMTP_PASS = re.compile(r"(smtps?://[^:/@\s]+:)[^@\s]+@")
+
+
+def redact(text: str) -> str:
+    text = _TOKEN.sub("bot<token>", text)
+    return _SMTP_PASS.sub(r"\1***@", text)
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        clean = redact(msg)
+        if clean != msg:
+            record.msg, record.args = clean, None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            doc["exc"] = redact(self.formatException(record.exc_info))
+        return json.dumps(doc, ensure_ascii=False)
+
+
+def configure(level: str = "INFO", fmt: str = "text") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "telegram.ext.Application"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,193 @@
+"""The tables. Change a table here, then add an Alembic migration for it
+(`tests/integration/test_migrations.py` fails while the two disagree)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData,
+                        String, Table, Text, UniqueConstraint)
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware UTC datetime")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+UTC = UtcDateTime()
+
+# One row per source id ever polled; the state that makes a restart lose nothing.
+sources = Table(
+    "sources", metadata,
+    Column("id", String(100), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("feed_url", Text),              # resolved feed URL after `type: auto` discovery
+    Column("status", String(20), nullable=False, default="new"),  # new|ok|failing|paused
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("body_hash", String(64)),
+    Column("last_poll_at", UTC),
+    Column("last_success_at", UTC),
+    Column("last_error_kind", String(30)),
+    Column("last_error", Text),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("failing_since", UTC),
+    Column("interval_seconds", Integer),   # current adaptive interval
+    Column("next_poll_at", UTC),
+    Column("items_seen", Integer, nullable=False, default=0),
+    Column("last_new_item_at", UTC),
+    Column("backlog_done", Boolean, nullable=False, default=False),
+    Column("lease_owner", String(100)),
+    Column("lease_until", UTC),
+    Column("created_at", UTC, nullable=False),
+)
+
+stories = Table(
+    "stories", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("lead_item_id", Integer),
+    Column("language", String(8)),
+    Column("title_key", Text),
+    Column("created_at", UTC, nullable=False),
+    Column("updated_at", UTC, nullable=False),
+)
+
+items = Table(
+    "items", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", String(100), nullable=False, index=True),
+    Column("guid", Text, nullable=False),
+    Column("url", Text),                   # canonical
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("text", Text, nullable=False, default=""),
+    Column("author", Text),
+    Column("categories", JSON, nullable=False, default=list),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("language", String(8)),
+    Column("published_at", UTC),
+    Column("first_seen_at", UTC, nullable=False, index=True),
+    Column("is_backlog", Boolean, nullable=False, default=False),
+    Column("countries", JSON, nullable=False, default=list),
+    Column("regions", JSON, nullable=False, default=list),
+    Column("story_id", Integer, ForeignKey("stories.id"), index=True),
+    UniqueConstraint("source_id", "guid", name="uq_items_source_guid"),
+    Index("uq_items_url", "url", unique=True),
+)
+
+# One row per (item, theme) that matched; `explanations` is a list of
+# {rule, field, terms, snippet, description}.
+hits = Table(
+    "hits", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("theme", String(100), nullable=False, index=True),
+    Column("priority", String(10), nullable=False, default="normal"),
+    Column("rules", JSON, nullable=False, default=list),
+    Column("explanations", JSON, nullable=False, default=list),
+    Column("created_at", UTC, nullable=False, index=True),
+    UniqueConstraint("item_id", "theme", name="uq_hits_item_theme"),
+)
+
+# Where Telegram messages go: chats from deliveries.yaml (origin=config) and chats
+# that subscribed themselves (origin=self).
+destinations = Table(
+    "destinations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chat_id", String(64), nullable=False),
+    Column("thread_id", Integer),
+    Column("name", Text),
+    Column("origin", String(10), nullable=False),     # config | self
+    Column("chat_type", String(20)),                  # private | group | supergroup | channel
+    Column("themes", JSON),                           # null = all
+    Column("regions", JSON),
+    Column("languages", JSON),
+    Column("alerts", String(10), nullable=False, default="digest"),
+    Column("digest", String(40), nullable=False, default="daily 08:00"),
+    Column("timezone", String(64)),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("inactive_reason", Text),
+    Column("last_digest_at", UTC),
+    Column("created_at", UTC, nullable=False),
+    UniqueConstraint("chat_id", "thread_id", name="uq_destinations_chat_thread"),
+)
+
+# The outbox. Queued in the transaction that stores the hit; sent, then marked.
+# `dedupe_key` makes a second queueing of the same thing a no-op
+# (e.g. "alert:story:42" so one story alerts a destination once).
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("destination_id", Integer, ForeignKey("destinations.id", ondelete="CASCADE"), nullable=False),
+    Column("hit_id", Integer, ForeignKey("hits.id", ondelete="CASCADE")),
+    Column("kind", String(10), nullable=False),          # alert | digest
+    Column("dedupe_key", String(200), nullable=False),
+    Column("status", String(10), nullable=False, default="queued"),  # queued|sending|sent|failed|skipped
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTC),
+    Column("created_at", UTC, nullable=False),
+    Column("sent_at", UTC),
+    Column("message_id", Integer),
+    Column("error", Text),
+    Column("lease_owner", String(100)),
+    Column("lease_until", UTC),
+    UniqueConstraint("destination_id", "dedupe_key", name="uq_deliveries_dest_key"),
+    Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+)
+
+email_sends = Table(
+    "email_sends", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("list_name", String(100), nullable=False),
+    Column("week", String(10), nullable=False),          # ISO week, e.g. 2026-W47
+    Column("recipient", Text, nullable=False),
+    Column("status", String(10), nullable=False, default="queued"),  # queued|sent|failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("message_id", Text),
+    Column("created_at", UTC, nullable=False),
+    Column("sent_at", UTC),
+    UniqueConstraint("list_name", "week", "recipient", name="uq_email_sends_list_week_rcpt"),
+)
+
+feedback = Table(
+    "feedback", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("hit_id", Integer, ForeignKey("hits.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("vote", Integer, nullable=False),             # +1 relevant, -1 not relevant
+    Column("created_at", UTC, nullable=False),
+    UniqueConstraint("hit_id", "user_id", name="uq_feedback_hit_user"),
+)
+
+# Small named values: Telegram's update offset, leader locks, last weekly run.
+kv = Table(
+    "kv", metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", Text),
+    Column("expires_at", UTC),
+)

@@ -1,0 +1,77 @@
+from pathlib import Path
+
+import pytest
+
+from bot.config.durations import parse_duration
+from bot.config.sources import load_sources
+from bot.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("text,seconds", [("30m", 1800), ("1h30m", 5400), ("7d", 604800), ("90s", 90), (45, 45)])
+def test_parse_duration(text, seconds):
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "5 minutes", "1x", "m5"])
+def test_parse_duration_rejects(bad):
+    with pytest.raises(ValueError):
+        parse_duration(bad)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "sources.yaml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_every_problem_reported_with_place(tmp_path):
+    d = write(tmp_path, """defaults:
+  interval: 1m
+  bogus: 1
+sources:
+  - id: Bad_ID
+    url: ftp://x
+  - id: ok
+    url: https://a.org/
+    colour: red
+""")
+    with pytest.raises(ConfigError) as info:
+        load_sources(d)
+    lines = [str(p) for p in info.value.problems]
+    assert lines == [
+        "sources.yaml:2:13: defaults.interval: must be at least 5m (got '1m')",
+        "sources.yaml:3:3: defaults.bogus: unknown key",
+        "sources.yaml:5:9: sources[0].id: must be a slug of a-z, 0-9 and '-' (got 'Bad_ID')",
+        "sources.yaml:6:10: sources[0].url: must be an http or https URL (got 'ftp://x')",
+        "sources.yaml:9:5: sources[1].colour: unknown key",
+    ]
+
+
+def test_duplicate_ids_and_missing_html_selectors(tmp_path):
+    d = write(tmp_path, """sources:
+  - id: a
+    url: https://a.org/
+  - id: a
+    url: https://b.org/
+    type: html
+""")
+    with pytest.raises(ConfigError) as info:
+        load_sources(d)
+    lines = [str(p) for p in info.value.problems]
+    assert lines[0].startswith("sources.yaml:4:9: sources[1].id: duplicate id 'a'")
+    assert "type html needs html selectors" in lines[1]
+
+
+def test_yaml_syntax_error_has_place(tmp_path):
+    d = write(tmp_path, "sources:\n  - id: a\n    url: [unclosed\n")
+    with pytest.raises(ConfigError) as info:
+        load_sources(d)
+    assert str(info.value.problems[0]).startswith("sources.yaml:")
+    assert "YAML syntax" in str(info.value.problems[0])
+
+
+def test_shipped_sources_file_is_valid():
+    cfg = load_sources(REPO)
+    assert len(cfg.sources) >= 1
+    assert len({s.id for s in cfg.sources}) == len(cfg.sources)
