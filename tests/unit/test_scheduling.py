@@ -1,0 +1,116 @@
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+
+from bot.scheduling import (MAX_INTERVAL, Hints, adaptive_interval, backoff_delay, hints_from,
+                            max_age, next_success_interval, retry_after)
+
+M = timedelta(minutes=1)
+H = timedelta(hours=1)
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("base,recent,previous,expected", [
+    # busy source: 7d / 1000 / 2 is 5 min, below the configured 30m: the configured interval wins
+    (30 * M, 1000, None, 30 * M),
+    # 14 items a week -> one every 12h -> poll every 6h
+    (30 * M, 14, None, 6 * H),
+    # 168 a week -> one an hour -> every 30 min
+    (10 * M, 168, None, 30 * M),
+    # one item a week -> 3.5 days, capped at 24h
+    (30 * M, 1, None, MAX_INTERVAL),
+    # silent: slows down by half from the previous interval ...
+    (30 * M, 0, None, 45 * M),
+    (30 * M, 0, 2 * H, 3 * H),
+    # ... up to 24h, never beyond
+    (30 * M, 0, 20 * H, MAX_INTERVAL),
+    (30 * M, 0, MAX_INTERVAL, MAX_INTERVAL),
+    # a previous interval below the configured one (config changed) starts from the config
+    (1 * H, 0, 10 * M, 90 * M),
+    # a configured interval out of range is clamped
+    (1 * M, 10_000, None, 5 * M),
+])
+def test_adaptive_interval(base, recent, previous, expected):
+    assert adaptive_interval(base, recent, previous) == expected
+
+
+@pytest.mark.parametrize("header,expected", [
+    ("max-age=3600", H),
+    ("public, max-age=600, must-revalidate", 10 * M),
+    ("s-maxage=7200, max-age=60", 2 * H),
+    ('max-age="120"', 2 * M),
+    ("no-cache, max-age=600", None),
+    ("no-store", None),
+    ("private", None),
+    ("", None),
+    (None, None),
+])
+def test_max_age(header, expected):
+    assert max_age(header) == expected
+
+
+@pytest.mark.parametrize("header,expected", [
+    ("120", 2 * M),
+    ("0", timedelta(0)),
+    ("Sun, 22 Nov 2026 13:00:00 GMT", H),
+    ("Sun, 22 Nov 2026 11:00:00 GMT", timedelta(0)),  # in the past: now
+    ("soon", None),
+    ("", None),
+    (None, None),
+])
+def test_retry_after(header, expected):
+    assert retry_after(header, NOW) == expected
+
+
+@pytest.mark.parametrize("hints,base,recent,previous,expected", [
+    # no hints: adaptive
+    (Hints(), 30 * M, 1000, None, 30 * M),
+    # <ttl>60</ttl> on a busy feed: at most hourly
+    (Hints(ttl=H), 30 * M, 1000, None, H),
+    # hints are floors only: a short max-age never speeds a slow source up
+    (Hints(max_age=5 * M), 30 * M, 14, None, 6 * H),
+    # the largest hint wins
+    (Hints(ttl=H, max_age=2 * H, retry_after=30 * M), 30 * M, 1000, None, 2 * H),
+    # a hint beyond 24h is capped: a typo in a feed never puts it to sleep for a week
+    (Hints(ttl=timedelta(days=30)), 30 * M, 1000, None, MAX_INTERVAL),
+])
+def test_next_success_interval(hints, base, recent, previous, expected):
+    assert next_success_interval(base, recent, previous, hints) == expected
+
+
+def test_hints_from_headers_and_ttl():
+    headers = httpx.Headers({"Cache-Control": "max-age=900", "Retry-After": "1800"})
+    assert hints_from(headers, 60, NOW) == Hints(ttl=H, max_age=15 * M, retry_after=30 * M)
+    assert hints_from(None, None, NOW) == Hints()
+    assert hints_from(httpx.Headers({}), 0, NOW) == Hints()
+
+
+@pytest.mark.parametrize("base,count,rand,hint,expected", [
+    # first failure: the configured interval, jitter centred (rand 0.5 -> x1.0)
+    (30 * M, 1, 0.5, None, 30 * M),
+    # doubling per consecutive failure
+    (30 * M, 2, 0.5, None, H),
+    (30 * M, 4, 0.5, None, 4 * H),
+    # jitter: +-10%
+    (30 * M, 2, 0.0, None, 54 * M),
+    (30 * M, 2, 1.0, None, 66 * M),
+    # capped at 24h, jitter included, however long it fails: never given up
+    (30 * M, 7, 0.99, None, MAX_INTERVAL),
+    (30 * M, 10_000, 0.0, None, MAX_INTERVAL * 0.9),
+    # Retry-After longer than the backoff wins, but within 24h
+    (30 * M, 1, 0.5, 3 * H, 3 * H),
+    (30 * M, 1, 0.5, timedelta(days=3), MAX_INTERVAL),
+    # a short Retry-After never shortens the backoff
+    (30 * M, 3, 0.5, M, 2 * H),
+    # the delay is never below the 5 min floor
+    (1 * M, 1, 0.0, None, 5 * M),
+])
+def test_backoff_delay(base, count, rand, hint, expected):
+    assert backoff_delay(base, count, rand, hint) == expected
+
+
+def test_backoff_grows_monotonically_until_the_cap():
+    delays = [backoff_delay(15 * M, n, 0.5) for n in range(1, 12)]
+    assert delays == sorted(delays)
+    assert delays[0] == 15 * M and delays[-1] == MAX_INTERVAL
