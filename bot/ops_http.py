@@ -1,0 +1,233 @@
+"""The operator's local HTTP endpoint: `/healthz` (JSON) and Prometheus `/metrics`.
+
+A bare asyncio server (HTTP/1.0-style, one request per connection): two read-only pages
+need no framework. Metrics live in a registry of their own, not prometheus_client's
+global one, so tests and several daemons in one process never collide. Counters are fed
+by the daemon after each cycle (`record_poll`, `record_deliveries`); everything that is
+state (queue size and age, stored items and hits, last successful poll) is read from the
+database at scrape time, so it stays true across restarts.
+
+Owns: the endpoint and the metric names. Must not: change any state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import datetime
+from typing import Any, Callable
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import Engine, func, select, text
+
+from bot.storage.schema import deliveries, email_sends, hits, items, sources
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE_METRICS = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def parse_address(value: str) -> tuple[str, int]:
+    """`127.0.0.1:8787`, `[::1]:8787` or `:8787` (loopback) -> (host, port)."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"NEWSBOT_HTTP must be HOST:PORT or 'off' (got {value!r})")
+    host = host.strip("[]") or "127.0.0.1"
+    return host, int(port)
+
+
+class _DatabaseCollector:
+    """Gauges read from the database at each scrape."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]):
+        self.engine = engine
+        self.clock = clock
+
+    def collect(self):  # noqa: ANN201
+        try:
+            snap = database_snapshot(self.engine, self.clock())
+        except Exception as exc:  # noqa: BLE001  (a scrape must not die with the database)
+            log.warning("metrics: database unreachable: %s", exc.__class__.__name__)
+            up = GaugeMetricFamily("newsbot_database_up", "1 when the database answered the scrape")
+            up.add_metric([], 0)
+            yield up
+            return
+        up = GaugeMetricFamily("newsbot_database_up", "1 when the database answered the scrape")
+        up.add_metric([], 1)
+        yield up
+        g = GaugeMetricFamily("newsbot_deliveries", "Telegram deliveries in the outbox by kind and status",
+                              labels=["kind", "status"])
+        for (kind, status), n in sorted(snap["deliveries"].items()):
+            g.add_metric([kind, status], n)
+        yield g
+        g = GaugeMetricFamily("newsbot_deliveries_queued", "Deliveries waiting to be sent")
+        g.add_metric([], snap["queue"])
+        yield g
+        g = GaugeMetricFamily("newsbot_outbox_oldest_queued_age_seconds",
+                              "Age of the oldest queued delivery (0 when the queue is empty)")
+        g.add_metric([], snap["oldest_queued_age_seconds"] or 0.0)
+        yield g
+        g = GaugeMetricFamily("newsbot_emails", "Weekly email sends by status", labels=["status"])
+        for status, n in sorted(snap["emails"].items()):
+            g.add_metric([status], n)
+        yield g
+        g = GaugeMetricFamily("newsbot_items_stored", "Items in the database")
+        g.add_metric([], snap["items"])
+        yield g
+        g = GaugeMetricFamily("newsbot_hits_stored", "Hits in the database by theme", labels=["theme"])
+        for theme, n in sorted(snap["hits"].items()):
+            g.add_metric([theme], n)
+        yield g
+        g = GaugeMetricFamily("newsbot_sources", "Sources by status", labels=["status"])
+        for status, n in sorted(snap["sources"].items()):
+            g.add_metric([status], n)
+        yield g
+        g = GaugeMetricFamily("newsbot_last_successful_poll_timestamp_seconds",
+                              "Unix time of the most recent successful poll of any source (0 if never)")
+        last = snap["last_successful_poll"]
+        g.add_metric([], last.timestamp() if last else 0.0)
+        yield g
+
+
+def database_snapshot(engine: Engine, now: datetime) -> dict[str, Any]:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+        by_status = {(k, s): n for k, s, n in conn.execute(
+            select(deliveries.c.kind, deliveries.c.status, func.count()).group_by(deliveries.c.kind, deliveries.c.status))}
+        oldest = conn.execute(select(func.min(deliveries.c.created_at))
+                              .where(deliveries.c.status.in_(("queued", "sending")))).scalar()
+        emails = dict(conn.execute(select(email_sends.c.status, func.count()).group_by(email_sends.c.status)).all())
+        n_items = conn.execute(select(func.count()).select_from(items)).scalar_one()
+        by_theme = dict(conn.execute(select(hits.c.theme, func.count()).group_by(hits.c.theme)).all())
+        by_source_status = dict(conn.execute(select(sources.c.status, func.count()).group_by(sources.c.status)).all())
+        last_ok = conn.execute(select(func.max(sources.c.last_success_at))).scalar()
+    queue = sum(n for (_k, s), n in by_status.items() if s in ("queued", "sending"))
+    return {
+        "deliveries": by_status,
+        "queue": queue,
+        "oldest_queued_age_seconds": max(0.0, (now - oldest).total_seconds()) if oldest else None,
+        "emails": emails,
+        "items": n_items,
+        "hits": by_theme,
+        "sources": by_source_status,
+        "last_successful_poll": last_ok,
+    }
+
+
+class OpsMetrics:
+    """The daemon's registry: counters it feeds, plus the database gauges."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]):
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.poll_cycles = Counter("newsbot_poll_cycles", "Poll cycles run", registry=r)
+        self.polls = Counter("newsbot_polls", "Sources polled", registry=r)
+        self.failures = Counter("newsbot_poll_failures", "Failed source polls by kind", ["kind"], registry=r)
+        self.items = Counter("newsbot_items_new", "New items stored", registry=r)
+        self.hits = Counter("newsbot_hits_new", "New hits stored", registry=r)
+        self.sent = Counter("newsbot_deliveries_sent", "Telegram messages sent by this process", registry=r)
+        self.send_failures = Counter("newsbot_deliveries_failed", "Telegram sends that failed in this process",
+                                     registry=r)
+        self.reloads = Counter("newsbot_config_reloads", "Configuration reloads by result", ["result"], registry=r)
+        r.register(_DatabaseCollector(engine, clock))
+
+    def record_poll(self, summary: Any) -> None:
+        self.poll_cycles.inc()
+        self.polls.inc(_int(getattr(summary, "polled", 0)))
+        self.items.inc(_int(getattr(summary, "new_items", 0)))
+        self.hits.inc(_int(getattr(summary, "hits", 0)))
+        for kind, n in (getattr(summary, "failures", None) or {}).items():
+            self.failures.labels(kind=kind).inc(_int(n))
+
+    def record_deliveries(self, sent: int = 0, failed: int = 0) -> None:
+        self.sent.inc(max(0, sent))
+        self.send_failures.inc(max(0, failed))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, (list, tuple, set, dict)):
+        return len(value)
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return 0
+
+
+class OpsServer:
+    """`async with OpsServer(...)`: serves until the block ends."""
+
+    def __init__(self, address: str, engine: Engine, clock: Callable[[], datetime], metrics: OpsMetrics,
+                 status: Callable[[], dict[str, Any]] | None = None):
+        self.host, self.port = parse_address(address)
+        self.engine = engine
+        self.clock = clock
+        self.metrics = metrics
+        self.status = status or (lambda: {})
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("ops http listening on http://%s:%d (/healthz, /metrics)", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> "OpsServer":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        doc: dict[str, Any] = {"status": "ok"}
+        try:
+            snap = database_snapshot(self.engine, self.clock())
+        except Exception as exc:  # noqa: BLE001
+            doc.update(status="error", db=f"error: {exc.__class__.__name__}")
+            doc.update(self.status())
+            return 503, doc
+        last = snap["last_successful_poll"]
+        doc.update(db="ok", last_successful_poll=last.isoformat().replace("+00:00", "Z") if last else None,
+                   queue=snap["queue"], oldest_queued_age_seconds=snap["oldest_queued_age_seconds"],
+                   items=snap["items"])
+        doc.update(self.status())
+        return 200, doc
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=5)
+            method, _, rest = head.split(b"\r\n", 1)[0].decode("latin-1").partition(" ")
+            path = rest.split(" ", 1)[0].split("?", 1)[0]
+            if method not in ("GET", "HEAD"):
+                status, ctype, body = 405, "text/plain", b"method not allowed\n"
+            elif path == "/healthz":
+                code, doc = await asyncio.to_thread(self.health)
+                status, ctype, body = code, "application/json", json.dumps(doc, default=str).encode() + b"\n"
+            elif path == "/metrics":
+                status, ctype, body = 200, CONTENT_TYPE_METRICS, await asyncio.to_thread(self.metrics.render)
+            else:
+                status, ctype, body = 404, "text/plain", b"not found: try /healthz or /metrics\n"
+            reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}[status]
+            writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n"
+                         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode())
+            if method != "HEAD":
+                writer.write(body)
+            await writer.drain()
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except ConnectionError:
+                pass
