@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData,
-                        String, Table, Text, UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer,
+                        MetaData, String, Table, Text, UniqueConstraint)
 from sqlalchemy.types import TypeDecorator
 
 
@@ -57,6 +57,7 @@ sources = Table(
     Column("error_count", Integer, nullable=False, default=0),
     Column("failing_since", UTC),
     Column("interval_seconds", Integer),   # current adaptive interval
+    Column("ttl_minutes", Integer),        # the feed's <ttl>, kept for polls that parse nothing
     Column("next_poll_at", UTC),
     Column("items_seen", Integer, nullable=False, default=0),
     Column("last_new_item_at", UTC),
@@ -74,6 +75,20 @@ stories = Table(
     Column("title_key", Text),
     Column("created_at", UTC, nullable=False),
     Column("updated_at", UTC, nullable=False),
+)
+
+# Lookup keys of recent items for story grouping (bot/stories.py): loose URL, title keys and
+# MinHash LSH band keys, each a signed 64-bit hash that includes the language. `ref_at` is
+# the item's date; rows older than the grouping window are pruned, so the table stays small.
+story_keys = Table(
+    "story_keys", metadata,
+    Column("key", BigInteger, primary_key=True, autoincrement=False),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True,
+           autoincrement=False),
+    Column("story_id", Integer, nullable=False),
+    Column("source_id", String(100), nullable=False),
+    Column("ref_at", UTC, nullable=False, index=True),
+    sqlite_with_rowid=False,
 )
 
 items = Table(

@@ -1,0 +1,261 @@
+"""The queries other parts need over items, hits and source state.
+
+Owns: inserting items with deduplication (by (source_id, guid) and by canonical URL across
+sources: an item seen again is not new), inserting hits, reading and updating the per-source
+poll state, and the read queries (hits with filters, items since, counts). Every function takes
+the caller's `Connection` and leaves the transaction to it, so the pipeline can store an item,
+its story, its hits and its queued deliveries in one transaction.
+
+Must not know of Telegram, email or the outbox, nor fetch or parse. Portable SQL only: the one
+dialect-specific statement (INSERT ... ON CONFLICT DO NOTHING) is chosen in `_insert_ignore`;
+full-text search lives in `bot.storage.fulltext`.
+
+Public API (all take `conn` first):
+  ensure_sources(conn, [(id, url)], now)              rows for configured sources; a changed URL resets state
+  source_state(conn, id) -> Row | None                 one `sources` row
+  source_states(conn, ids=None) -> dict[id, Row]
+  update_source(conn, id, **values)                    any `sources` columns
+  update_sources(conn, [{"id": ..., col: ...}])        the same, batched (same columns in every dict)
+  set_source_status(conn, id, status, now) -> bool     'paused' / 'ok' (Telegram /pausesource)
+  known_item_keys(conn, source_id, guids, urls) -> (set guids, set urls)   already stored
+  insert_item(conn, item, now, is_backlog=False, countries=(), regions=()) -> int | None   None: seen
+  insert_hits(conn, item_id, theme_hits, now) -> list[HitRow]             ThemeHit-like objects
+  recent_item_count(conn, source_id, since) -> int     items published (else first seen) since
+  list_hits(conn, since=None, theme=None, source=None, include_backlog=True, limit=None) -> list[dict]
+  items_since(conn, since, source=None, include_backlog=True, limit=None) -> list[Row]
+  item_counts(conn) -> dict[source_id, int]            stored items per source
+  counts(conn) -> dict                                 items, hits, sources by status
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy.engine import Row
+
+from bot.model import Item
+from bot.storage.schema import hits, items, sources
+
+# SQLite allows 32766 host parameters per statement (999 before 3.32); stay well below.
+_CHUNK = 500
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _insert_ignore(conn: Connection, table: Any) -> Any:
+    """INSERT that skips a row violating any unique constraint (both dialects spell it the same
+    way, but through different SQLAlchemy constructs)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
+
+
+# --- sources ----------------------------------------------------------------------------------
+
+_RESET_ON_URL_CHANGE = dict(feed_url=None, etag=None, last_modified=None, body_hash=None,
+                            ttl_minutes=None, next_poll_at=None, backlog_done=False)
+
+
+def ensure_sources(conn: Connection, configured: Iterable[tuple[str, str]], now: datetime) -> None:
+    """Make sure every configured (id, url) has a state row. When a source's URL changed in
+    sources.yaml, its conditional-GET state is reset and its next poll counts as a backlog
+    (a new feed's old items must not flood alerts)."""
+    wanted = dict(configured)
+    if not wanted:
+        return
+    have = {r.id: r.url for r in conn.execute(select(sources.c.id, sources.c.url))}
+    new_rows = [dict(id=sid, url=url, status="new", error_count=0, items_seen=0, backlog_done=False,
+                     created_at=now) for sid, url in wanted.items() if sid not in have]
+    if new_rows:
+        conn.execute(_insert_ignore(conn, sources), new_rows)
+    for sid, url in wanted.items():
+        if sid in have and have[sid] != url:
+            conn.execute(update(sources).where(sources.c.id == sid).values(url=url, **_RESET_ON_URL_CHANGE))
+
+
+def source_state(conn: Connection, source_id: str) -> Row | None:
+    return conn.execute(select(sources).where(sources.c.id == source_id)).first()
+
+
+def source_states(conn: Connection, ids: Iterable[str] | None = None) -> dict[str, Row]:
+    if ids is None:
+        return {r.id: r for r in conn.execute(select(sources))}
+    out: dict[str, Row] = {}
+    for chunk in _chunks(list(ids)):
+        out.update((r.id, r) for r in conn.execute(select(sources).where(sources.c.id.in_(chunk))))
+    return out
+
+
+def update_source(conn: Connection, source_id: str, **values: Any) -> None:
+    conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
+
+
+def update_sources(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Batched update_source: one executemany for many sources (a poll of thousands of
+    unchanged feeds must not pay one round trip each). Every dict has the same keys, `id` included."""
+    if not rows:
+        return
+    columns = [k for k in rows[0] if k != "id"]
+    stmt = (update(sources).where(sources.c.id == bindparam("_id"))
+            .values({c: bindparam(f"_{c}") for c in columns}))
+    conn.execute(stmt, [{f"_{k}": v for k, v in row.items()} for row in rows])
+
+
+def set_source_status(conn: Connection, source_id: str, status: str, now: datetime) -> bool:
+    """Pause ('paused') or resume ('ok', due at once) a source; False when the id has no row."""
+    values: dict[str, Any] = {"status": status}
+    if status != "paused":
+        values["next_poll_at"] = now
+    return bool(conn.execute(update(sources).where(sources.c.id == source_id).values(**values)).rowcount)
+
+
+# --- items ------------------------------------------------------------------------------------
+
+def known_item_keys(conn: Connection, source_id: str, guids: Sequence[str],
+                    urls: Sequence[str]) -> tuple[set[str], set[str]]:
+    """Which of these guids (of this source) and canonical URLs (of any source) are stored."""
+    seen_guids: set[str] = set()
+    seen_urls: set[str] = set()
+    for chunk in _chunks(list(dict.fromkeys(guids))):
+        seen_guids.update(conn.execute(select(items.c.guid).where(
+            items.c.source_id == source_id, items.c.guid.in_(chunk))).scalars())
+    for chunk in _chunks([u for u in dict.fromkeys(urls) if u]):
+        seen_urls.update(conn.execute(select(items.c.url).where(items.c.url.in_(chunk))).scalars())
+    return seen_guids, seen_urls
+
+
+def insert_item(conn: Connection, item: Item, now: datetime, *, is_backlog: bool = False,
+                countries: Sequence[str] = (), regions: Sequence[str] = ()) -> int | None:
+    """Store a new item; its id, or None when it was already stored (same guid in this source,
+    or the same canonical URL from any source). Safe against a concurrent poller storing the
+    same item: the unique indexes decide, not a prior SELECT."""
+    stmt = _insert_ignore(conn, items).values(
+        source_id=item.source_id, guid=item.guid, url=item.url or None, title=item.title or "",
+        summary=item.summary or "", text=item.text or "", author=item.author,
+        categories=list(item.categories or ()), tags=list(item.tags or ()), language=item.language,
+        published_at=item.published, first_seen_at=now, is_backlog=is_backlog,
+        countries=list(countries), regions=list(regions),
+    ).returning(items.c.id)
+    return conn.execute(stmt).scalar()
+
+
+def get_item(conn: Connection, item_id: int) -> Row | None:
+    return conn.execute(select(items).where(items.c.id == item_id)).first()
+
+
+def recent_item_count(conn: Connection, source_id: str, since: datetime) -> int:
+    """How many items the source published since `since`: the publishing rate the adaptive
+    interval is derived from. Items without a date count from when we first saw them, unless
+    they were backlog (their first sighting says nothing about when they were published)."""
+    published = and_(items.c.published_at.is_not(None), items.c.published_at >= since)
+    undated = and_(items.c.published_at.is_(None), items.c.is_backlog.is_(False), items.c.first_seen_at >= since)
+    return conn.execute(select(func.count()).select_from(items).where(
+        items.c.source_id == source_id, or_(published, undated))).scalar_one()
+
+
+def items_since(conn: Connection, since: datetime, *, source: str | None = None,
+                include_backlog: bool = True, limit: int | None = None) -> list[Row]:
+    """Items first seen at or after `since`, newest first."""
+    q = select(items).where(items.c.first_seen_at >= since)
+    if source is not None:
+        q = q.where(items.c.source_id == source)
+    if not include_backlog:
+        q = q.where(items.c.is_backlog.is_(False))
+    q = q.order_by(items.c.first_seen_at.desc(), items.c.id.desc())
+    if limit is not None:
+        q = q.limit(limit)
+    return list(conn.execute(q))
+
+
+def item_counts(conn: Connection) -> dict[str, int]:
+    """Stored items per source id."""
+    q = select(items.c.source_id, func.count()).group_by(items.c.source_id)
+    return {sid: n for sid, n in conn.execute(q)}
+
+
+# --- hits -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HitRow:
+    """A hit as stored: what the pipeline hands on to the outbox."""
+
+    hit_id: int
+    theme: str
+    priority: str
+
+
+def _explanation(e: Any) -> Any:
+    return e.to_dict() if hasattr(e, "to_dict") else e
+
+
+def insert_hits(conn: Connection, item_id: int, theme_hits: Iterable[Any], now: datetime) -> list[HitRow]:
+    """Store one hit per matched theme (objects with theme, priority, rules, explanations, as
+    `bot.match.ThemeHit`). A theme already stored for this item is skipped."""
+    out: list[HitRow] = []
+    for th in theme_hits:
+        stmt = _insert_ignore(conn, hits).values(
+            item_id=item_id, theme=th.theme, priority=th.priority or "normal", rules=list(th.rules),
+            explanations=[_explanation(e) for e in th.explanations], created_at=now,
+        ).returning(hits.c.id)
+        hit_id = conn.execute(stmt).scalar()
+        if hit_id is not None:
+            out.append(HitRow(hit_id, th.theme, th.priority or "normal"))
+    return out
+
+
+def list_hits(conn: Connection, *, since: datetime | None = None, theme: str | Sequence[str] | None = None,
+              source: str | None = None, include_backlog: bool = True,
+              limit: int | None = None) -> list[dict[str, Any]]:
+    """Hits joined with their item, newest first, one dict per (item, theme)."""
+    q = select(
+        hits.c.id.label("hit_id"), hits.c.theme, hits.c.priority, hits.c.rules, hits.c.explanations,
+        hits.c.created_at, items.c.id.label("item_id"), items.c.source_id, items.c.title, items.c.url,
+        items.c.summary, items.c.published_at, items.c.language, items.c.countries, items.c.regions,
+        items.c.first_seen_at, items.c.story_id, items.c.is_backlog, items.c.tags,
+    ).select_from(hits.join(items, items.c.id == hits.c.item_id))
+    if since is not None:
+        q = q.where(hits.c.created_at >= since)
+    if theme is not None:
+        q = q.where(hits.c.theme.in_([theme] if isinstance(theme, str) else list(theme)))
+    if source is not None:
+        q = q.where(items.c.source_id == source)
+    if not include_backlog:
+        q = q.where(items.c.is_backlog.is_(False))
+    q = q.order_by(hits.c.created_at.desc(), hits.c.id.desc())
+    if limit is not None:
+        q = q.limit(limit)
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+# --- counts -----------------------------------------------------------------------------------
+
+def counts(conn: Connection) -> dict[str, Any]:
+    """Totals for status pages: items, backlog items, hits, and sources by status."""
+    n_items = conn.execute(select(func.count()).select_from(items)).scalar_one()
+    n_backlog = conn.execute(select(func.count()).select_from(items).where(items.c.is_backlog.is_(True))).scalar_one()
+    n_hits = conn.execute(select(func.count()).select_from(hits)).scalar_one()
+    by_status = {s: n for s, n in conn.execute(select(sources.c.status, func.count()).group_by(sources.c.status))}
+    return {"items": n_items, "backlog_items": n_backlog, "hits": n_hits, "sources": by_status}
+
+
+def add_items_seen(conn: Connection, source_id: str, n: int) -> None:
+    if n:
+        conn.execute(update(sources).where(sources.c.id == source_id)
+                     .values(items_seen=sources.c.items_seen + n))
+
+
+__all__ = [
+    "HitRow", "add_items_seen", "counts", "ensure_sources", "get_item", "insert_hits", "insert_item",
+    "item_counts", "items_since", "known_item_keys", "list_hits", "recent_item_count", "set_source_status",
+    "source_state", "source_states", "update_source", "update_sources",
+]
