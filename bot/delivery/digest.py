@@ -1,0 +1,127 @@
+"""Digest schedules and the database side of messages: when a destination's digest is due,
+and turning outbox rows into `format.Entry` values.
+
+Must not send anything or decide what matches; reads hits, items and stories only.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any, Mapping, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Connection, select
+
+from bot.delivery.format import Entry
+from bot.storage.schema import hits, items
+
+log = logging.getLogger(__name__)
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_SPEC = re.compile(r"^(?:daily|weekly (\w+)) (\d{1,2}):(\d{2})$")
+
+
+def resolve_tz(name: str | None, default: str | None = None) -> tzinfo:
+    for candidate in (name, default):
+        if candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                log.warning("unknown time zone %r, using UTC", candidate)
+    return timezone.utc
+
+
+def last_scheduled(spec: str | None, now: datetime, tz: tzinfo) -> datetime | None:
+    """The most recent scheduled digest time at or before `now` (aware UTC), or None for
+    'off' or an unreadable spec. Wall-clock times are taken in `tz`, so '08:00' stays 08:00
+    across daylight-saving changes."""
+    m = _SPEC.match(" ".join((spec or "off").lower().split()))
+    if not m:
+        return None
+    day, hh, mm = m.group(1), int(m.group(2)), int(m.group(3))
+    local = now.astimezone(tz)
+    for back in range(0, 8):
+        d = (local - timedelta(days=back)).date()
+        if day is not None and WEEKDAYS[d.weekday()] != day:
+            continue
+        candidate = datetime(d.year, d.month, d.day, hh, mm, tzinfo=tz).astimezone(timezone.utc)
+        if candidate <= now:
+            return candidate
+    return None
+
+
+def is_due(dest: Any, now: datetime, default_tz: str | None = None) -> bool:
+    """Due when a scheduled time has passed since the last digest (or since the destination
+    was created, so a new chat does not get yesterday's digest at once)."""
+    slot = last_scheduled(dest.digest, now, resolve_tz(dest.timezone, default_tz))
+    if slot is None:
+        return False
+    since = dest.last_digest_at or dest.created_at
+    return since is None or since < slot
+
+
+def _country_names(codes: Sequence[str]) -> list[str]:
+    try:
+        from bot.countries import country_name
+    except ImportError:  # the countries module is another part; codes are still readable
+        return list(codes)
+    names = []
+    for code in codes:
+        try:
+            names.append(country_name(code, "en") or code)
+        except Exception:  # noqa: BLE001 - a missing name must not stop a delivery
+            names.append(code)
+    return names
+
+
+def load_entries(conn: Connection, rows: Sequence[tuple[int, int]],
+                 source_names: Mapping[str, str] | None = None) -> list[Entry]:
+    """(delivery_id, hit_id) pairs -> entries, each carrying its delivery ids."""
+    source_names = source_names or {}
+    by_hit: dict[int, list[int]] = {}
+    for delivery_id, hit_id in rows:
+        by_hit.setdefault(hit_id, []).append(delivery_id)
+    if not by_hit:
+        return []
+    found = conn.execute(
+        select(hits.c.id, hits.c.theme, hits.c.priority, hits.c.rules, hits.c.explanations,
+               items.c.id.label("item_id"), items.c.story_id, items.c.title, items.c.url,
+               items.c.source_id, items.c.published_at, items.c.first_seen_at, items.c.countries,
+               items.c.summary)
+        .join(items, items.c.id == hits.c.item_id).where(hits.c.id.in_(list(by_hit)))).all()
+    stories = {r.story_id for r in found if r.story_id is not None}
+    story_sources: dict[int, list[tuple[int, str]]] = {}
+    if stories:
+        for sid, iid, src in conn.execute(select(items.c.story_id, items.c.id, items.c.source_id)
+                                          .where(items.c.story_id.in_(stories))
+                                          .order_by(items.c.id)):
+            story_sources.setdefault(sid, []).append((iid, src))
+    entries = []
+    for r in found:
+        also: list[str] = []
+        for iid, src in story_sources.get(r.story_id, []):
+            name = source_names.get(src, src)
+            if iid != r.item_id and src != r.source_id and name not in also:
+                also.append(name)
+        entries.append(Entry(
+            hit_id=r.id, item_id=r.item_id, story_id=r.story_id, theme=r.theme,
+            priority=r.priority or "normal", title=r.title, url=r.url,
+            source=source_names.get(r.source_id, r.source_id),
+            published=r.published_at or r.first_seen_at,
+            countries=_country_names(r.countries or []), summary=r.summary or "",
+            explanations=r.explanations or [], rules=r.rules or [], also=also,
+            delivery_ids=by_hit[r.id]))
+    entries.sort(key=lambda e: e.hit_id)
+    return entries
+
+
+def theme_titles(themes: Any) -> dict[str, str]:
+    """slug -> title from a ThemeSet (or anything with `.themes`); empty when none is loaded."""
+    out: dict[str, str] = {}
+    for theme in getattr(themes, "themes", None) or (themes if isinstance(themes, list) else []):
+        slug = getattr(theme, "slug", None)
+        if slug:
+            out[slug] = getattr(theme, "title", None) or slug
+    return out

@@ -1,0 +1,278 @@
+"""The Telegram outbox: which destination gets which hit, as rows of `deliveries`.
+
+Owns: turning new hits into queued delivery rows (in the caller's transaction), syncing the
+chats of deliveries.yaml into `destinations`, and the row-level state changes the sender makes
+(claim, mark sent/failed/requeued, recover stale claims). Must not talk to Telegram, format
+messages or commit: every function takes the caller's connection and leaves the transaction
+to it, so "hit stored" and "delivery queued" commit together or not at all.
+
+Dedupe keys (unique per destination, so queueing twice is a no-op):
+  alert:story:<story_id>  (alert:item:<item_id> when the item has no story): a story alerts
+                          a destination once, however many sources or themes report it;
+  digest:hit:<hit_id>     a hit enters a destination's digest once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import Connection, or_, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from bot.storage.schema import deliveries, destinations
+
+log = logging.getLogger(__name__)
+
+REMOVED_FROM_CONFIG = "removed from deliveries.yaml"
+
+
+@dataclass(frozen=True)
+class NewHit:
+    """A hit just stored by the pipeline, with what the filters need."""
+
+    hit_id: int
+    item_id: int
+    story_id: int | None
+    theme: str
+    priority: str
+    language: str | None
+    regions: Sequence[str] = field(default_factory=tuple)
+    is_backlog: bool = False
+
+
+def chat_key(chat: int | str) -> str:
+    """How a chat id is stored: decimal text for ids, '@name' for public channels."""
+    return str(chat).strip()
+
+
+def _accepts(dest: Any, hit: NewHit) -> bool:
+    if dest.themes is not None and hit.theme not in dest.themes:
+        return False
+    if dest.regions is not None and not set(dest.regions) & set(hit.regions or ()):
+        return False
+    if dest.languages is not None and (hit.language or "") not in dest.languages:
+        return False
+    return True
+
+
+def kinds_for(dest: Any, priority: str) -> list[str]:
+    """Which deliveries a hit of this priority becomes for this destination."""
+    takes_digest = (dest.digest or "off") != "off"
+    kinds = []
+    if priority == "high" and dest.alerts in ("instant", "both"):
+        kinds.append("alert")
+        if dest.alerts == "both" and takes_digest:
+            kinds.append("digest")
+    elif takes_digest:
+        # alerts: digest|both, or a non-high theme of an instant destination
+        kinds.append("digest")
+    return kinds
+
+
+def dedupe_key(kind: str, hit: NewHit) -> str:
+    if kind == "alert":
+        return f"alert:story:{hit.story_id}" if hit.story_id is not None else f"alert:item:{hit.item_id}"
+    return f"digest:hit:{hit.hit_id}"
+
+
+def _insert_ignore(conn: Connection):  # noqa: ANN202
+    if conn.dialect.name == "postgresql":
+        return pg_insert(deliveries).on_conflict_do_nothing(
+            index_elements=["destination_id", "dedupe_key"])
+    return sqlite_insert(deliveries).on_conflict_do_nothing(
+        index_elements=["destination_id", "dedupe_key"])
+
+
+def queue_for_hits(conn: Connection, hits: Iterable[NewHit], now: datetime) -> int:
+    """Queue one delivery per (hit, matching active destination); returns rows inserted.
+
+    Backlog hits (first poll of a new source) are never queued. Runs in the caller's
+    transaction; commits nothing."""
+    hits = [h for h in hits if not h.is_backlog]
+    if not hits:
+        return 0
+    dests = conn.execute(select(destinations).where(destinations.c.active.is_(True))).all()
+    rows = []
+    for hit in hits:
+        for dest in dests:
+            if not _accepts(dest, hit):
+                continue
+            for kind in kinds_for(dest, hit.priority):
+                rows.append({"destination_id": dest.id, "hit_id": hit.hit_id, "kind": kind,
+                             "dedupe_key": dedupe_key(kind, hit), "status": "queued",
+                             "attempts": 0, "next_attempt_at": now, "created_at": now})
+    inserted = 0
+    for row in rows:
+        # one statement per row so a duplicate key only skips that row
+        inserted += conn.execute(_insert_ignore(conn).values(**row)).rowcount or 0
+    log.debug("queued deliveries=%d hits=%d destinations=%d", inserted, len(hits), len(dests))
+    return inserted
+
+
+def _as_list(value: Any) -> list[str] | None:
+    return None if value == "all" else list(value)
+
+
+def find_destination(conn: Connection, chat: int | str, thread_id: int | None) -> Any:
+    cond = destinations.c.thread_id.is_(None) if thread_id is None else destinations.c.thread_id == thread_id
+    return conn.execute(select(destinations).where(
+        destinations.c.chat_id == chat_key(chat), cond)).first()
+
+
+def sync_config_destinations(conn: Connection, deliveries_cfg: Any, now: datetime) -> dict[str, int]:
+    """Make `destinations` agree with deliveries.yaml: upsert its chats as origin='config',
+    deactivate config rows whose chat left the file. A chat the bot was blocked in
+    (deactivated for another reason) stays inactive until someone runs /start there."""
+    chats = tuple(getattr(getattr(deliveries_cfg, "telegram", None), "chats", ()) or ())
+    seen: set[int] = set()
+    counts = {"added": 0, "updated": 0, "deactivated": 0}
+    for chat in chats:
+        values = {
+            "chat_id": chat_key(chat.chat), "thread_id": chat.thread, "name": chat.name,
+            "origin": "config", "themes": _as_list(chat.themes), "regions": _as_list(chat.regions),
+            "languages": _as_list(chat.languages), "alerts": chat.alerts, "digest": chat.digest,
+            "timezone": chat.timezone,
+        }
+        if isinstance(chat.chat, str):
+            values["chat_type"] = "channel"
+        row = find_destination(conn, chat.chat, chat.thread)
+        if row is None:
+            res = conn.execute(destinations.insert().values(**values, active=True, created_at=now))
+            seen.add(res.inserted_primary_key[0])
+            counts["added"] += 1
+            continue
+        seen.add(row.id)
+        if row.inactive_reason == REMOVED_FROM_CONFIG or row.origin != "config":
+            values.update(active=True, inactive_reason=None)
+        conn.execute(update(destinations).where(destinations.c.id == row.id).values(**values))
+        counts["updated"] += 1
+    stale = conn.execute(select(destinations.c.id).where(
+        destinations.c.origin == "config", destinations.c.active.is_(True))).scalars().all()
+    for dest_id in stale:
+        if dest_id not in seen:
+            deactivate(conn, dest_id, REMOVED_FROM_CONFIG, now)
+            counts["deactivated"] += 1
+    return counts
+
+
+def deactivate(conn: Connection, dest_id: int, reason: str, now: datetime) -> int:
+    """Stop sending to a destination; its queued rows become 'skipped' with the reason."""
+    conn.execute(update(destinations).where(destinations.c.id == dest_id)
+                 .values(active=False, inactive_reason=reason))
+    return conn.execute(update(deliveries).where(
+        deliveries.c.destination_id == dest_id,
+        deliveries.c.status.in_(("queued", "sending"))).values(
+        status="skipped", error=reason, lease_owner=None, lease_until=None)).rowcount or 0
+
+
+# --- what the sender does to rows -------------------------------------------------------
+
+def due_alerts(conn: Connection, now: datetime, limit: int = 500) -> list[Any]:
+    """Queued alert rows whose time has come, oldest first, for active destinations."""
+    q = (select(deliveries.c.id, deliveries.c.destination_id, deliveries.c.hit_id,
+                deliveries.c.attempts)
+         .join(destinations, destinations.c.id == deliveries.c.destination_id)
+         .where(deliveries.c.kind == "alert", deliveries.c.status == "queued",
+                destinations.c.active.is_(True),
+                or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now))
+         .order_by(deliveries.c.id).limit(limit))
+    return conn.execute(q).all()
+
+
+def claim(conn: Connection, ids: Sequence[int], owner: str, now: datetime,
+          lease: timedelta = timedelta(minutes=5)) -> int:
+    """queued -> sending, committed by the caller BEFORE the message goes out. Returns the
+    number claimed (0 when another sender got there first)."""
+    return conn.execute(update(deliveries).where(
+        deliveries.c.id.in_(ids), deliveries.c.status == "queued").values(
+        status="sending", lease_owner=owner, lease_until=now + lease,
+        attempts=deliveries.c.attempts + 1)).rowcount or 0
+
+
+def mark_sent(conn: Connection, ids: Sequence[int], message_id: int | None, now: datetime) -> None:
+    conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(
+        status="sent", sent_at=now, message_id=message_id, error=None,
+        lease_owner=None, lease_until=None))
+
+
+def mark_failed(conn: Connection, ids: Sequence[int], error: str) -> None:
+    conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(
+        status="failed", error=error[:500], lease_owner=None, lease_until=None))
+
+
+def requeue(conn: Connection, ids: Sequence[int], next_attempt_at: datetime,
+            error: str | None = None, count_attempt: bool = True) -> None:
+    values: dict[str, Any] = {"status": "queued", "next_attempt_at": next_attempt_at,
+                              "lease_owner": None, "lease_until": None}
+    if error is not None:
+        values["error"] = error[:500]
+    if not count_attempt:
+        # a flood wait is Telegram's pacing, not a failure of this message
+        values["attempts"] = deliveries.c.attempts - 1
+    conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(**values))
+
+
+def recover_stale(conn: Connection, now: datetime) -> int:
+    """Rows left 'sending' by a sender that died (lease expired) go back to the queue.
+    The message may or may not have reached Telegram: this is the window the README
+    describes; resending errs on the side of not losing an alert."""
+    n = conn.execute(update(deliveries).where(
+        deliveries.c.status == "sending",
+        or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now)).values(
+        status="queued", lease_owner=None, lease_until=None, next_attempt_at=now)).rowcount or 0
+    if n:
+        log.warning("requeued deliveries=%d left 'sending' by a stopped sender "
+                    "(each may have reached Telegram once already)", n)
+    return n
+
+
+def release_owner(conn: Connection, owner: str) -> int:
+    """A sender stopping cleanly gives back what it claimed but did not send."""
+    return conn.execute(update(deliveries).where(
+        deliveries.c.status == "sending", deliveries.c.lease_owner == owner).values(
+        status="queued", lease_owner=None, lease_until=None,
+        attempts=deliveries.c.attempts - 1)).rowcount or 0
+
+
+def queued_digest_rows(conn: Connection, dest_id: int, since: datetime | None = None) -> list[Any]:
+    q = select(deliveries.c.id, deliveries.c.hit_id).where(
+        deliveries.c.destination_id == dest_id, deliveries.c.kind == "digest",
+        deliveries.c.status == "queued")
+    if since is not None:
+        q = q.where(deliveries.c.created_at >= since)
+    return conn.execute(q.order_by(deliveries.c.id)).all()
+
+
+def move_destination(conn: Connection, dest_id: int, new_chat: int | str) -> int:
+    """A group became a supergroup: the destination follows it to the new id. If a row for
+    the new id exists already, the old one's queued rows move there and the old row stops."""
+    row = conn.execute(select(destinations).where(destinations.c.id == dest_id)).one()
+    other = find_destination(conn, new_chat, row.thread_id)
+    if other is None or other.id == dest_id:
+        conn.execute(update(destinations).where(destinations.c.id == dest_id)
+                     .values(chat_id=chat_key(new_chat), chat_type="supergroup"))
+        return dest_id
+    pending = conn.execute(select(deliveries.c.id, deliveries.c.dedupe_key).where(
+        deliveries.c.destination_id == dest_id, deliveries.c.status.in_(("queued", "sending")))).all()
+    taken = set(conn.execute(select(deliveries.c.dedupe_key).where(
+        deliveries.c.destination_id == other.id)).scalars())
+    for rid, key in pending:
+        if key in taken:
+            conn.execute(update(deliveries).where(deliveries.c.id == rid).values(
+                status="skipped", error=f"migrated to {new_chat}", lease_owner=None))
+        else:
+            conn.execute(update(deliveries).where(deliveries.c.id == rid).values(
+                destination_id=other.id))
+    conn.execute(update(destinations).where(destinations.c.id == dest_id).values(
+        active=False, inactive_reason=f"migrated to {new_chat}"))
+    return other.id
+
+
+__all__ = ["NewHit", "queue_for_hits", "sync_config_destinations", "deactivate", "kinds_for",
+           "dedupe_key", "chat_key", "find_destination", "claim", "mark_sent", "mark_failed",
+           "requeue", "recover_stale", "release_owner", "due_alerts", "queued_digest_rows",
+           "move_destination"]
