@@ -1,0 +1,372 @@
+"""Editing sources.yaml in place: add, remove, enable/disable, OPML import and export.
+
+Owns the round-trip edit: ruamel.yaml's round-trip mode keeps the coordinators' comments, key
+order, quoting and indentation; every edit is validated as a whole file (the same loader as
+`newsbot check`) before the file is replaced atomically, so a bad edit never lands on disk.
+Used by `newsbot sources add/remove/import` and by the Telegram /addsource command.
+
+Must not fetch anything (checking that a URL serves a feed is the caller's business) nor touch
+the database.
+
+Errors: the current file being invalid raises ConfigError (a configuration problem, exit 2);
+an edit that would make it invalid, or names an unknown/duplicate source, raises SourceEditError.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+from urllib.parse import urlsplit
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from bot.config.sources import SOURCES_FILE, SourcesConfig, load_sources
+from bot.errors import ConfigError, NewsbotError
+
+
+class SourceEditError(NewsbotError):
+    """An edit of sources.yaml that was refused; the file is unchanged."""
+
+    hint = "nothing was written; see `newsbot sources list` and `newsbot check`"
+
+
+@dataclass
+class ImportResult:
+    added: list[tuple[str, str]] = field(default_factory=list)     # (id, url)
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # (url, why)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def url_key(url: str) -> str:
+    """What makes two source URLs the same: scheme and host case-insensitive, no trailing slash,
+    http and https alike (a site that moved to https is still the same feed)."""
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/") or ""
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.netloc.lower().removeprefix('www.')}{path}{query}"
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9]+", "-", text.lower())).strip("-")[:60].strip("-")
+
+
+_GENERIC_HOST_PARTS = {"www", "feeds", "feed", "rss", "news", "blog", "en", "com", "org", "net", "int",
+                       "eu", "de", "fr", "uk", "co", "info", "io", "europa"}
+
+
+def suggest_id(url: str, taken: Iterable[str], name: str | None = None) -> str:
+    """A free slug for a new source: from its name if given, else from the host
+    (`https://www.picum.org/feed/` -> `picum`), numbered when taken."""
+    taken = set(taken)
+    base = slugify(name or "")
+    if not base:
+        host = (urlsplit(url).hostname or "").lower()
+        parts = [p for p in host.split(".") if p and p not in _GENERIC_HOST_PARTS]
+        base = slugify("-".join(parts[-2:]) if parts else host) or "source"
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate = f"{base}-{n}"
+        n += 1
+    return candidate
+
+
+def _guess_indent(text: str) -> tuple[int, int, int]:
+    """(mapping, sequence, offset) indentation of the file, so an edit writes new entries the
+    way the file already looks (`  - id: x` under `sources:` is mapping 2, sequence 4, offset 2)."""
+    mapping = sequence = offset = None
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(stripped)
+        m = re.match(r"-( +)\S", stripped)
+        if m and sequence is None:
+            offset, sequence = indent, indent + 1 + len(m.group(1))
+        elif not m and indent and mapping is None:
+            mapping = indent
+        if mapping is not None and sequence is not None:
+            break
+    return mapping or 2, sequence or 4, offset if offset is not None else 2
+
+
+def _yaml(text: str) -> YAML:
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    y.width = 4096  # never re-wrap a coordinator's long lines
+    mapping, sequence, offset = _guess_indent(text)
+    y.indent(mapping=mapping, sequence=sequence, offset=offset)
+    return y
+
+
+class _Document:
+    """sources.yaml loaded for a round-trip edit."""
+
+    def __init__(self, config_dir: Path):
+        self.config_dir = config_dir
+        self.path = config_dir / SOURCES_FILE
+        # The current file must be valid before we touch it: we never "fix" a broken file by
+        # rewriting it, and the error names its place (ConfigError, exit 2).
+        self.config: SourcesConfig = load_sources(config_dir)
+        text = self.path.read_text(encoding="utf-8")
+        self.yaml = _yaml(text)
+        self.data = self.yaml.load(text)
+        if not isinstance(self.data, CommentedMap):
+            self.data = CommentedMap()
+        if not isinstance(self.data.get("sources"), CommentedSeq):
+            self.data["sources"] = CommentedSeq()
+
+    @property
+    def seq(self) -> CommentedSeq:
+        return self.data["sources"]
+
+    def index_of(self, source_id: str) -> int | None:
+        for i, entry in enumerate(self.seq):
+            if isinstance(entry, dict) and entry.get("id") == source_id:
+                return i
+        return None
+
+    def dump(self) -> str:
+        out = io.StringIO()
+        self.yaml.dump(self.data, out)
+        return out.getvalue()
+
+    def save(self) -> SourcesConfig:
+        """Validate the edited file as a whole, then replace the file atomically."""
+        text = self.dump()
+        with tempfile.TemporaryDirectory(prefix="newsbot-edit-") as tmp:
+            (Path(tmp) / SOURCES_FILE).write_text(text, encoding="utf-8")
+            try:
+                config = load_sources(Path(tmp))
+            except ConfigError as exc:
+                raise SourceEditError("the edit would make sources.yaml invalid: "
+                                      + "; ".join(str(p) for p in exc.problems)) from None
+        fd, tmp_path = tempfile.mkstemp(prefix=".sources.", suffix=".yaml", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.chmod(tmp_path, self.path.stat().st_mode & 0o777)
+            os.replace(tmp_path, self.path)
+        except BaseException:
+            Path(tmp_path).unlink(missing_ok=True)
+            raise
+        return config
+
+
+def _entry(source_id: str, url: str, name: str | None, tags: Sequence[str], type_: str | None,
+           language: str | None) -> CommentedMap:
+    entry = CommentedMap()
+    entry["id"] = source_id
+    if name:
+        entry["name"] = name
+    entry["url"] = url
+    if type_ and type_ != "auto":
+        entry["type"] = type_
+    if tags:
+        seq = CommentedSeq(list(tags))
+        seq.fa.set_flow_style()  # `tags: [a, b]`, as the shipped file writes them
+        entry["tags"] = seq
+    if language:
+        entry["language"] = language
+    return entry
+
+
+def _parse_tags(tags: Iterable[str] | str | None) -> list[str]:
+    if tags is None:
+        return []
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    return [t.strip() for t in tags if t and t.strip()]
+
+
+# --- edits ------------------------------------------------------------------------------------
+
+def add_source(config_dir: Path, url: str, *, source_id: str | None = None, name: str | None = None,
+               tags: Iterable[str] | str | None = None, type_: str | None = None,
+               language: str | None = None) -> str:
+    """Append a source; returns its id. Refuses a URL already present or a taken id."""
+    doc = _Document(config_dir)
+    url = url.strip()
+    key = url_key(url)
+    for existing in doc.config.sources:
+        if url_key(existing.url) == key:
+            raise SourceEditError(f"{url} is already in sources.yaml as {existing.id!r}")
+    taken = {s.id for s in doc.config.sources}
+    if source_id is not None and source_id in taken:
+        raise SourceEditError(f"id {source_id!r} is already used in sources.yaml")
+    sid = source_id or suggest_id(url, taken, name)
+    doc.seq.append(_entry(sid, url, name, _parse_tags(tags), type_, language))
+    doc.save()
+    return sid
+
+
+def _last_holder(node: Any) -> tuple[Any, Any] | None:
+    """The (container, key) whose comment slot holds what follows `node` in the file."""
+    while True:
+        if isinstance(node, CommentedMap) and node:
+            key = list(node.keys())[-1]
+            value = node[key]
+            if isinstance(value, CommentedMap) and value:
+                node = value
+                continue
+            return node, key
+        if isinstance(node, CommentedSeq) and node:
+            return node, len(node) - 1
+        return None
+
+
+def remove_source(config_dir: Path, source_id: str) -> None:
+    """Remove a source. Comments that sat between it and the next source (a section heading,
+    say) move to the previous source, so removing the last source of a section keeps the
+    next section's heading."""
+    doc = _Document(config_dir)
+    idx = doc.index_of(source_id)
+    if idx is None:
+        raise SourceEditError(f"no source with id {source_id!r} in sources.yaml")
+    following = _trailing_comment(doc.seq[idx])
+    del doc.seq[idx]
+    if following and idx > 0:
+        _append_comment(doc.seq[idx - 1], following)
+    doc.save()
+
+
+def _trailing_comment(entry: Any) -> str | None:
+    holder = _last_holder(entry)
+    if holder is None:
+        return None
+    node, key = holder
+    slot = node.ca.items.get(key)
+    token = slot[2] if slot and len(slot) > 2 else None
+    if token is None or not getattr(token, "value", None):
+        return None
+    # The token holds the rest of the last line (an end-of-line comment, which belongs to the
+    # removed entry) up to its newline, then the lines before the next entry.
+    rest = token.value.partition("\n")[2]
+    return rest if rest.strip() else None
+
+
+def _append_comment(entry: Any, text: str) -> None:
+    from ruamel.yaml.tokens import CommentToken
+    from ruamel.yaml.error import CommentMark
+
+    holder = _last_holder(entry)
+    if holder is None:
+        return
+    node, key = holder
+    slot = node.ca.items.setdefault(key, [None, None, None, None])
+    while len(slot) < 4:
+        slot.append(None)
+    if slot[2] is not None and slot[2].value:
+        value = slot[2].value
+        slot[2].value = (value if value.endswith("\n") else value + "\n") + text
+    else:
+        slot[2] = CommentToken("\n" + text, CommentMark(0), None)
+
+
+def set_enabled(config_dir: Path, source_id: str, enabled: bool) -> None:
+    """Set `enabled:` of a source (absent means true, so enabling removes the key)."""
+    doc = _Document(config_dir)
+    idx = doc.index_of(source_id)
+    if idx is None:
+        raise SourceEditError(f"no source with id {source_id!r} in sources.yaml")
+    entry = doc.seq[idx]
+    if enabled:
+        entry.pop("enabled", None)
+    else:
+        entry["enabled"] = False
+    doc.save()
+
+
+# --- OPML -------------------------------------------------------------------------------------
+
+def read_opml(data: bytes | str) -> list[dict[str, Any]]:
+    """Feed outlines of an OPML 1.0/2.0 document: url, title, tags (from `category` and
+    enclosing folders), language. Raises SourceEditError when it is not OPML."""
+    try:
+        # Expat does not fetch external entities, and bounds entity expansion (>= 2.4.1).
+        root = ET.fromstring(data.encode("utf-8") if isinstance(data, str) else data)
+    except ET.ParseError as exc:
+        raise SourceEditError(f"not an OPML file: XML error: {exc}") from None
+    if root.tag.lower() != "opml" or root.find("body") is None:
+        raise SourceEditError(f"not an OPML file: the root element is <{root.tag}>, expected <opml> with a <body>")
+    found: list[dict[str, Any]] = []
+
+    def walk(node: ET.Element, folders: list[str]) -> None:
+        for outline in node.findall("outline"):
+            url = outline.get("xmlUrl") or outline.get("xmlurl")
+            title = outline.get("title") or outline.get("text")
+            if url:
+                tags = list(folders)
+                for cat in (outline.get("category") or "").split(","):
+                    last = cat.strip().strip("/").split("/")[-1]
+                    if last:
+                        tags.append(last)
+                found.append({"url": url.strip(), "title": title, "language": outline.get("language"),
+                              "tags": [t for t in dict.fromkeys(slugify(t) for t in tags) if t]})
+            walk(outline, folders + [title] if not url and title else folders)
+
+    walk(root.find("body"), [])
+    return found
+
+
+def import_opml(config_dir: Path, data: bytes | str, *, extra_tags: Iterable[str] = ()) -> ImportResult:
+    """Append every feed of an OPML file not already in sources.yaml, in one validated write."""
+    doc = _Document(config_dir)
+    result = ImportResult()
+    present = {url_key(s.url): s.id for s in doc.config.sources}
+    taken = {s.id for s in doc.config.sources}
+    extra = _parse_tags(list(extra_tags))
+    for outline in read_opml(data):
+        url = outline["url"]
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            result.skipped.append((url, "not an http(s) URL"))
+            continue
+        key = url_key(url)
+        if key in present:
+            result.skipped.append((url, f"already present as {present[key]!r}"))
+            continue
+        sid = suggest_id(url, taken, outline["title"])
+        lang = (outline["language"] or "").lower().split("-")[0] or None
+        if lang and not re.fullmatch(r"[a-z]{2,3}", lang):
+            lang = None
+        doc.seq.append(_entry(sid, url, outline["title"], outline["tags"] + extra, None, lang))
+        taken.add(sid)
+        present[key] = sid
+        result.added.append((sid, url))
+    if result.added:
+        doc.save()
+    return result
+
+
+def export_opml(config: SourcesConfig, now: datetime | None = None, title: str = "newsbot sources") -> str:
+    """OPML 2.0 of the configured sources (disabled ones included, marked by a category)."""
+    now = now or datetime.now(timezone.utc)
+    root = ET.Element("opml", version="2.0")
+    head = ET.SubElement(root, "head")
+    ET.SubElement(head, "title").text = title
+    ET.SubElement(head, "dateCreated").text = format_datetime(now, usegmt=True)
+    body = ET.SubElement(root, "body")
+    for s in config.sources:
+        attrs = {"type": "rss", "text": s.display_name, "title": s.display_name, "xmlUrl": s.url}
+        cats = list(s.tags) + ([] if s.enabled else ["disabled"])
+        if cats:
+            attrs["category"] = ",".join(cats)
+        lang = config.language(s)
+        if lang:
+            attrs["language"] = lang
+        if s.type == "html":
+            attrs["type"] = "link"  # a listing page, not a feed: readers should not subscribe to it
+            attrs["htmlUrl"] = s.url
+        ET.SubElement(body, "outline", attrs)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

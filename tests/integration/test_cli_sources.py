@@ -1,0 +1,205 @@
+"""`newsbot sources ...` through click's runner, against a temp config dir and SQLite file."""
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.config.sources import load_sources
+from bot.storage import repo
+from bot.storage.db import open_database
+
+REPO = Path(__file__).resolve().parents[2]
+
+SOURCES = """\
+# Coalition sources: keep this comment
+defaults:
+  interval: 30m
+  language: en
+sources:
+  # --- NGOs ---
+  - id: picum
+    name: PICUM
+    url: https://picum.org/feed/   # the main feed
+    tags: [ngo, europe]
+  - id: ecre
+    url: https://ecre.org/feed/
+    interval: 1h
+
+  # --- Media ---
+  - id: guardian
+    url: https://www.theguardian.com/world/migration/rss
+    tags: [media]
+"""
+
+
+@pytest.fixture
+def config_dir(tmp_path, monkeypatch):
+    d = tmp_path / "cfg"
+    d.mkdir()
+    (d / "sources.yaml").write_text(SOURCES, encoding="utf-8")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'newsbot.db'}")
+    monkeypatch.delenv("NEWSBOT_CONFIG_DIR", raising=False)
+    return d
+
+
+def run(config_dir, *args):
+    return CliRunner().invoke(cli, ["--config-dir", str(config_dir), "sources", *args], catch_exceptions=False)
+
+
+def test_add_keeps_comments_and_order_and_validates(config_dir):
+    before = (config_dir / "sources.yaml").read_text()
+    res = run(config_dir, "add", "https://www.statewatch.org/feed/", "--tags", "ngo, civic-space",
+              "--name", "Statewatch")
+    assert res.exit_code == 0, res.output
+    assert "added statewatch" in res.output
+    after = (config_dir / "sources.yaml").read_text()
+    # the file is the old file plus the new entry, written the way the file writes entries
+    assert after == before + ("  - id: statewatch\n    name: Statewatch\n"
+                              "    url: https://www.statewatch.org/feed/\n    tags: [ngo, civic-space]\n")
+    cfg = load_sources(config_dir)
+    assert [s.id for s in cfg.sources] == ["picum", "ecre", "guardian", "statewatch"]
+    assert cfg.get("statewatch").tags == ("ngo", "civic-space")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["https://picum.org/feed"], "already in sources.yaml as 'picum'"),          # same URL, no slash
+    (["https://new.org/feed/", "--id", "ecre"], "id 'ecre' is already used"),
+    (["ftp://new.org/feed/"], "must be an http or https URL"),
+    (["https://new.org/feed/", "--id", "Bad_Id"], "must be a slug"),
+    (["https://new.org/feed/", "--language", "english"], "two-letter language code"),
+])
+def test_add_refuses_invalid_and_leaves_the_file_alone(config_dir, args, message):
+    before = (config_dir / "sources.yaml").read_text()
+    res = run(config_dir, "add", *args)
+    assert res.exit_code == 1
+    assert message in res.output
+    assert (config_dir / "sources.yaml").read_text() == before
+    assert not list(config_dir.glob(".sources.*"))  # no temp file left behind
+
+
+def test_add_to_a_broken_file_is_a_config_error(config_dir):
+    (config_dir / "sources.yaml").write_text("sources:\n  - id: x\n    url: https://x.org/\n    colour: red\n")
+    res = run(config_dir, "add", "https://new.org/feed/")
+    assert res.exit_code == 2
+    assert "sources.yaml:4:5: sources[0].colour: unknown key" in res.output
+
+
+def test_remove_keeps_the_next_sections_heading(config_dir):
+    res = run(config_dir, "remove", "ecre")
+    assert res.exit_code == 0, res.output
+    text = (config_dir / "sources.yaml").read_text()
+    assert "ecre" not in text
+    assert "  # --- Media ---\n  - id: guardian" in text
+    assert "# Coalition sources: keep this comment" in text
+    assert "url: https://picum.org/feed/   # the main feed" in text
+    assert [s.id for s in load_sources(config_dir).sources] == ["picum", "guardian"]
+    res = run(config_dir, "remove", "ecre")
+    assert res.exit_code == 1 and "no source with id 'ecre'" in res.output
+
+
+def test_export_then_import_round_trip(config_dir, tmp_path):
+    res = run(config_dir, "export")
+    assert res.exit_code == 0
+    root = ET.fromstring(res.output)
+    assert root.get("version") == "2.0"
+    outlines = root.findall("./body/outline")
+    assert [o.get("xmlUrl") for o in outlines] == [
+        "https://picum.org/feed/", "https://ecre.org/feed/", "https://www.theguardian.com/world/migration/rss"]
+    assert outlines[0].get("text") == "PICUM" and outlines[0].get("category") == "ngo,europe"
+
+    # import into another config: everything added; importing again skips everything
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "sources.yaml").write_text("sources: []\n")
+    opml = tmp_path / "export.opml"
+    opml.write_text(res.output)
+    res = run(other, "import", str(opml))
+    assert res.exit_code == 0, res.output
+    cfg = load_sources(other)
+    assert [s.url for s in cfg.sources] == [o.get("xmlUrl") for o in outlines]
+    assert cfg.sources[0].id == "picum" and cfg.sources[0].tags == ("ngo", "europe")
+    res = run(other, "import", str(opml))
+    assert "0 added, 3 skipped" in res.output
+
+
+def test_import_skips_present_and_invalid_urls_and_reads_folders(config_dir, tmp_path):
+    opml = tmp_path / "feeds.opml"
+    opml.write_text("""<?xml version="1.0"?>
+<opml version="1.0"><head><title>x</title></head><body>
+  <outline text="Migration">
+    <outline type="rss" text="PICUM again" xmlUrl="http://www.picum.org/feed"/>
+    <outline type="rss" text="Statewatch" xmlUrl="https://www.statewatch.org/feed/" language="en-GB"/>
+    <outline type="rss" text="Gopher" xmlUrl="gopher://old.example/feed"/>
+  </outline>
+  <outline type="rss" title="La Cimade" xmlUrl="https://www.lacimade.org/feed/" category="/ngo/france"/>
+</body></opml>""")
+    res = run(config_dir, "import", str(opml), "--tags", "imported")
+    assert res.exit_code == 0, res.output
+    assert "skipped http://www.picum.org/feed: already present as 'picum'" in res.output
+    assert "skipped gopher://old.example/feed: not an http(s) URL" in res.output
+    cfg = load_sources(config_dir)
+    assert cfg.get("statewatch").tags == ("migration", "imported") and cfg.get("statewatch").language == "en"
+    assert cfg.get("la-cimade").tags == ("france", "imported")
+    assert "# --- Media ---" in (config_dir / "sources.yaml").read_text()
+
+
+def test_import_rejects_what_is_not_opml(config_dir, tmp_path):
+    bad = tmp_path / "x.opml"
+    bad.write_text("<rss><channel/></rss>")
+    res = run(config_dir, "import", str(bad))
+    assert res.exit_code == 1 and "not an OPML file" in res.output
+
+
+def test_list_and_health_show_state_from_the_database(config_dir, tmp_path):
+    now = datetime.now(timezone.utc)
+    engine = open_database(f"sqlite:///{tmp_path / 'newsbot.db'}")
+    with engine.begin() as conn:
+        repo.ensure_sources(conn, [("picum", "https://picum.org/feed/"), ("ecre", "https://ecre.org/feed/")], now)
+        repo.update_source(conn, "picum", status="ok", last_success_at=now - timedelta(minutes=5),
+                           items_seen=12, next_poll_at=now + timedelta(minutes=25))
+        repo.update_source(conn, "ecre", status="failing", last_error_kind="not-found",
+                           last_error="HTTP 404 Not Found", error_count=3, failing_since=now - timedelta(hours=2),
+                           next_poll_at=now + timedelta(hours=4))
+    engine.dispose()
+
+    res = run(config_dir, "list", "--format", "json")
+    assert res.exit_code == 0
+    rows = {r["id"]: r for r in json.loads(res.output)}
+    assert set(rows) == {"picum", "ecre", "guardian"}
+    assert rows["picum"]["status"] == "ok" and rows["picum"]["items"] == 12
+    assert rows["picum"]["last_success"].endswith("Z")
+    assert rows["guardian"]["status"] == "new" and rows["guardian"]["last_success"] is None
+    for key in ("id", "url", "status", "last_success", "last_error_kind", "last_error", "error_count",
+                "items", "next_poll"):
+        assert key in rows["ecre"]
+
+    res = run(config_dir, "health", "--format", "json")
+    health = json.loads(res.output)
+    assert [r["id"] for r in health] == ["ecre", "guardian", "picum"]   # failing first
+    assert health[0]["last_error_kind"] == "not-found" and health[0]["error_count"] == 3
+
+    res = run(config_dir, "health")
+    assert res.exit_code == 0
+    lines = res.output.splitlines()
+    assert lines[0].split()[:4] == ["ID", "STATUS", "ERRORS", "KIND"]
+    assert lines[1].split()[:4] == ["ecre", "failing", "3", "not-found"]
+    assert "HTTP 404 Not Found" in lines[1] and "in 3h" in lines[1]
+    assert "3 sources: 1 failing, 1 new, 1 ok (not-found 1)" in res.output
+
+    res = run(config_dir, "list")
+    assert "picum" in res.output and "5m ago" in res.output
+
+
+def test_shipped_sources_yaml_is_valid_and_large_enough(tmp_path):
+    shutil.copy(REPO / "sources.yaml", tmp_path / "sources.yaml")
+    cfg = load_sources(tmp_path)
+    assert len(cfg.sources) >= 25
+    assert all(s.tags for s in cfg.sources)
+    hosts = {s.url.split("/")[2] for s in cfg.sources}
+    assert not {"www.unhcr.org", "www.iom.int", "hudoc.echr.coe.int"} & hosts
