@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# Fixture plugins beside this file (tests/ is on sys.path under the default import mode).
+pytest_plugins = ["conftest_feedserver"]
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus"

@@ -1,0 +1,434 @@
+"""HTTP fetching of sources: bytes, status and headers; nothing about feeds.
+
+Owns: one shared httpx.AsyncClient (HTTP/2 where the server offers it, a clear User-Agent,
+gzip/deflate/brotli), a per-host concurrency limit, a deadline for the whole response
+(all redirect hops included), redirects followed by hand so that every hop is checked,
+a size cap enforced while streaming, conditional GET (ETag / Last-Modified -> 304 ->
+`not_modified`), a sha256 of the body so an unchanged feed is never parsed again, the
+private-network guard, and the sorting of every failure into `bot.errors.FAILURE_KINDS`.
+
+Must not parse documents, touch storage or read the environment: the policy (including
+`allow_private`, from NEWSBOT_ALLOW_PRIVATE_NETWORKS) is passed in.
+
+The private-network guard and its race: a check "resolve, then let the client connect"
+leaves a gap in which DNS may answer differently (DNS rebinding). Here the check lives in
+the connection layer itself (a httpcore network backend): the host name is resolved once
+with the event loop's getaddrinfo, every address is checked, and the socket is opened to
+that same checked address (TLS still verifies the certificate against the host name). So
+there is no second resolution to race with, and redirects are covered because each new
+host means a new connection. Proxies from the environment are ignored (trust_env=False)
+so that they cannot bypass the guard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpcore
+import httpx
+
+from bot import __version__
+from bot.errors import FetchError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_USER_AGENT = (f"newsbot/{__version__} (news monitor of a migrants' and refugees' rights "
+                      "coalition; feed reader)")
+ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
+          "text/xml;q=0.9, application/json;q=0.8, text/html;q=0.7, */*;q=0.5")
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """How to fetch. Defaults follow SPEC "Fetching"; sources.yaml `defaults:` may change them."""
+
+    timeout: float = 20.0             # seconds for the whole response, redirects included
+    max_size: int = 10 * 2**20        # bytes of (decoded) body
+    max_redirects: int = 5
+    per_host: int = 2                 # concurrent requests to one host name
+    user_agent: str = DEFAULT_USER_AGENT
+    allow_private: bool = False
+    # Private networks still allowed when allow_private is off, e.g. ("10.1.2.0/24",) for an
+    # intranet server: narrower than opening every private address.
+    allowed_networks: tuple[str, ...] = ()
+    max_connections: int = 64         # whole pool; httpx's CPU per request grows with it
+    http2: bool = True
+
+    @classmethod
+    def from_config(cls, defaults: Any, *, allow_private: bool = False, **overrides: Any) -> "FetchPolicy":
+        """From sources.yaml `defaults` (bot.config.sources.Defaults)."""
+        return cls(timeout=defaults.timeout.total_seconds(), max_size=defaults.max_size,
+                   max_redirects=defaults.max_redirects, per_host=defaults.per_host,
+                   user_agent=defaults.user_agent or DEFAULT_USER_AGENT,
+                   allow_private=allow_private, **overrides)
+
+
+@dataclass
+class FetchResult:
+    url: str                          # final URL, after redirects
+    status: int                       # 2xx, or 304
+    headers: httpx.Headers
+    body: bytes                       # b'' on 304
+    not_modified: bool
+    body_hash: str | None             # sha256 hex of body; None on 304
+    etag: str | None                  # on 304, the one sent when the server repeats none
+    last_modified: str | None
+    elapsed: float                    # seconds, all hops
+    redirects: list[str] = field(default_factory=list)  # URLs that redirected, in order
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+    @property
+    def max_age(self) -> int | None:
+        """Cache-Control max-age in seconds (None when absent, or no-cache/no-store)."""
+        return max_age_seconds(self.headers)
+
+    def retry_after(self, now: datetime | None = None) -> float | None:
+        """Retry-After in seconds from `now`, if the server sent one."""
+        return retry_after_seconds(self.headers.get("retry-after"), now)
+
+    @property
+    def expires(self) -> datetime | None:
+        """The Expires header as aware UTC datetime."""
+        return http_date(self.headers.get("expires"))
+
+
+# --- header helpers (pure) -----------------------------------------------------------
+
+def http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        dt = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    when = http_date(value)
+    if when is None:
+        return None
+    now = now or datetime.now(timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def max_age_seconds(headers: httpx.Headers | dict) -> int | None:
+    cc = (headers.get("cache-control") or "").lower()
+    if not cc or "no-store" in cc or "no-cache" in cc:
+        return None
+    for part in cc.split(","):
+        name, _, val = part.strip().partition("=")
+        if name == "max-age" and val.strip().strip('"').isdigit():
+            return int(val.strip().strip('"'))
+    return None
+
+
+def _error(kind: str, message: str, *, status: int | None = None, retry_after: float | None = None,
+           url: str | None = None) -> FetchError:
+    """A FetchError that always carries `status`, `retry_after` (seconds) and `url`, so
+    callers can read them without getattr defaults."""
+    err = FetchError(kind, message)
+    err.status = status  # type: ignore[attr-defined]
+    err.retry_after = retry_after  # type: ignore[attr-defined]
+    err.url = url  # type: ignore[attr-defined]
+    return err
+
+
+# --- the private-network guard -------------------------------------------------------
+
+class BlockedAddress(Exception):
+    """Raised in the connection layer; turned into FetchError('blocked') by Fetcher."""
+
+
+def is_public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
+                or ip.is_reserved or ip.is_unspecified or not ip.is_global)
+
+
+async def _getaddrinfo(host: str, port: int) -> list[str]:
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves once, checks every address, connects to exactly the checked address."""
+
+    def __init__(self, policy: FetchPolicy, resolver: Resolver | None):
+        self._inner = httpcore.AnyIOBackend()
+        self._allow_private = policy.allow_private
+        self._allowed = [ipaddress.ip_network(n, strict=False) for n in policy.allowed_networks]
+        self._resolve = resolver or _getaddrinfo
+
+    def allowed(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return self._allow_private or is_public_address(ip) or any(ip in net for net in self._allowed)
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        try:
+            addresses = list(dict.fromkeys(await self._resolve(host, port)))
+        except (socket.gaierror, UnicodeError) as exc:
+            raise httpcore.ConnectError(f"DNS lookup failed for {host}: {exc}") from exc
+        if not addresses:
+            raise httpcore.ConnectError(f"DNS lookup for {host} returned no address")
+        if not self._allow_private:
+            for addr in addresses:
+                ip = ipaddress.ip_address(addr.split("%", 1)[0])
+                if not self.allowed(ip):
+                    # Any private answer blocks the host: a name that resolves to both a public
+                    # and a private address is exactly what a rebinding attack looks like.
+                    raise BlockedAddress(f"{host} resolves to {addr}, a loopback/private/reserved address")
+        last: Exception | None = None
+        for addr in addresses:
+            try:
+                return await self._inner.connect_tcp(addr, port, timeout=timeout, local_address=local_address,
+                                                     socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not used for sources")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, policy: FetchPolicy, ssl_context: ssl.SSLContext, resolver: Resolver | None):
+        limits = httpx.Limits(max_connections=policy.max_connections,
+                              max_keepalive_connections=policy.max_connections, keepalive_expiry=30.0)
+        super().__init__(verify=ssl_context, http2=policy.http2, limits=limits, trust_env=False)
+        # httpx has no public way to hand its pool a network backend; only the pool is
+        # replaced, built with the settings httpx itself would use (httpx <1 pinned).
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context, max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry, http1=True, http2=policy.http2,
+            network_backend=_GuardedBackend(policy, resolver),
+        )
+
+
+# --- the fetcher ---------------------------------------------------------------------
+
+class Fetcher:
+    """Fetches URLs under a FetchPolicy. Use as `async with Fetcher(policy) as f:`.
+
+    `verify`: an ssl.SSLContext (tests trust their own CA) or True for the system/certifi
+    roots. `resolver`: async (host, port) -> [ip, ...], default the loop's getaddrinfo.
+    `clock`: aware-UTC now(), used for Retry-After dates.
+    """
+
+    def __init__(self, policy: FetchPolicy | None = None, *, verify: ssl.SSLContext | bool = True,
+                 resolver: Resolver | None = None, clock: Callable[[], datetime] | None = None):
+        self.policy = policy or FetchPolicy()
+        self._ssl = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify, trust_env=False)
+        self._resolver = resolver
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._client: httpx.AsyncClient | None = None
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+
+    async def __aenter__(self) -> "Fetcher":
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def open(self) -> None:
+        if self._client is None:
+            p = self.policy
+            self._client = httpx.AsyncClient(
+                transport=_GuardedTransport(p, self._ssl, self._resolver),
+                timeout=httpx.Timeout(p.timeout), follow_redirects=False, trust_env=False,
+                headers={"User-Agent": p.user_agent, "Accept": ACCEPT,
+                         "Accept-Encoding": "gzip, deflate, br"},
+            )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _semaphore(self, host: str) -> asyncio.Semaphore:
+        sem = self._hosts.get(host)
+        if sem is None:
+            sem = self._hosts[host] = asyncio.Semaphore(self.policy.per_host)
+        return sem
+
+    async def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        """GET `url`; raises FetchError(kind, message) for every failure (see module doc)."""
+        if self._client is None:
+            await self.open()
+        started = time.monotonic()
+        deadline: float | None = None
+        redirects: list[str] = []
+        current = url
+        while True:
+            parsed = self._check_url(current, url)
+            host = parsed.host
+            async with self._semaphore(host):
+                # The deadline starts once the first hop may go out: waiting for the
+                # per-host slot is queueing, not the server's slowness.
+                loop = asyncio.get_running_loop()
+                if deadline is None:
+                    deadline = loop.time() + self.policy.timeout
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        outcome = await self._hop(parsed, etag, last_modified, redirects)
+                except TimeoutError:
+                    raise _error("timeout", f"no complete response within {self.policy.timeout:g} s from {current}",
+                                 url=current) from None
+                except FetchError:
+                    raise
+                except BlockedAddress as exc:
+                    raise _error("blocked", f"{exc} (set NEWSBOT_ALLOW_PRIVATE_NETWORKS=1 to allow)",
+                                 url=current) from None
+                except Exception as exc:
+                    raise _classify(exc, current) from exc
+            if isinstance(outcome, str):  # a redirect to follow
+                redirects.append(current)
+                if len(redirects) > self.policy.max_redirects:
+                    raise _error("http-error", f"more than {self.policy.max_redirects} redirects from {url}", url=current)
+                if outcome in redirects:
+                    raise _error("http-error", f"redirect loop: {current} -> {outcome}", url=current)
+                current = outcome
+                continue
+            status, headers, body = outcome
+            elapsed = time.monotonic() - started
+            if status == 304:
+                return FetchResult(url=current, status=304, headers=headers, body=b"", not_modified=True,
+                                   body_hash=None, etag=headers.get("etag") or etag,
+                                   last_modified=headers.get("last-modified") or last_modified,
+                                   elapsed=elapsed, redirects=redirects)
+            return FetchResult(url=current, status=status, headers=headers, body=body, not_modified=False,
+                               body_hash=hashlib.sha256(body).hexdigest(), etag=headers.get("etag"),
+                               last_modified=headers.get("last-modified"), elapsed=elapsed, redirects=redirects)
+
+    def _check_url(self, current: str, original: str) -> httpx.URL:
+        try:
+            parsed = httpx.URL(current)
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise _error("http-error", f"invalid URL {current!r}: {exc}", url=current) from None
+        if parsed.scheme not in ("http", "https"):
+            where = "" if current == original else f" (redirected from {original})"
+            raise _error("blocked", f"only http and https URLs are fetched, not {parsed.scheme!r}: {current}{where}",
+                         url=current)
+        if not parsed.host:
+            raise _error("http-error", f"URL without a host: {current!r}", url=current)
+        return parsed
+
+    async def _hop(self, url: httpx.URL, etag: str | None, last_modified: str | None,
+                   redirects: list[str]) -> str | tuple[int, httpx.Headers, bytes]:
+        """One request: the next URL to follow, or (status, headers, body)."""
+        assert self._client is not None
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        request = self._client.build_request("GET", url, headers=headers)
+        response = await self._client.send(request, stream=True)
+        try:
+            status = response.status_code
+            where = str(url)
+            if status in REDIRECT_STATUSES:
+                location = response.headers.get("location")
+                if not location:
+                    raise _error("http-error", f"HTTP {status} redirect without a Location from {where}",
+                                 status=status, url=where)
+                try:
+                    return str(url.join(location.strip()))
+                except (httpx.InvalidURL, ValueError) as exc:
+                    raise _error("http-error", f"bad redirect Location {location!r} from {where}: {exc}",
+                                 status=status, url=where) from None
+            if status == 304:
+                return status, response.headers, b""
+            if not 200 <= status < 300:
+                raise self._status_error(response, where)
+            declared = response.headers.get("content-length", "").strip()
+            if declared.isdigit() and int(declared) > self.policy.max_size:
+                raise _error("too-large", f"{where} declares {int(declared):,} bytes, over the "
+                                          f"{self.policy.max_size:,}-byte limit", status=status, url=where)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.policy.max_size:
+                    # Counted after decompression, so a small gzip bomb is caught too.
+                    raise _error("too-large", f"{where} sent more than the {self.policy.max_size:,}-byte limit",
+                                 status=status, url=where)
+                chunks.append(chunk)
+            return status, response.headers, b"".join(chunks)
+        finally:
+            await response.aclose()
+
+    def _status_error(self, response: httpx.Response, where: str) -> FetchError:
+        status = response.status_code
+        reason = f"HTTP {status} {response.reason_phrase}".rstrip()
+        retry = retry_after_seconds(response.headers.get("retry-after"), self._clock())
+        if status in (401, 403):
+            kind = "forbidden"
+        elif status in (404, 410):
+            kind = "not-found"
+        elif status == 429:
+            kind = "rate-limited"
+        elif 500 <= status < 600:
+            kind = "server-error"
+        else:
+            kind = "http-error"
+        extra = f" (Retry-After {retry:g} s)" if retry is not None else ""
+        return _error(kind, f"{reason} from {where}{extra}", status=status, retry_after=retry, url=where)
+
+
+def _is_tls(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(e) or "SSL" in str(e)[:40]:
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _classify(exc: Exception, url: str) -> FetchError:
+    """Sort a transport exception into a FetchError kind."""
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return _error("timeout", f"timed out talking to {url}: {detail}", url=url)
+    if _is_tls(exc):
+        return _error("tls", f"TLS failure with {url}: {detail}", url=url)
+    if isinstance(exc, httpx.DecodingError):
+        return _error("http-error", f"could not decode the compressed body from {url}: {detail}", url=url)
+    if isinstance(exc, (httpx.TransportError, OSError)):
+        return _error("network", f"network error with {url}: {detail}", url=url)
+    log.warning("unexpected error fetching %s", url, exc_info=exc)
+    return _error("http-error", f"unexpected error fetching {url}: {type(exc).__name__}: {detail}", url=url)

@@ -1,0 +1,320 @@
+"""Item normalisation: raw fields from any parser -> one clean `bot.model.Item`.
+
+Owns canonical URLs (tracking parameters, fragments and default ports removed), HTML to
+plain text, UTC publication dates (missing -> None, far future -> clamped), GUIDs, and the
+item language (declared, else detected offline with py3langid, else the source default).
+Pure functions: no I/O, no storage, no HTTP. The clock is passed in (`now`).
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import logging
+import re
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
+from typing import Iterable
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from bot.model import Item
+
+log = logging.getLogger(__name__)
+
+# Parameters that only say where a click came from. Exact names, compared lowercase.
+TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid",
+    "mc_cid", "mc_eid", "igshid", "igsh", "ref", "ref_src", "ref_url", "_hsenc", "_hsmi",
+    "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "vero_conv", "wt.mc_id", "wt_mc_id",
+    "ocid", "cmpid", "s_cid", "spm", "guccounter", "guce_referrer", "guce_referrer_sig",
+    "at_medium", "at_campaign", "at_custom1", "at_custom2", "at_custom3", "at_custom4",
+    "at_format", "at_link", "at_ptr_name", "at_link_id", "at_link_type", "at_link_origin",
+    "at_bbc_team", "cmp", "xtor",
+})
+# Whole families: utm_source, utm_medium ... (Google), ns_* (comScore), pk_* (Matomo).
+TRACKING_PREFIXES = ("utm_", "ns_", "pk_", "mtm_", "hsa_")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# Languages the detector may answer with: those the coalition reads and writes in, plus
+# the big neighbours they are confused with. A restricted set gives far fewer absurd
+# answers (Latin, Luxembourgish...) on short news text.
+DETECT_LANGUAGES = (
+    "en", "fr", "es", "it", "de", "pt", "el", "nl", "ar", "ru", "uk", "tr", "pl", "ro",
+    "hu", "cs", "sv", "da", "fi", "bg", "hr", "fa", "he", "zh", "ja", "ko",
+)
+MIN_DETECT_CHARS = 40          # py3langid is unreliable on a few words
+MIN_DETECT_CONFIDENCE = 0.80
+FUTURE_TOLERANCE = timedelta(days=1)
+
+# ISO 639-2 codes and names seen in <language> elements, mapped to 639-1.
+_LANGUAGE_ALIASES = {
+    "eng": "en", "fra": "fr", "fre": "fr", "spa": "es", "ita": "it", "deu": "de", "ger": "de",
+    "por": "pt", "ell": "el", "gre": "el", "nld": "nl", "dut": "nl", "ara": "ar", "rus": "ru",
+    "english": "en", "french": "fr", "francais": "fr", "français": "fr", "spanish": "es",
+    "español": "es", "italian": "it", "italiano": "it", "german": "de", "deutsch": "de",
+    "portuguese": "pt", "português": "pt", "greek": "el", "dutch": "nl", "arabic": "ar",
+}
+
+
+# --- URLs -----------------------------------------------------------------------------
+
+def _is_tracking(name: str) -> bool:
+    low = name.lower()
+    return low in TRACKING_PARAMS or low.startswith(TRACKING_PREFIXES)
+
+
+def canonical_url(url: str | None, base: str | None = None) -> str | None:
+    """The URL under which one article is known once, whatever campaign linked to it.
+
+    Resolves against `base`, lowercases scheme and host, drops default ports, fragments
+    and tracking parameters, keeps the other parameters in their order. Non-http(s) or
+    unparsable URLs give None.
+    """
+    if not url:
+        return None
+    url = url.strip()
+    if base:
+        try:
+            url = urljoin(base, url)
+        except ValueError:
+            return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    host = parts.hostname.lower().rstrip(".")
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    if parts.username:
+        cred = parts.username + (f":{parts.password}" if parts.password else "")
+        netloc = f"{cred}@{netloc}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        kept = [(k, v) for k, v in pairs if not _is_tracking(k)]
+        if len(kept) != len(pairs):
+            query = urlencode(kept, doseq=True)
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+
+
+# --- text -----------------------------------------------------------------------------
+
+_BLOCK_TAGS = frozenset({
+    "p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "table", "h1", "h2", "h3", "h4",
+    "h5", "h6", "blockquote", "section", "article", "header", "footer", "figure",
+    "figcaption", "hr", "pre", "dd", "dt", "dl", "aside", "nav",
+})
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg"})
+_WS = re.compile(r"\s+")
+_ESCAPED_MARKUP = re.compile(r"</?(?:p|div|span|a|br|b|i|em|strong|img|ul|ol|li|h[1-6]|table|blockquote)(?:\s[^<>]*)?/?>|<!--", re.I)
+
+
+class _TextExtractor(HTMLParser):
+    """Collects text nodes, a space at block boundaries, nothing from script/style."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in _SKIP_TAGS:
+            self.skip += 1
+        elif tag in _BLOCK_TAGS or tag == "img":
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self.skip = max(0, self.skip - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data)
+
+
+def clean_text(value: str | None) -> str:
+    """Plain text of an HTML fragment or text: tags stripped, entities decoded,
+    script/style dropped, whitespace collapsed to single spaces."""
+    if not value:
+        return ""
+    if "<" in value or "&" in value:
+        parser = _TextExtractor()
+        try:
+            parser.feed(value)
+            parser.close()
+        except Exception:  # html.parser is lenient; never let odd markup lose an item
+            log.debug("html.parser failed; keeping raw text", exc_info=True)
+            return _WS.sub(" ", value).strip()
+        value = "".join(parser.parts)
+        if _ESCAPED_MARKUP.search(value):
+            # Escaped twice by the publisher ("&amp;lt;p&amp;gt;"): one more pass.
+            return clean_text(value)
+    # U+00A0 and friends are whitespace to str.split but not to every reader.
+    return _WS.sub(" ", value.replace("\u00ad", "")).strip()
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut at a word boundary and add an ellipsis when longer than `limit`."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+# --- dates ----------------------------------------------------------------------------
+
+def to_utc(value: datetime | time.struct_time | None) -> datetime | None:
+    """Aware UTC datetime from a datetime (naive means UTC) or a UTC struct_time."""
+    if value is None:
+        return None
+    if isinstance(value, time.struct_time):
+        try:
+            return datetime.fromtimestamp(calendar.timegm(value), timezone.utc)
+        except (OverflowError, ValueError, OSError):
+            return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def parse_date(text: str | None) -> datetime | None:
+    """A date as written in feeds and pages: ISO 8601, RFC 822, and what feedparser knows."""
+    if not text:
+        return None
+    text = text.strip()
+    try:
+        return to_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+    try:
+        return to_utc(parsedate_to_datetime(text))
+    except (TypeError, ValueError, IndexError):
+        pass
+    try:
+        from feedparser.datetimes import _parse_date
+        return to_utc(_parse_date(text))
+    except Exception:  # feedparser's date handlers are best effort by design
+        return None
+
+
+def clamp_published(published: datetime | None, now: datetime) -> datetime | None:
+    """A date more than a day ahead is a publisher's clock or time-zone error: use now."""
+    if published is not None and published > now + FUTURE_TOLERANCE:
+        return now
+    return published
+
+
+# --- language -------------------------------------------------------------------------
+
+def normalise_language(code: str | None) -> str | None:
+    """'en-US', 'fr_FR', 'FRA', 'English' -> 'en'/'fr'; None when not a language."""
+    if not code:
+        return None
+    low = code.strip().lower()
+    if low in _LANGUAGE_ALIASES:
+        return _LANGUAGE_ALIASES[low]
+    head = re.split(r"[-_\s]", low, maxsplit=1)[0]
+    if head in _LANGUAGE_ALIASES:
+        return _LANGUAGE_ALIASES[head]
+    if re.fullmatch(r"[a-z]{2}", head):
+        return head
+    return None
+
+
+_identifier = None
+_identifier_lock = threading.Lock()
+
+
+def _get_identifier():
+    global _identifier
+    if _identifier is None:
+        with _identifier_lock:
+            if _identifier is None:
+                from py3langid.langid import MODEL_FILE, LanguageIdentifier
+                ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+                ident.set_languages(DETECT_LANGUAGES)
+                _identifier = ident
+    return _identifier
+
+
+def detect_language(text: str, *, min_chars: int = MIN_DETECT_CHARS,
+                    min_confidence: float = MIN_DETECT_CONFIDENCE) -> str | None:
+    """Two-letter code of `text`, restricted to DETECT_LANGUAGES; None when the text is
+    too short or the answer not confident enough."""
+    if not text or len(text.strip()) < min_chars:
+        return None
+    lang, confidence = _get_identifier().classify(text)
+    return lang if confidence >= min_confidence else None
+
+
+# --- items ----------------------------------------------------------------------------
+
+def make_guid(entry_id: str | None, url: str | None, title: str, summary: str) -> str:
+    """The entry's own id, else its link, else a hash of what it says."""
+    if entry_id and entry_id.strip():
+        return entry_id.strip()
+    if url:
+        return url
+    digest = hashlib.sha256(f"{title}\n{summary}".encode("utf-8")).hexdigest()
+    return f"sha256:{digest[:32]}"
+
+
+SUMMARY_LIMIT = 1000
+
+
+def build_item(*, source_id: str, tags: Iterable[str], now: datetime, base_url: str | None,
+               entry_id: str | None, link: str | None, title: str | None,
+               summary: str | None, content: str | None, author: str | None = None,
+               categories: Iterable[str] = (), languages: Iterable[str | None] = (),
+               published: datetime | None = None,
+               default_language: str | None = None) -> Item:
+    """One clean Item from the raw fields of a feed entry or a scraped listing row.
+
+    `summary` and `content` may hold HTML. `languages` are the declared candidates in order
+    of preference (entry, then feed); the first usable one wins over detection.
+    """
+    url = canonical_url(link, base_url)
+    title_text = clean_text(title)
+    summary_text = clean_text(summary)
+    content_text = clean_text(content)
+    if content_text == summary_text:
+        content_text = ""
+    if not summary_text and content_text:
+        summary_text = shorten(content_text, SUMMARY_LIMIT)
+    if not title_text:
+        title_text = shorten(summary_text, 120)
+    language = next((n for n in map(normalise_language, languages) if n), None)
+    if language is None:
+        language = detect_language(f"{title_text}. {summary_text}") or normalise_language(default_language)
+    cats: list[str] = []
+    for c in categories:
+        c = clean_text(c)
+        if c and c not in cats:
+            cats.append(c)
+    return Item(
+        source_id=source_id,
+        guid=make_guid(entry_id, url, title_text, summary_text),
+        url=url,
+        title=title_text,
+        summary=summary_text,
+        text=content_text,
+        author=clean_text(author) or None,
+        categories=cats,
+        language=language,
+        published=clamp_published(to_utc(published), now),
+        tags=list(tags),
+    )

@@ -1,0 +1,128 @@
+"""RSS 0.9x/1.0/2.0 and Atom through feedparser -> ParsedFeed.
+
+feedparser runs with `sanitize_html=False, resolve_relative_uris=False` (about twice as fast:
+bot.items.clean_text turns the HTML into plain text anyway, and only item links need
+resolving). It only ever receives bytes, never a URL, so it does no I/O.
+Bozo (ill-formed) documents keep whatever entries feedparser recovered.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from email.message import Message
+
+import feedparser
+
+from bot.errors import FetchError
+from bot.items import build_item, clean_text, to_utc
+from bot.parse import ParsedFeed
+
+log = logging.getLogger(__name__)
+
+_PERIOD_MINUTES = {"hourly": 60, "daily": 1440, "weekly": 10080, "monthly": 43200, "yearly": 525600}
+
+
+def _charset(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    msg = Message()
+    msg["content-type"] = content_type
+    return msg.get_param("charset")  # type: ignore[return-value]
+
+
+def ttl_minutes(feed: dict) -> int | None:
+    """<ttl> (minutes), else sy:updatePeriod / sy:updateFrequency, as minutes between updates."""
+    ttl = str(feed.get("ttl") or "").strip()
+    if ttl.isdigit() and int(ttl) > 0:
+        return int(ttl)
+    period = str(feed.get("sy_updateperiod") or "").strip().lower()
+    if period in _PERIOD_MINUTES:
+        freq = str(feed.get("sy_updatefrequency") or "1").strip()
+        n = int(freq) if freq.isdigit() and int(freq) > 0 else 1
+        return max(1, _PERIOD_MINUTES[period] // n)
+    return None
+
+
+def _link(entry: dict) -> str | None:
+    if entry.get("link"):
+        return entry["link"]
+    for link in entry.get("links") or ():
+        if link.get("href") and link.get("rel", "alternate") == "alternate":
+            return link["href"]
+    return None
+
+
+def _content(entry: dict) -> str | None:
+    contents = entry.get("content") or ()
+    # Prefer HTML/text content over other media types.
+    for c in contents:
+        if c.get("value") and "html" in (c.get("type") or "text/html"):
+            return c["value"]
+    return contents[0].get("value") if contents else None
+
+
+def _published(entry: dict) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        # dict.get: FeedParserDict.get maps a missing updated_* to published_* with a
+        # DeprecationWarning (feedparser issue 310).
+        value = dict.get(entry, key)
+        if value:
+            dt = to_utc(value)
+            if dt is not None:
+                return dt
+    return None
+
+
+def parse(body: bytes, *, url: str, content_type: str | None, source_id: str, tags: tuple,
+          default_language: str | None, now: datetime) -> ParsedFeed:
+    # No content-location: feedparser would "resolve" Atom ids such as "t3_x" into URLs,
+    # changing GUIDs; item links are resolved against `url` by build_item.
+    headers: dict[str, str] = {}
+    charset = _charset(content_type)
+    if charset:
+        # Only a declared charset: feedparser applies RFC 3023 to a bare text/xml
+        # (us-ascii), which mangles the many feeds served that way in UTF-8.
+        headers["content-type"] = f"application/xml; charset={charset}"
+    d = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    entries = d.get("entries") or []
+    version = d.get("version") or ""
+    if not entries:
+        if not version:
+            if d.get("bozo") and body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+                raise FetchError("parse-error", f"not a readable feed: {_bozo(d)}")
+            raise FetchError("not-a-feed", "the document is neither RSS, Atom nor JSON Feed")
+        if d.get("bozo"):
+            raise FetchError("parse-error", f"ill-formed {version} feed with no readable entries: {_bozo(d)}")
+    elif d.get("bozo"):
+        log.debug("bozo feed %s (%s): kept %d recovered entries", url, _bozo(d), len(entries))
+    feed = d.get("feed") or {}
+    feed_lang = feed.get("language")
+    items = []
+    for entry in entries:
+        detail_langs = [
+            (entry.get("content") or [{}])[0].get("language"),
+            (entry.get("summary_detail") or {}).get("language"),
+            (entry.get("title_detail") or {}).get("language"),
+        ]
+        summary = entry.get("summary")
+        content = _content(entry)
+        items.append(build_item(
+            source_id=source_id, tags=tags, now=now, base_url=url,
+            entry_id=entry.get("id"), link=_link(entry), title=entry.get("title"),
+            summary=summary, content=content, author=entry.get("author"),
+            categories=[t.get("label") or t.get("term") or "" for t in entry.get("tags") or ()],
+            languages=[*detail_langs, feed_lang], published=_published(entry),
+            default_language=default_language,
+        ))
+    return ParsedFeed(title=clean_text(feed.get("title")) or None, items=items,
+                      ttl_minutes=ttl_minutes(feed), format=version or "unknown")
+
+
+def _bozo(d: dict) -> str:
+    exc = d.get("bozo_exception")
+    if exc is None:
+        return "ill-formed"
+    text = str(getattr(exc, "getMessage", lambda: exc)())
+    line = getattr(exc, "getLineNumber", lambda: None)()
+    return f"{text} (line {line})" if line else text

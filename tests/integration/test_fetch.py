@@ -1,0 +1,308 @@
+"""bot.fetch against the real feed server on 127.0.0.1: every failure kind, redirects,
+conditional GET, slow and oversized responses, compression, TLS, the private-network guard."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import socket
+import ssl
+from datetime import datetime, timezone
+
+import pytest
+import trustme
+
+from bot.errors import FAILURE_KINDS, FetchError
+from bot.fetch import Fetcher, FetchPolicy, FetchResult, is_public_address, max_age_seconds, retry_after_seconds
+
+RSS = ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
+       "<item><title>Détention à Calais</title><link>https://example.org/a</link></item>"
+       "</channel></rss>").encode()
+LAST_MOD = "Sat, 01 Nov 2025 10:00:00 GMT"
+
+
+def policy(**kw) -> FetchPolicy:
+    kw.setdefault("allow_private", True)
+    kw.setdefault("timeout", 5.0)
+    return FetchPolicy(**kw)
+
+
+async def fetch(url: str, pol: FetchPolicy | None = None, **kw) -> FetchResult:
+    async with Fetcher(pol or policy()) as f:
+        return await f.fetch(url, **kw)
+
+
+async def fail(url: str, pol: FetchPolicy | None = None, **kw) -> FetchError:
+    with pytest.raises(FetchError) as info:
+        await fetch(url, pol, **kw)
+    assert info.value.kind in FAILURE_KINDS
+    return info.value
+
+
+async def test_plain_fetch_sends_user_agent_and_hashes_body(feedserver):
+    url = feedserver.add("/feed.xml", RSS, etag='"v1"', last_modified=LAST_MOD,
+                         headers={"Cache-Control": "public, max-age=600", "Expires": "Sat, 01 Nov 2025 11:00:00 GMT"})
+    r = await fetch(url)
+    assert (r.status, r.not_modified, r.body) == (200, False, RSS)
+    assert r.body_hash == hashlib.sha256(RSS).hexdigest()
+    assert (r.etag, r.last_modified) == ('"v1"', LAST_MOD)
+    assert r.url == url and r.redirects == []
+    assert r.max_age == 600
+    assert r.expires == datetime(2025, 11, 1, 11, 0, tzinfo=timezone.utc)
+    req = feedserver.requests_for("/feed.xml")[0]
+    assert req.headers["user-agent"].startswith("newsbot/")
+    assert "br" in req.headers["accept-encoding"] and "gzip" in req.headers["accept-encoding"]
+    assert "if-none-match" not in req.headers
+
+
+async def test_conditional_get_returns_not_modified(feedserver):
+    url = feedserver.add("/feed.xml", RSS, etag='"v1"', last_modified=LAST_MOD)
+    first = await fetch(url)
+    second = await fetch(url, etag=first.etag, last_modified=first.last_modified)
+    assert second.status == 304 and second.not_modified
+    assert second.body == b"" and second.body_hash is None
+    assert second.etag == '"v1"' and second.last_modified == LAST_MOD
+    req = feedserver.requests_for("/feed.xml")[-1]
+    assert req.headers["if-none-match"] == '"v1"'
+    assert req.headers["if-modified-since"] == LAST_MOD
+
+
+async def test_last_modified_alone_gives_304_and_changed_etag_gives_body(feedserver):
+    url = feedserver.add("/lm.xml", RSS, last_modified=LAST_MOD)
+    assert (await fetch(url, last_modified=LAST_MOD)).not_modified
+    url = feedserver.add("/et.xml", RSS, etag='"v2"')
+    r = await fetch(url, etag='"v1"')
+    assert r.status == 200 and r.body == RSS and r.etag == '"v2"'
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", "deflate"])
+async def test_compressed_bodies_are_decoded(feedserver, encoding):
+    url = feedserver.add("/c.xml", RSS * 20, encoding=encoding)
+    r = await fetch(url)
+    assert r.body == RSS * 20
+    assert r.headers["content-encoding"] == encoding
+
+
+async def test_broken_compression_is_classified(feedserver):
+    url = feedserver.add("/bad.xml", RSS, encoding="broken-gzip")
+    err = await fail(url)
+    assert err.kind == "http-error" and "decode" in err.message
+
+
+async def test_redirect_chain_followed_to_final_url(feedserver):
+    final = feedserver.add("/final.xml", RSS)
+    feedserver.redirect("/a", "/b", status=301)
+    feedserver.redirect("/b", feedserver.url("/c"), status=307)
+    feedserver.redirect("/c", "final.xml", status=308)
+    r = await fetch(feedserver.url("/a"))
+    assert r.url == final and r.body == RSS
+    assert r.redirects == [feedserver.url(p) for p in ("/a", "/b", "/c")]
+
+
+async def test_conditional_headers_survive_redirects(feedserver):
+    feedserver.add("/final.xml", RSS, etag='"v1"')
+    feedserver.redirect("/moved", "/final.xml", status=301)
+    r = await fetch(feedserver.url("/moved"), etag='"v1"')
+    assert r.not_modified
+    assert feedserver.requests_for("/final.xml")[-1].headers["if-none-match"] == '"v1"'
+
+
+async def test_too_many_redirects_and_loops(feedserver):
+    for i in range(4):
+        feedserver.redirect(f"/r{i}", f"/r{i + 1}")
+    feedserver.add("/r4", RSS)
+    assert (await fetch(feedserver.url("/r0"), policy(max_redirects=4))).body == RSS
+    err = await fail(feedserver.url("/r0"), policy(max_redirects=3))
+    assert err.kind == "http-error" and "more than 3 redirects" in err.message
+    feedserver.redirect("/loop1", "/loop2")
+    feedserver.redirect("/loop2", "/loop1")
+    err = await fail(feedserver.url("/loop1"))
+    assert err.kind == "http-error" and "loop" in err.message
+
+
+async def test_redirect_without_location_and_to_other_scheme(feedserver):
+    feedserver.add("/noloc", status=302, content_type=None)
+    assert (await fail(feedserver.url("/noloc"))).kind == "http-error"
+    feedserver.redirect("/ftp", "ftp://example.org/feed")
+    err = await fail(feedserver.url("/ftp"))
+    assert err.kind == "blocked" and "ftp" in err.message
+
+
+@pytest.mark.parametrize("status,kind", [
+    (401, "forbidden"), (403, "forbidden"), (404, "not-found"), (410, "not-found"),
+    (429, "rate-limited"), (500, "server-error"), (503, "server-error"), (418, "http-error"),
+    (300, "http-error"),
+])
+async def test_status_codes_are_classified(feedserver, status, kind):
+    url = feedserver.add(f"/s{status}", b"error page", status=status, content_type="text/html")
+    err = await fail(url)
+    assert err.kind == kind
+    assert err.status == status and str(status) in err.message
+
+
+async def test_rate_limited_carries_retry_after_seconds_and_dates(feedserver):
+    url = feedserver.add("/busy", status=429, headers={"Retry-After": "120"})
+    err = await fail(url)
+    assert err.kind == "rate-limited" and err.retry_after == 120.0
+    now = datetime(2025, 11, 1, 10, 0, tzinfo=timezone.utc)
+    url = feedserver.add("/busy2", status=503, headers={"Retry-After": "Sat, 01 Nov 2025 10:05:00 GMT"})
+    with pytest.raises(FetchError) as info:
+        async with Fetcher(policy(), clock=lambda: now) as f:
+            await f.fetch(url)
+    assert info.value.kind == "server-error" and info.value.retry_after == 300.0
+
+
+async def test_slow_server_times_out(feedserver):
+    url = feedserver.add("/slow", b"x" * 200, trickle=0.02)  # 4 s in all, a byte at a time
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    err = await fail(url, policy(timeout=0.5))
+    assert err.kind == "timeout" and "0.5" in err.message
+    assert loop.time() - started < 3  # the deadline covers the whole body, not each read
+
+
+@pytest.mark.parametrize("content_length", [True, False])
+async def test_oversized_body_is_refused(feedserver, content_length):
+    url = feedserver.add("/big", b"<rss>" + b"x" * 300_000, content_length=content_length)
+    err = await fail(url, policy(max_size=100_000))
+    assert err.kind == "too-large" and "100,000" in err.message
+    # With a declared length the refusal comes before the body; without, while streaming.
+    assert ("declares" in err.message) is content_length
+
+
+async def test_size_cap_counts_decompressed_bytes(feedserver):
+    bomb = b"<rss>" + b" " * 2_000_000
+    assert len(gzip.compress(bomb)) < 100_000
+    url = feedserver.add("/bomb", bomb, encoding="gzip")
+    err = await fail(url, policy(max_size=1_000_000))
+    assert err.kind == "too-large"
+
+
+async def test_connection_refused_and_reset_are_network(feedserver):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    err = await fail(f"http://127.0.0.1:{port}/feed")
+    assert err.kind == "network"
+    url = feedserver.add("/reset", reset=True)
+    assert (await fail(url)).kind == "network"
+
+
+async def test_dns_failure_is_network():
+    async def resolver(host: str, port: int) -> list[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    with pytest.raises(FetchError) as info:
+        async with Fetcher(policy(), resolver=resolver) as f:
+            await f.fetch("http://no-such-host.invalid/feed")
+    assert info.value.kind == "network" and "DNS" in info.value.message
+
+
+async def test_tls_failure_and_success_with_trusted_ca(feedserver):
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server_ctx)
+    feedserver.add("/tls.xml", RSS)
+    raw = feedserver._server.socket  # wrap the same listening socket in TLS
+    feedserver._server.socket = server_ctx.wrap_socket(raw, server_side=True)
+    url = feedserver.url("/tls.xml").replace("http://", "https://")
+    err = await fail(url)  # not our CA: certificate verification fails
+    assert err.kind == "tls"
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    async with Fetcher(policy(), verify=client_ctx) as f:
+        r = await f.fetch(url)
+    assert r.body == RSS
+
+
+async def test_private_network_guard(feedserver):
+    url = feedserver.add("/feed.xml", RSS)
+    guarded = FetchPolicy(timeout=5.0)  # allow_private defaults to False
+    err = await fail(url, guarded)
+    assert err.kind == "blocked" and "127.0.0.1" in err.message
+    assert feedserver.hits("/feed.xml") == 0  # refused before any connection
+    err = await fail(feedserver.url("/feed.xml").replace("127.0.0.1", "localhost"), guarded)
+    assert err.kind == "blocked"
+    assert (await fetch(url, policy(allow_private=True))).body == RSS
+
+
+async def test_guard_applies_after_every_redirect(feedserver):
+    """Loopback is allowed only as 127.0.0.1/32 here, so the server is reachable, and a
+    redirect to another loopback or private address must be refused."""
+    feedserver.add("/feed.xml", RSS)
+    feedserver.redirect("/to-private", "http://10.0.0.1/admin")
+    feedserver.redirect("/to-loopback", f"http://127.0.0.2:{feedserver.port}/feed.xml")
+    feedserver.redirect("/to-public-ok", "/feed.xml")
+    pol = FetchPolicy(timeout=5.0, allowed_networks=("127.0.0.1/32",))
+    assert (await fetch(feedserver.url("/to-public-ok"), pol)).body == RSS
+    for path in ("/to-private", "/to-loopback"):
+        err = await fail(feedserver.url(path), pol)
+        assert err.kind == "blocked", path
+    assert feedserver.hits("/feed.xml") == 1
+
+
+async def test_guard_checks_every_resolved_address():
+    """A name that resolves to a public and a private address is refused (DNS rebinding)."""
+    async def resolver(host: str, port: int) -> list[str]:
+        return ["93.184.216.34", "192.168.1.10"]
+
+    with pytest.raises(FetchError) as info:
+        async with Fetcher(FetchPolicy(timeout=2.0), resolver=resolver) as f:
+            await f.fetch("http://rebind.example/feed")
+    assert info.value.kind == "blocked" and "192.168.1.10" in info.value.message
+
+
+async def test_only_http_urls(feedserver):
+    for url in ("file:///etc/passwd", "ftp://example.org/x"):
+        assert (await fail(url)).kind == "blocked"
+
+
+async def test_per_host_limit_bounds_concurrency(feedserver):
+    import threading
+    import time
+
+    active = 0
+    peak = 0
+    lock = threading.Lock()
+
+    from feedserver import Route
+
+    def handler(req):
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.05)
+        with lock:
+            active -= 1
+        return Route(body=RSS)
+
+    url = feedserver.add("/c", handler=handler)
+    async with Fetcher(policy(per_host=2)) as f:
+        results = await asyncio.gather(*(f.fetch(f"{url}?n={i}") for i in range(8)))
+    assert all(r.body == RSS for r in results)
+    assert peak == 2
+
+
+@pytest.mark.parametrize("addr,public", [
+    ("8.8.8.8", True), ("2a00:1450:4007:80f::200e", True), ("127.0.0.1", False), ("10.1.2.3", False),
+    ("172.16.0.1", False), ("192.168.0.1", False), ("169.254.169.254", False), ("100.64.0.1", False),
+    ("224.0.0.1", False), ("0.0.0.0", False), ("240.0.0.1", False), ("::1", False), ("fe80::1", False),
+    ("fc00::1", False), ("::ffff:127.0.0.1", False), ("ff02::1", False),
+])
+def test_public_address_table(addr, public):
+    import ipaddress
+    assert is_public_address(ipaddress.ip_address(addr)) is public
+
+
+def test_header_helpers():
+    now = datetime(2025, 11, 1, 10, 0, tzinfo=timezone.utc)
+    assert retry_after_seconds("30", now) == 30.0
+    assert retry_after_seconds("Sat, 01 Nov 2025 10:01:00 GMT", now) == 60.0
+    assert retry_after_seconds("Sat, 01 Nov 2025 09:00:00 GMT", now) == 0.0
+    assert retry_after_seconds("soon", now) is None
+    assert max_age_seconds({"cache-control": "max-age=300, must-revalidate"}) == 300
+    assert max_age_seconds({"cache-control": "no-cache, max-age=300"}) is None
+    assert max_age_seconds({}) is None
