@@ -31,11 +31,13 @@ demo: $(STAMP)
 check: $(STAMP)
 	$(BIN)/newsbot check
 
-## system-deps: what the test suite needs from Debian (Chromium for email rendering)
+## system-deps: what the test suite needs from Debian: Chromium (email rendering) and PostgreSQL
+SYSTEM_PACKAGES := chromium postgresql
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
-	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi; }
+	@if ! command -v chromium >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES); \
+	fi
 
 ## test: set up and run the whole suite
 test: $(TEST_STAMP) system-deps
