@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import Engine, and_, delete, exists, func, select, update
 
 from bot.config.durations import parse_duration
-from bot.storage.schema import deliveries, email_sends, feedback, hits, items, stories
+from bot.storage.schema import deliveries, email_sends, feedback, hits, items, stories, story_keys
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,9 @@ def purge(engine: Engine, retention: timedelta, now: datetime, *, keep_per_sourc
             conn.execute(delete(deliveries).where(deliveries.c.hit_id.in_(hit_ids)))
             conn.execute(delete(feedback).where(feedback.c.hit_id.in_(hit_ids)))
             result.hits += conn.execute(delete(hits).where(hits.c.item_id.in_(batch))).rowcount
+            # Explicit although the foreign keys cascade: a connection without PRAGMA foreign_keys
+            # (an operator's sqlite3 shell, an old engine) must not leave dangling rows either.
+            conn.execute(delete(story_keys).where(story_keys.c.item_id.in_(batch)))
             result.items += conn.execute(delete(items).where(items.c.id.in_(batch))).rowcount
     if story_ids:
         result.stories = _tidy_stories(engine, sorted(story_ids))
