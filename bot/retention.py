@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import Engine, and_, delete, exists, func, select, update
 
 from bot.config.durations import parse_duration
-from bot.storage.schema import deliveries, email_sends, feedback, hits, items, stories, story_keys
+from bot.storage.schema import deliveries, email_sends, feedback, hits, items, metadata, stories
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +98,9 @@ def purge(engine: Engine, retention: timedelta, now: datetime, *, keep_per_sourc
             conn.execute(delete(feedback).where(feedback.c.hit_id.in_(hit_ids)))
             result.hits += conn.execute(delete(hits).where(hits.c.item_id.in_(batch))).rowcount
             # Explicit although the foreign keys cascade: a connection without PRAGMA foreign_keys
-            # (an operator's sqlite3 shell, an old engine) must not leave dangling rows either.
-            conn.execute(delete(story_keys).where(story_keys.c.item_id.in_(batch)))
+            # must not leave dangling rows (story grouping keeps per-item lookup rows, say).
+            for table, column in _item_children():
+                conn.execute(delete(table).where(column.in_(batch)))
             result.items += conn.execute(delete(items).where(items.c.id.in_(batch))).rowcount
     if story_ids:
         result.stories = _tidy_stories(engine, sorted(story_ids))
@@ -107,6 +108,19 @@ def purge(engine: Engine, retention: timedelta, now: datetime, *, keep_per_sourc
         log.info("retention purged items=%d hits=%d stories=%d cutoff=%s", result.items, result.hits,
                  result.stories, result.cutoff.isoformat(timespec="seconds"))
     return result
+
+
+def _item_children() -> list[tuple]:
+    """Every other table with a foreign key to items.id, found from the schema so a new
+    per-item table is covered without an edit here."""
+    found = []
+    for table in metadata.sorted_tables:
+        if table is hits:
+            continue
+        for column in table.columns:
+            if any(fk.column is items.c.id for fk in column.foreign_keys):
+                found.append((table, column))
+    return found
 
 
 def _tidy_stories(engine: Engine, story_ids: list[int]) -> int:
