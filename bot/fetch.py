@@ -359,6 +359,8 @@ class Fetcher:
         try:
             status = response.status_code
             where = str(url)
+            if status in REDIRECT_STATUSES or status == 304:
+                await self._drain(response)
             if status in REDIRECT_STATUSES:
                 location = response.headers.get("location")
                 if not location:
@@ -389,6 +391,17 @@ class Fetcher:
             return status, response.headers, b"".join(chunks)
         finally:
             await response.aclose()
+
+    @staticmethod
+    async def _drain(response: httpx.Response, limit: int = 65536) -> None:
+        """Read a small body to its end so that the connection goes back to the pool
+        (httpcore closes a connection whose response was not read through); a larger
+        one is abandoned with its connection."""
+        size = 0
+        async for chunk in response.aiter_raw():
+            size += len(chunk)
+            if size > limit:
+                break
 
     def _status_error(self, response: httpx.Response, where: str) -> FetchError:
         status = response.status_code

@@ -13,7 +13,7 @@ Usage (the `feedserver` fixture in tests/conftest_feedserver.py yields a started
     feedserver.add("/gz", body=rss_bytes, encoding="gzip")  # also "br", "deflate", "broken-gzip"
     feedserver.add("/reset", reset=True)               # close the connection without answering
     feedserver.add("/dyn", handler=lambda req: Route(body=...))   # computed per request
-    feedserver.requests                                # [Request(method, path, query, headers)], in order
+    feedserver.requests                                # [Request(method, path, query, headers, client)], in order
     feedserver.requests_for("/feed.xml")[-1].headers["if-none-match"]
     feedserver.hits("/feed.xml")                       # how many requests that path got
 
@@ -44,6 +44,7 @@ class Request:
     path: str
     query: str
     headers: dict[str, str]  # lower-case names
+    client: tuple[str, int] = ("", 0)  # the client's address: same port = same kept-alive connection
 
 
 @dataclass
@@ -76,6 +77,7 @@ def _encode(body: bytes, encoding: str | None) -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
     server: "_Server"
 
     def log_message(self, format: str, *args: object) -> None:  # quiet in tests
@@ -90,7 +92,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, send_body: bool) -> None:
         owner = self.server.owner
         parts = urlsplit(self.path)
-        req = Request(self.command, parts.path, parts.query, {k.lower(): v for k, v in self.headers.items()})
+        req = Request(self.command, parts.path, parts.query, {k.lower(): v for k, v in self.headers.items()},
+                      tuple(self.client_address[:2]))  # type: ignore[arg-type]
         with owner._lock:
             owner.requests.append(req)
             route = owner._routes.get(parts.path)

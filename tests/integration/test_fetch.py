@@ -306,3 +306,70 @@ def test_header_helpers():
     assert max_age_seconds({"cache-control": "max-age=300, must-revalidate"}) == 300
     assert max_age_seconds({"cache-control": "no-cache, max-age=300"}) is None
     assert max_age_seconds({}) is None
+
+
+async def test_connections_are_kept_alive_across_304s_and_redirects(feedserver):
+    feedserver.add("/feed.xml", RSS, etag='"v1"')
+    feedserver.redirect("/old", "/feed.xml", status=301)
+    async with Fetcher(policy(per_host=1)) as f:
+        for _ in range(3):
+            assert (await f.fetch(feedserver.url("/old"), etag='"v1"')).not_modified
+    ports = {r.client[1] for r in feedserver.requests}
+    assert len(feedserver.requests) == 6 and len(ports) == 1
+
+
+async def test_unchanged_body_has_the_same_hash(feedserver):
+    url = feedserver.add("/nohdr.xml", RSS)  # no ETag/Last-Modified: only the hash tells
+    async with Fetcher(policy()) as f:
+        first, second = await f.fetch(url), await f.fetch(url)
+        feedserver.add("/nohdr.xml", RSS.replace(b"Calais", b"Lyon"))
+        third = await f.fetch(url)
+    assert first.body_hash == second.body_hash != third.body_hash
+
+
+CONTENT_TYPES = ["application/rss+xml", "text/xml", "text/html; charset=utf-8", "application/xml; charset=iso-8859-1",
+                 "application/octet-stream", None]
+
+
+async def test_real_corpus_over_http(feedserver, corpus):
+    """Every corpus document, served with assorted (often wrong) content types and
+    compressions, fetches and then parses into items or a classified error."""
+    from bot.parse import parse_document
+
+    names = sorted(p.name for p in (corpus / "feeds").iterdir() if p.name != "MANIFEST.md")
+    outcomes: dict[str, str] = {}
+    async with Fetcher(policy(per_host=4)) as f:
+        async def one(i: int, name: str) -> None:
+            body = (corpus / "feeds" / name).read_bytes()
+            url = feedserver.add(f"/corpus/{name}", body, content_type=CONTENT_TYPES[i % len(CONTENT_TYPES)],
+                                 encoding=(None, "gzip", "br")[i % 3])
+            r = await f.fetch(url)
+            assert r.body == body
+            try:
+                parsed = parse_document(r.body, url=r.url, content_type=r.content_type, source_id="c")
+                outcomes[name] = f"{len(parsed.items)} items"
+            except FetchError as exc:
+                assert exc.kind in ("not-a-feed", "parse-error")
+                outcomes[name] = exc.kind
+        await asyncio.gather(*(one(i, n) for i, n in enumerate(names)))
+    assert len(outcomes) == len(names)
+    assert outcomes["rssparser__guardian.rss"] == "55 items"
+    assert outcomes["rssparser__unrecognized.rss"] == "not-a-feed"
+    assert sum(o.endswith("items") for o in outcomes.values()) >= 35
+
+
+async def test_autodiscovery_end_to_end(feedserver):
+    """type: auto on an HTML page: the discovered feed URL is absolute and fetchable."""
+    from bot.parse import parse_document
+
+    feedserver.add("/blog/feed/", RSS)
+    page = feedserver.add("/blog/", b'<!doctype html><html><head><link rel="alternate" '
+                                    b'type="application/rss+xml" href="feed/"></head><body>Hi</body></html>',
+                          content_type="text/html")
+    async with Fetcher(policy()) as f:
+        r = await f.fetch(page)
+        first = parse_document(r.body, url=r.url, content_type=r.content_type, kind="auto")
+        assert first.discovered_url == feedserver.url("/blog/feed/") and first.items == []
+        r2 = await f.fetch(first.discovered_url)
+        parsed = parse_document(r2.body, url=r2.url, content_type=r2.content_type, kind="feed")
+    assert [i.title for i in parsed.items] == ["Détention à Calais"]
