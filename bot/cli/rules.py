@@ -1,9 +1,270 @@
-"""`newsbot rules` commands (being built)."""
+"""`newsbot rules test` and `newsbot rules backtest`: try the theme rules on a text, on a JSONL
+file of items, or on the items stored in the database, to tune them before committing.
+
+Composes bot.config.themes (rules), bot.match (matching), bot.countries (tags) and, for the
+backtest without --file, the items table. Prints; never writes to the database.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
 import click
+
+from bot.cli.common import App, echo_json, format_option, handle_errors, pass_app
+from bot.config.durations import parse_duration
+from bot.errors import NewsbotError
+from bot.model import Item
+
+SAMPLES = 3
+
+
+def _countries(item: Any) -> tuple[list[str], list[str]]:
+    try:
+        from bot.countries import tag_countries
+    except ImportError:  # the country tagger ships separately; matching works without it
+        return [], []
+    text = "\n".join(x for x in (item.title, item.summary, item.text) if x)
+    return tag_countries(text, item.language)
+
+
+def _detect(text: str) -> str | None:
+    try:
+        from bot.items import detect_language
+    except ImportError:
+        return None
+    return detect_language(text)
+
+
+def result_of(matcher: Any, item: Any) -> dict:
+    """What `rules test` reports for one item (the JSON of one line of the batch form)."""
+    hits = matcher.match(item)
+    countries, regions = _countries(item)
+    return {
+        "language": item.language,
+        "themes": [h.theme for h in hits],
+        "rules": [r for h in hits for r in h.rules],
+        "countries": countries,
+        "regions": regions,
+        "explanations": [dict(e.to_dict(), theme=h.theme) for h in hits for e in h.explanations],
+        "hits": [h.to_dict() for h in hits],
+    }
+
+
+def read_items(path: Path) -> Iterator[tuple[int, dict, Item]]:
+    """(line number, the raw object, an Item) for each non-empty line of a JSONL file."""
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise NewsbotError(f"{path}:{number}: not valid JSON ({exc.msg})",
+                                   hint="one JSON object per line: {\"title\": ..., \"text\": ..., \"lang\": ...}") from None
+            if not isinstance(raw, dict):
+                raise NewsbotError(f"{path}:{number}: expected a JSON object with title and text")
+            yield number, raw, item_from(raw, f"{path.name}:{number}")
+
+
+def item_from(raw: dict, guid: str) -> Item:
+    def text(key: str) -> str:
+        value = raw.get(key)
+        return value if isinstance(value, str) else ""
+
+    tags = raw.get("tags")
+    return Item(source_id=text("source_id") or text("source") or "test", guid=str(raw.get("id") or guid),
+                url=text("url") or None, title=text("title"), summary=text("summary"), text=text("text"),
+                language=(raw.get("lang") or raw.get("language") or None),
+                tags=[str(t) for t in tags] if isinstance(tags, list) else [])
+
+
+@click.group()
+def rules() -> None:
+    """Try the theme rules in rules/ on texts, files of items, or stored items."""
+
+
+@rules.command("test")
+@click.argument("text", required=False)
+@click.option("--title", default="", help="Title of the test item.")
+@click.option("--lang", default=None, help="Language of the item (detected when left out).")
+@click.option("--source", "source_id", default="test", show_default=True, help="Source id, for source: rules.")
+@click.option("--tag", "tags", multiple=True, help="A source tag, for tag: rules (repeatable).")
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSONL file: one item a line with title, text (or summary), optional lang.")
+@format_option("text", "json")
+@pass_app
+@handle_errors
+def test_cmd(app: App, text: str | None, title: str, lang: str | None, source_id: str, tags: tuple[str, ...],
+             file: Path | None, fmt: str) -> None:
+    """Which themes and rules match TEXT (or each item of --file), and why."""
+    from bot.config.themes import load_themes
+
+    if file is None and text is None and not title:
+        raise click.UsageError("give a TEXT, --title, or --file ITEMS.jsonl")
+    if file is not None and (text is not None or title):
+        raise click.UsageError("--file cannot be combined with TEXT or --title")
+    matcher = load_themes(app.config_dir).matcher()
+    if file is not None:
+        for _, raw, item in read_items(file):
+            out = result_of(matcher, item)
+            if "id" in raw:
+                out = {"id": raw["id"], **out}
+            if fmt == "json":
+                click.echo(json.dumps(out, ensure_ascii=False))
+            else:
+                click.echo(f"# {item.title[:100]}")
+                _echo_result(out)
+        return
+    item = Item(source_id=source_id, guid="cli", url=None, title=title, text=text or "",
+                language=lang or _detect(f"{title}\n{text or ''}"), tags=list(tags))
+    out = result_of(matcher, item)
+    if fmt == "json":
+        echo_json(out)
+    else:
+        _echo_result(out)
+
+
+def _echo_result(out: dict) -> None:
+    click.echo(f"language: {out['language'] or 'unknown (matched without stemming)'}")
+    if not out["hits"]:
+        click.echo("no theme matches")
+    for hit in out["hits"]:
+        click.echo(f"theme {hit['theme']} ({hit['priority']}): rules {', '.join(hit['rules'])}")
+        for e in hit["explanations"]:
+            click.echo(f"  {e['rule']}: matched {e['description']}")
+            if e["terms"]:
+                click.echo(f"    words: {', '.join(e['terms'])}")
+            click.echo(f"    {e['snippet']}")
+    if out["countries"]:
+        click.echo(f"countries: {', '.join(out['countries'])} ({', '.join(out['regions'])})")
+
+
+def stored_items(app: App, since: timedelta) -> Iterable[Any]:
+    from sqlalchemy import select
+
+    from bot.storage.schema import items
+
+    cutoff = datetime.now(timezone.utc) - since
+    q = select(items.c.id, items.c.source_id, items.c.title, items.c.summary, items.c.text, items.c.language,
+               items.c.tags, items.c.url).where(items.c.first_seen_at >= cutoff).order_by(items.c.id)
+    with app.engine.connect() as conn:
+        for row in conn.execute(q):
+            yield row.id, Item(source_id=row.source_id, guid=str(row.id), url=row.url, title=row.title or "",
+                               summary=row.summary or "", text=row.text or "", language=row.language,
+                               tags=list(row.tags or []))
+
+
+def backtest(themes: Any, items: Iterable[tuple[Any, Item]], samples: int = SAMPLES) -> dict:
+    """Hits per theme and rule, by language, with samples: what `rules backtest` reports."""
+    matcher = themes.matcher()
+    total = hit_items = 0
+    lang_items: Counter = Counter()
+    lang_hit: Counter = Counter()
+    theme_hits: Counter = Counter()
+    theme_lang: dict[str, Counter] = defaultdict(Counter)
+    theme_excluded: Counter = Counter()
+    rule_hits: Counter = Counter()
+    theme_samples: dict[str, list] = defaultdict(list)
+    for key, item in items:
+        total += 1
+        lang = item.language or "unknown"
+        lang_items[lang] += 1
+        prog, _, hit, excluded = matcher.matching(item)
+        for t_index in excluded:
+            theme_excluded[matcher.themes[t_index].slug] += 1
+        if not hit:
+            continue
+        hit_items += 1
+        lang_hit[lang] += 1
+        for t_index, r_indexes in hit.items():
+            slug = matcher.themes[t_index].slug
+            theme_hits[slug] += 1
+            theme_lang[slug][lang] += 1
+            for r in r_indexes:
+                rule_hits[prog.rules[r][1].id] += 1
+            if len(theme_samples[slug]) < samples:
+                explained = next(h for h in matcher.match(item) if h.theme == slug)
+                first = explained.explanations[0] if explained.explanations else None
+                theme_samples[slug].append({
+                    "id": key, "language": item.language, "title": item.title, "rules": explained.rules,
+                    "matched": first.description if first else None, "snippet": first.snippet if first else None})
+
+    def share(n: int, of: int) -> float:
+        return round(n / of, 4) if of else 0.0
+
+    report_themes = []
+    for theme in themes.themes:
+        report_themes.append({
+            "theme": theme.slug, "priority": theme.priority, "hits": theme_hits[theme.slug],
+            "share": share(theme_hits[theme.slug], total),
+            "excluded": theme_excluded[theme.slug],
+            "by_language": dict(sorted(theme_lang[theme.slug].items())),
+            "rules": [{"rule": r.id, "hits": rule_hits[r.id]} for r in theme.rules],
+            "samples": theme_samples[theme.slug],
+        })
+    return {
+        "items": total, "items_hit": hit_items, "share_hit": share(hit_items, total),
+        "by_language": {lang: {"items": n, "hit": lang_hit[lang], "share": share(lang_hit[lang], n)}
+                        for lang, n in sorted(lang_items.items())},
+        "themes": report_themes,
+        "rules_without_hits": [r.id for t in themes.themes for r in t.rules if not rule_hits[r.id]],
+    }
+
+
+@rules.command("backtest")
+@click.option("--since", default="30d", show_default=True, help="Stored items first seen within this long.")
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Run on a JSONL file of items instead of the database.")
+@click.option("--samples", default=SAMPLES, show_default=True, type=click.IntRange(0, 100),
+              help="Sample hits shown per theme.")
+@format_option("text", "json")
+@pass_app
+@handle_errors
+def backtest_cmd(app: App, since: str, file: Path | None, samples: int, fmt: str) -> None:
+    """Run the current rules on stored items (or --file): hits per theme and rule, samples."""
+    from bot.config.themes import load_themes
+
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    themes = load_themes(app.config_dir)
+    if file is not None:
+        source: Iterable = ((raw.get("id", number), item) for number, raw, item in read_items(file))
+    else:
+        source = stored_items(app, window)
+    report = backtest(themes, source, samples)
+    report["source"] = str(file) if file is not None else f"database, items of the last {since}"
+    if fmt == "json":
+        echo_json(report)
+        return
+    _echo_backtest(report)
+
+
+def _echo_backtest(r: dict) -> None:
+    click.echo(f"{r['items']} items ({r['source']}), {r['items_hit']} hit ({r['share_hit']:.1%})")
+    for lang, s in r["by_language"].items():
+        click.echo(f"  {lang}: {s['hit']}/{s['items']} hit ({s['share']:.1%})")
+    for t in r["themes"]:
+        langs = ", ".join(f"{k} {v}" for k, v in t["by_language"].items())
+        click.echo(f"\n{t['theme']} ({t['priority']}): {t['hits']} hits ({t['share']:.1%})"
+                   + (f" [{langs}]" if langs else "") + (f", {t['excluded']} dropped by exclude" if t["excluded"] else ""))
+        for rule in t["rules"]:
+            click.echo(f"  {rule['rule']:<32} {rule['hits']:>6}")
+        for s in t["samples"]:
+            click.echo(f"  - [{s['language'] or '?'}] {s['title'][:90]}")
+            if s["matched"]:
+                click.echo(f"      matched {s['matched']}")
+    if r["rules_without_hits"]:
+        click.echo(f"\nrules without hits: {', '.join(r['rules_without_hits'])}")
+    sys.stdout.flush()
 
 
 def register(group: click.Group) -> None:
-    pass
+    group.add_command(rules)

@@ -1,0 +1,159 @@
+"""`newsbot rules test`, `rules backtest` and `check` on rules/, through the real CLI, with the
+fixture theme files and a real SQLite database for the backtest of stored items."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ruleset"
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    shutil.copytree(FIXTURE / "rules", tmp_path / "rules")
+    (tmp_path / "sources.yaml").write_text("sources: []\n", encoding="utf-8")
+    return tmp_path
+
+
+def run(config: Path, *args: str):
+    result = CliRunner().invoke(cli, ["--config-dir", str(config), *args],
+                                env={"DATABASE_URL": f"sqlite:///{config / 'nb.db'}"})
+    return result
+
+
+def test_rules_test_text_output(config):
+    r = run(config, "rules", "test", "Three migrants held in the detention centre", "--title", "Pushbacks in Greece",
+            "--lang", "en")
+    assert r.exit_code == 0, r.output
+    assert "theme pushbacks (high): rules fx-pushback-near" in r.output
+    assert "matched pushback NEAR Greece, in title" in r.output
+    assert "theme detention (normal)" in r.output
+    assert r.output.index("pushbacks") < r.output.index("detention")
+
+
+def test_rules_test_json(config):
+    r = run(config, "rules", "test", "Le centre de rétention de Vincennes: des demandeurs d'asile",
+            "--lang", "fr", "--format", "json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["themes"] == ["detention"] and out["rules"] == ["fx-detention-fr"]
+    (e,) = out["explanations"]
+    assert e["field"] == "text" and e["terms"] == ["centre de rétention", "asile"]
+    assert e["description"] == '("centre de rétention" OR rétention) AND asile, in text'
+    assert "Vincennes" in e["snippet"]
+
+
+def test_rules_test_no_match_and_exclude(config):
+    r = run(config, "rules", "test", "Migrants in detention watched the football final", "--lang", "en")
+    assert r.exit_code == 0 and "no theme matches" in r.output
+
+
+def test_rules_test_source_and_tags(config):
+    r = run(config, "rules", "test", "--title", "Push-backs continue", "--source", "ngo-feed", "--format", "json")
+    assert json.loads(r.output)["rules"] == ["fx-pushback-title"]
+    r = run(config, "rules", "test", "--title", "Push-backs continue", "--source", "other", "--format", "json")
+    assert json.loads(r.output)["rules"] == []
+
+
+def test_rules_test_batch_file_in_order(config, tmp_path):
+    lines = [
+        {"id": "a", "title": "Pushbacks on the border with Croatia", "text": "", "lang": "en"},
+        {"title": "Weather", "text": "Sunny"},
+        {"id": 3, "title": "Νέες επαναπροωθήσεις στον Έβρο", "text": "", "lang": "el"},
+        {"title": "Centre de rétention", "summary": "Des migrants enfermés en France", "lang": "fr"},
+    ]
+    path = tmp_path / "items.jsonl"
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n\n", encoding="utf-8")
+    r = run(config, "rules", "test", "--file", str(path), "--format", "json")
+    assert r.exit_code == 0, r.output
+    out = [json.loads(line) for line in r.output.splitlines()]
+    assert len(out) == 4
+    assert out[0]["id"] == "a" and out[0]["themes"] == ["pushbacks"] and out[0]["countries"] == ["HR"]
+    assert out[0]["regions"] == ["Europe"]
+    assert out[1]["themes"] == [] and out[1]["explanations"] == []
+    assert out[2]["id"] == 3 and out[2]["rules"] == ["fx-pushback-el"]
+    assert out[3]["rules"] == ["fx-detention-fr"] and "FR" in out[3]["countries"]
+    for o in out:
+        assert set(o) >= {"themes", "rules", "countries", "regions", "explanations"}
+
+
+def test_rules_test_bad_jsonl_line(config, tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"title": "ok"}\n{not json\n', encoding="utf-8")
+    r = run(config, "rules", "test", "--file", str(path), "--format", "json")
+    assert r.exit_code == 2
+    assert "bad.jsonl:2: not valid JSON" in r.output
+
+
+def test_rules_test_needs_input(config):
+    r = run(config, "rules", "test")
+    assert r.exit_code == 2 and "give a TEXT" in r.output
+
+
+def test_backtest_on_file(config, tmp_path):
+    rows = [{"id": i, "title": t, "lang": "en"} for i, t in enumerate([
+        "Pushbacks near Greece reported", "Greece pushback", "Markets fall", "Detention of asylum seekers",
+        "Asylum seekers in detention watched football"])]
+    path = tmp_path / "items.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in rows), encoding="utf-8")
+    r = run(config, "rules", "backtest", "--file", str(path), "--format", "json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.output)
+    assert rep["items"] == 5 and rep["items_hit"] == 3 and rep["share_hit"] == 0.6
+    themes = {t["theme"]: t for t in rep["themes"]}
+    assert themes["pushbacks"]["hits"] == 2 and themes["pushbacks"]["by_language"] == {"en": 2}
+    assert {r["rule"]: r["hits"] for r in themes["pushbacks"]["rules"]}["fx-pushback-near"] == 2
+    assert themes["detention"]["hits"] == 1 and themes["detention"]["excluded"] == 1
+    assert [s["id"] for s in themes["pushbacks"]["samples"]] == [0, 1]
+    assert themes["pushbacks"]["samples"][0]["matched"] == "pushback NEAR Greece, in title"
+    assert "fx-detention-fr" in rep["rules_without_hits"]
+    r = run(config, "rules", "backtest", "--file", str(path))
+    assert r.exit_code == 0 and "5 items" in r.output and "pushbacks (high): 2 hits (40.0%)" in r.output
+
+
+def test_backtest_on_stored_items(config):
+    from sqlalchemy import insert
+
+    from bot.storage.db import open_database
+    from bot.storage.schema import items
+
+    engine = open_database(f"sqlite:///{config / 'nb.db'}")
+    now = datetime.now(timezone.utc)
+    with engine.begin() as conn:
+        for i, (title, lang, age) in enumerate([("Pushbacks in Croatia", "en", 1), ("Football", "en", 1),
+                                                ("Pushbacks in Poland", "en", 40)]):
+            conn.execute(insert(items).values(source_id="s", guid=str(i), url=f"https://x/{i}", title=title,
+                                              language=lang, first_seen_at=now - timedelta(days=age)))
+    engine.dispose()
+    r = run(config, "rules", "backtest", "--since", "30d", "--format", "json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.output)
+    assert rep["items"] == 2 and rep["items_hit"] == 1
+    r = run(config, "rules", "backtest", "--since", "60d", "--format", "json")
+    assert json.loads(r.output)["items_hit"] == 2
+    r = run(config, "rules", "backtest", "--since", "soon")
+    assert r.exit_code == 2
+
+
+def test_check_reports_rule_problems(config):
+    (config / "rules" / "broken.yaml").write_text(
+        "theme: broken\ntitle: B\nrules:\n  - id: b1\n    query: '(a OR b'\n", encoding="utf-8")
+    r = run(config, "check")
+    assert r.exit_code == 1
+    assert "rules/broken.yaml:5:20: expected ')' to close '(' at 5:13" in r.output
+
+
+def test_rules_config_error_exits_2(config):
+    (config / "rules" / "broken.yaml").write_text("theme: nope\ntitle: B\nrules:\n  - id: b1\n    query: a\n",
+                                                  encoding="utf-8")
+    r = run(config, "rules", "test", "x")
+    assert r.exit_code == 2
+    assert "rules/broken.yaml:1:8: theme: 'nope' must equal the file name 'broken'" in r.output
