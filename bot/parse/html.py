@@ -9,6 +9,7 @@ also reads the page's <meta charset>). No I/O.
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -29,10 +30,15 @@ def _soup(body: bytes, content_type: str | None) -> BeautifulSoup:
     encoding = None
     if content_type and "charset=" in content_type.lower():
         encoding = content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'") or None
-    try:
-        return BeautifulSoup(body, "html.parser", from_encoding=encoding)
-    except LookupError:  # an unknown charset name: let BeautifulSoup guess
-        return BeautifulSoup(body, "html.parser")
+    # bs4 warns about XML parsed as HTML and text that looks like a URL: advice for a
+    # programmer, not a problem of the source (and an error under pytest's -W error).
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"bs4(\.|$)")
+        warnings.filterwarnings("ignore", category=UserWarning, message=".*(XML|looks like|parser).*")
+        try:
+            return BeautifulSoup(body, "html.parser", from_encoding=encoding)
+        except LookupError:  # an unknown charset name: let BeautifulSoup guess
+            return BeautifulSoup(body, "html.parser")
 
 
 def discover_feeds(body: bytes, page_url: str, *, content_type: str | None = None) -> list[str]:
@@ -89,11 +95,14 @@ def _link(item: Tag, selector: str) -> str | None:
     if attr:
         v = el.get(attr)
         return str(v) if v else None
-    # No @attr: the element's own href, else the first link inside it.
+    # No @attr: the element's own href, else the first link inside it, else a URL as text.
     if el.get("href"):
         return str(el["href"])
     a = el.find("a", href=True)
-    return str(a["href"]) if isinstance(a, Tag) else None
+    if isinstance(a, Tag):
+        return str(a["href"])
+    text = el.get_text(strip=True)  # a URL written out as text, as in <guid> or <span class="url">
+    return text if text.startswith(("http://", "https://", "/")) else None
 
 
 def _get(selectors: Any, name: str) -> str | None:

@@ -373,3 +373,15 @@ async def test_autodiscovery_end_to_end(feedserver):
         r2 = await f.fetch(first.discovered_url)
         parsed = parse_document(r2.body, url=r2.url, content_type=r2.content_type, kind="feed")
     assert [i.title for i in parsed.items] == ["Détention à Calais"]
+
+
+def test_policy_from_sources_defaults():
+    from datetime import timedelta
+
+    from bot.config.sources import Defaults
+
+    d = Defaults(timeout=timedelta(seconds=7), max_size="2MB", max_redirects=3, per_host=4)
+    p = FetchPolicy.from_config(d, allow_private=True)
+    assert (p.timeout, p.max_size, p.max_redirects, p.per_host, p.allow_private) == (7.0, 2 * 2**20, 3, 4, True)
+    assert p.user_agent.startswith("newsbot/")
+    assert FetchPolicy.from_config(Defaults(user_agent="custom/1")).user_agent == "custom/1"

@@ -276,3 +276,18 @@ def test_fixture_feeds_parse():
     for name in names:
         parsed = parse((FIXTURES / name).read_bytes(), source_id="fx")
         assert parsed.items, name
+
+
+def test_html_kind_on_an_xml_document_gives_a_clear_error_not_a_warning(corpus):
+    body = (corpus / "feeds" / "rssparser__guardian.rss").read_bytes()
+    err = rejected(body, kind="html", selectors={"item": "item", "title": "title", "link": "nothing"})
+    assert err.kind == "parse-error" and "none had both" in err.message
+    parsed = parse(body, kind="html", selectors={"item": "item", "title": "title", "link": "guid"})
+    assert len(parsed.items) == 55 and parsed.items[0].url.startswith("https://www.theguardian.com/")
+
+
+def test_html_page_encoding_from_meta_charset():
+    page = ('<html><head><meta charset="iso-8859-1"><title>Réfugiés</title></head><body>'
+            '<div class="n"><a href="/x">Hébergement d\'urgence saturé</a></div></body></html>').encode("latin-1")
+    parsed = parse(page, kind="html", selectors={"item": "div.n", "title": "a", "link": "a@href"})
+    assert parsed.title == "Réfugiés" and parsed.items[0].title == "Hébergement d'urgence saturé"
