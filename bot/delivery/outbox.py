@@ -171,16 +171,31 @@ def deactivate(conn: Connection, dest_id: int, reason: str, now: datetime) -> in
 
 # --- what the sender does to rows -------------------------------------------------------
 
-def due_alerts(conn: Connection, now: datetime, limit: int = 500) -> list[Any]:
-    """Queued alert rows whose time has come, oldest first, for active destinations."""
+def alert_queue(conn: Connection, now: datetime, limit: int = 1000) -> tuple[list[Any], datetime | None]:
+    """Queued alerts of active destinations, oldest first, and when the next one falls due.
+
+    Alerts leave for a chat in queue order: when a chat's oldest row waits (flood wait,
+    backoff), its later rows wait behind it. Returns (due rows, earliest future attempt)."""
     q = (select(deliveries.c.id, deliveries.c.destination_id, deliveries.c.hit_id,
-                deliveries.c.attempts)
+                deliveries.c.attempts, deliveries.c.next_attempt_at)
          .join(destinations, destinations.c.id == deliveries.c.destination_id)
          .where(deliveries.c.kind == "alert", deliveries.c.status == "queued",
-                destinations.c.active.is_(True),
-                or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now))
+                destinations.c.active.is_(True))
          .order_by(deliveries.c.id).limit(limit))
-    return conn.execute(q).all()
+    due, blocked, next_at = [], set(), None
+    for row in conn.execute(q):
+        if row.destination_id in blocked:
+            continue
+        if row.next_attempt_at is not None and row.next_attempt_at > now:
+            blocked.add(row.destination_id)
+            next_at = row.next_attempt_at if next_at is None else min(next_at, row.next_attempt_at)
+            continue
+        due.append(row)
+    return due, next_at
+
+
+def due_alerts(conn: Connection, now: datetime, limit: int = 1000) -> list[Any]:
+    return alert_queue(conn, now, limit)[0]
 
 
 def claim(conn: Connection, ids: Sequence[int], owner: str, now: datetime,
@@ -239,7 +254,7 @@ def release_owner(conn: Connection, owner: str) -> int:
 
 
 def queued_digest_rows(conn: Connection, dest_id: int, since: datetime | None = None) -> list[Any]:
-    q = select(deliveries.c.id, deliveries.c.hit_id).where(
+    q = select(deliveries.c.id, deliveries.c.hit_id, deliveries.c.attempts).where(
         deliveries.c.destination_id == dest_id, deliveries.c.kind == "digest",
         deliveries.c.status == "queued")
     if since is not None:
@@ -274,5 +289,5 @@ def move_destination(conn: Connection, dest_id: int, new_chat: int | str) -> int
 
 __all__ = ["NewHit", "queue_for_hits", "sync_config_destinations", "deactivate", "kinds_for",
            "dedupe_key", "chat_key", "find_destination", "claim", "mark_sent", "mark_failed",
-           "requeue", "recover_stale", "release_owner", "due_alerts", "queued_digest_rows",
+           "requeue", "recover_stale", "release_owner", "due_alerts", "alert_queue", "queued_digest_rows",
            "move_destination"]

@@ -1,0 +1,440 @@
+"""The sender: drains the outbox into Telegram (or the console) within the flood limits.
+
+Owns: claiming queued deliveries, pacing (per chat, per group/channel, overall), the error
+policy driven by python-telegram-bot's typed errors, due digests, and marking rows sent with
+Telegram's message id. Must not decide what matches or who subscribed (the outbox did),
+nor build message layout (bot.delivery.format does).
+
+Exactly once: a row is claimed ('sending', committed) before its message goes out and marked
+'sent' right after Telegram answers. A cancelled sender finishes the message in flight and
+records it before stopping. Only a hard kill (or a lost answer) between Telegram accepting a
+message and the commit of 'sent' can repeat that one message once: see README "Telegram".
+
+Time is injected (`clock` -> aware UTC datetime, `sleep(seconds)`), so tests run hours of
+flood-limited sending in milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Awaitable, Callable, Mapping
+
+from sqlalchemy import Engine, select, update
+
+from bot.delivery import outbox
+from bot.delivery.digest import is_due, load_entries, resolve_tz, theme_titles
+from bot.delivery.format import Message, render_alert, render_digest
+from bot.storage.schema import destinations
+
+# PTB 22 warns on every RetryAfter unless time periods are opted in as timedelta (its
+# documented migration switch); we read both forms below.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from telegram import Bot, LinkPreviewOptions  # noqa: E402
+from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken,  # noqa: E402
+                            NetworkError, RetryAfter, TelegramError)
+from telegram.request import HTTPXRequest  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def make_bot(token: str, api_url: str, *, read_timeout: float = 20.0) -> Bot:
+    """A PTB Bot against `api_url` (TELEGRAM_API_URL); methods go to {api_url}/bot{token}/..."""
+    api_url = api_url.rstrip("/")
+    request = HTTPXRequest(connection_pool_size=8, connect_timeout=10.0, read_timeout=read_timeout,
+                           write_timeout=20.0, pool_timeout=5.0)
+    return Bot(token, base_url=f"{api_url}/bot", base_file_url=f"{api_url}/file/bot", request=request)
+
+
+class TelegramTransport:
+    kind = "telegram"
+
+    def __init__(self, bot: Bot):
+        self.bot = bot
+
+    def __repr__(self) -> str:  # the Bot's own repr shows the token
+        return "TelegramTransport(bot=<redacted>)"
+
+    async def __aenter__(self) -> "TelegramTransport":
+        await self.bot.initialize()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.bot.shutdown()
+
+    async def send(self, dest: Any, message: Message) -> int:
+        sent = await self.bot.send_message(
+            chat_id=dest.chat_id, text=message.html, parse_mode="HTML",
+            message_thread_id=dest.thread_id,
+            link_preview_options=LinkPreviewOptions(is_disabled=message.disable_preview))
+        return sent.message_id
+
+    async def send_text(self, chat_id: int | str, text: str) -> None:
+        await self.bot.send_message(chat_id=chat_id, text=text)
+
+
+@dataclass(frozen=True)
+class FloodLimits:
+    """Telegram's published limits (FAQ "broadcasting to users")."""
+
+    per_chat: float = 1.0          # seconds between messages into one chat
+    group_window: float = 60.0
+    group_max: int = 20            # messages per window into one group or channel
+    global_window: float = 1.0
+    global_max: int = 30
+
+
+def is_private(chat_id: str) -> bool:
+    return chat_id.isdigit()
+
+
+class FloodLimiter:
+    """Sliding windows over send times (seconds); every attempt counts, even refused ones."""
+
+    def __init__(self, limits: FloodLimits = FloodLimits()):
+        self.limits = limits
+        self.chat_times: dict[str, deque[float]] = defaultdict(deque)
+        self.all_times: deque[float] = deque()
+        self.paused: dict[str, float] = {}
+
+    def ready_at(self, chat: str, now: float) -> float:
+        lim, times = self.limits, self.chat_times[chat]
+        t = max(now, self.paused.get(chat, 0.0))
+        if times:
+            t = max(t, times[-1] + lim.per_chat)
+            if not is_private(chat) and len(times) >= lim.group_max:
+                t = max(t, times[-lim.group_max] + lim.group_window)
+        if len(self.all_times) >= lim.global_max:
+            t = max(t, self.all_times[-lim.global_max] + lim.global_window)
+        return t
+
+    def record(self, chat: str, t: float) -> None:
+        times = self.chat_times[chat]
+        times.append(t)
+        while len(times) > self.limits.group_max:
+            times.popleft()
+        self.all_times.append(t)
+        while len(self.all_times) > self.limits.global_max:
+            self.all_times.popleft()
+
+    def pause(self, chat: str, until: float) -> None:
+        self.paused[chat] = max(self.paused.get(chat, 0.0), until)
+
+
+@dataclass
+class SendReport:
+    messages: int = 0            # messages Telegram accepted
+    sent: int = 0                # delivery rows marked sent
+    failed: int = 0              # rows given up on (BadRequest, too many attempts)
+    retrying: int = 0            # transient errors, still queued
+    flood_waits: int = 0
+    deactivated: list[str] = field(default_factory=list)
+    migrated: list[tuple[str, str]] = field(default_factory=list)
+    digests: int = 0
+
+    @property
+    def had_failures(self) -> bool:
+        return bool(self.failed or self.retrying or self.deactivated)
+
+
+def _seconds(value: Any) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class Sender:
+    def __init__(self, engine: Engine, transport: Any, *, themes: Any = None,
+                 source_names: Mapping[str, str] | None = None, default_tz: str | None = None,
+                 admin_ids: frozenset[int] | set[int] = frozenset(),
+                 clock: Callable[[], datetime] = utcnow,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 limits: FloodLimits = FloodLimits(), per_theme: int = 8,
+                 max_attempts: int = 8, max_backoff: float = 900.0):
+        self.engine, self.transport = engine, transport
+        self.titles = theme_titles(themes)
+        self.source_names = dict(source_names or {})
+        self.default_tz, self.admin_ids = default_tz, frozenset(admin_ids)
+        self.clock, self.sleep = clock, sleep
+        self.limiter = FloodLimiter(limits)
+        self.per_theme, self.max_attempts, self.max_backoff = per_theme, max_attempts, max_backoff
+        self.owner = f"sender-{uuid.uuid4().hex[:8]}"
+        self.report = SendReport()
+        self._seeded = False
+        self._digest_retry: datetime | None = None
+
+    @classmethod
+    def from_settings(cls, engine: Engine, settings: Any, **kw: Any) -> "Sender":
+        """Telegram when TELEGRAM_BOT_TOKEN is set, else the console."""
+        from bot.delivery.console import ConsoleTransport
+
+        if settings.telegram_token:
+            transport: Any = TelegramTransport(make_bot(settings.telegram_token, settings.telegram_api_url))
+        else:
+            transport = ConsoleTransport(kw.pop("stream", None))
+        kw.pop("stream", None)
+        kw.setdefault("admin_ids", settings.admin_ids)
+        kw.setdefault("default_tz", settings.timezone)
+        return cls(engine, transport, **kw)
+
+    def __repr__(self) -> str:
+        return f"Sender(owner={self.owner}, transport={self.transport.kind})"
+
+    async def __aenter__(self) -> "Sender":
+        await self.transport.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        with self.engine.begin() as conn:
+            outbox.release_owner(conn, self.owner)
+        await self.transport.__aexit__(*exc)
+
+    # --- the loop ------------------------------------------------------------------------
+    async def run_once(self, *, wait_retries: bool = False, max_wait: float = 3600.0) -> SendReport:
+        """Send the due alerts, then the due digests. With `wait_retries`, keep going (sleeping
+        on the injected clock) until no alert is queued or `max_wait` seconds passed."""
+        self.report = SendReport()
+        started = self.clock()
+        with self.engine.begin() as conn:
+            outbox.recover_stale(conn, started)
+            if not self._seeded:
+                self._seed_limiter(conn, started)
+        while True:
+            await self.send_alerts()
+            await self.send_due_digests()
+            if not wait_retries:
+                break
+            nxt = self._next_retry()
+            if nxt is None:
+                break
+            wait = (nxt - self.clock()).total_seconds()
+            if (nxt - started).total_seconds() > max_wait:
+                break
+            if wait > 0:
+                await self.sleep(wait)
+        self.report.retrying = self._count_queued_alerts()
+        log.info("delivery run messages=%d sent=%d failed=%d retrying=%d flood_waits=%d deactivated=%d digests=%d",
+                 self.report.messages, self.report.sent, self.report.failed, self.report.retrying,
+                 self.report.flood_waits, len(self.report.deactivated), self.report.digests)
+        return self.report
+
+    async def run_forever(self, interval: float = 5.0, stop: asyncio.Event | None = None) -> None:
+        """The daemon's loop: a pass every `interval` seconds until `stop` is set or cancelled."""
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except InvalidToken:
+                log.error("Telegram rejected the bot token; sending stopped (check TELEGRAM_BOT_TOKEN)")
+                raise
+            except Exception:  # noqa: BLE001 - one bad pass must not end the daemon
+                log.exception("delivery pass failed; retrying in %.0fs", interval)
+            try:
+                await asyncio.wait_for(stop.wait(), interval)
+            except asyncio.TimeoutError:
+                pass
+
+    def _seed_limiter(self, conn: Any, now: datetime) -> None:
+        """A restarted sender remembers the last minute of sends, so a quick restart does
+        not burst into a chat that just got a message."""
+        from bot.storage.schema import deliveries
+
+        window = timedelta(seconds=self.limiter.limits.group_window)
+        recent = conn.execute(select(destinations.c.chat_id, deliveries.c.message_id, deliveries.c.sent_at)
+                              .join(destinations, destinations.c.id == deliveries.c.destination_id)
+                              .where(deliveries.c.status == "sent", deliveries.c.sent_at > now - window)
+                              .distinct().order_by(deliveries.c.sent_at)).all()
+        for chat, _mid, sent_at in recent:
+            self.limiter.record(chat, sent_at.timestamp())
+        self._seeded = True
+
+    def _next_retry(self) -> datetime | None:
+        """When the next alert, or an interrupted digest, can be tried again."""
+        with self.engine.connect() as conn:
+            due, next_at = outbox.alert_queue(conn, self.clock())
+        candidates = [t for t in (self.clock() if due else next_at, self._digest_retry) if t is not None]
+        self._digest_retry = None
+        return min(candidates, default=None)
+
+    def _count_queued_alerts(self) -> int:
+        from sqlalchemy import func
+        from bot.storage.schema import deliveries
+
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(deliveries)
+                                .join(destinations, destinations.c.id == deliveries.c.destination_id)
+                                .where(deliveries.c.status == "queued", deliveries.c.kind == "alert",
+                                       destinations.c.active.is_(True))).scalar() or 0
+
+    # --- alerts --------------------------------------------------------------------------
+    async def send_alerts(self) -> None:
+        while True:
+            with self.engine.connect() as conn:
+                rows = outbox.due_alerts(conn, self.clock())
+                dests = {d.id: d for d in conn.execute(select(destinations).where(
+                    destinations.c.id.in_({r.destination_id for r in rows})))}
+            if not rows:
+                return
+            pending: dict[int, deque] = defaultdict(deque)
+            for r in rows:
+                pending[r.destination_id].append(r)
+            while pending:
+                now = self.clock().timestamp()
+                dest_id = min(pending, key=lambda d: (self.limiter.ready_at(dests[d].chat_id, now),
+                                                      pending[d][0].id))
+                dest = dests[dest_id]
+                row = pending[dest_id].popleft()
+                outcome = await self._shielded(self._alert(dest, row))
+                if outcome != "sent" or not pending[dest_id]:
+                    # after a failure the chat's later rows wait for the next pass, in order
+                    del pending[dest_id]
+
+    async def _shielded(self, coro: Awaitable[str]) -> str:
+        """Let a message in flight finish and be recorded even when the sender is cancelled."""
+        task = asyncio.ensure_future(coro)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.done():
+                await asyncio.wait([task])
+            raise
+
+    async def _alert(self, dest: Any, row: Any) -> str:
+        with self.engine.begin() as conn:
+            entries = load_entries(conn, [(row.id, row.hit_id)], self.source_names)
+            if not entries:
+                outbox.mark_failed(conn, [row.id], "hit no longer stored")
+                self.report.failed += 1
+                return "failed"
+        entry = entries[0]
+        msg = render_alert(entry, self.titles.get(entry.theme, entry.theme),
+                           resolve_tz(dest.timezone, self.default_tz))
+        return await self._send(dest, msg, [row.id], row.attempts)
+
+    async def _send(self, dest: Any, msg: Message, ids: list[int], attempts: int) -> str:
+        """Claim, pace, send, mark. Returns sent|failed|retry|flood|gone|moved."""
+        chat = dest.chat_id
+        ready = self.limiter.ready_at(chat, self.clock().timestamp())
+        wait = ready - self.clock().timestamp()
+        if wait > 0:
+            await self.sleep(wait)
+        now = self.clock()
+        with self.engine.begin() as conn:
+            if outbox.claim(conn, ids, self.owner, now) != len(ids):
+                outbox.release_owner(conn, self.owner)
+                return "retry"          # another sender took them
+        self.limiter.record(chat, now.timestamp())
+        try:
+            message_id = await self.transport.send(dest, msg)
+        except RetryAfter as exc:
+            after = _seconds(exc.retry_after)
+            self.report.flood_waits += 1
+            self.limiter.pause(chat, now.timestamp() + after)
+            log.info("flood wait chat=%s retry_after=%.0fs", chat, after)
+            with self.engine.begin() as conn:
+                outbox.requeue(conn, ids, now + timedelta(seconds=after), count_attempt=False)
+            return "flood"
+        except ChatMigrated as exc:
+            new = str(exc.new_chat_id)
+            log.warning("chat migrated from=%s to=%s; following it", chat, new)
+            with self.engine.begin() as conn:
+                outbox.move_destination(conn, dest.id, new)
+                outbox.requeue(conn, ids, now, count_attempt=False)
+            self.report.migrated.append((chat, new))
+            return "moved"
+        except Forbidden as exc:
+            reason = exc.message if exc.message.startswith("Forbidden") else f"Forbidden: {exc.message}"
+            with self.engine.begin() as conn:
+                outbox.deactivate(conn, dest.id, reason, now)
+            self.report.deactivated.append(chat)
+            log.warning("destination deactivated chat=%s name=%r reason=%r", chat, dest.name, reason)
+            await self._tell_admins(f"newsbot stopped sending to {dest.name or chat} (chat {chat}): "
+                                    f"{reason}. Run /start there to resume.")
+            return "gone"
+        except InvalidToken:
+            with self.engine.begin() as conn:
+                outbox.requeue(conn, ids, now, count_attempt=False)
+            raise
+        except BadRequest as exc:
+            with self.engine.begin() as conn:
+                outbox.mark_failed(conn, ids, f"BadRequest: {exc.message}")
+            self.report.failed += len(ids)
+            log.warning("message refused chat=%s rows=%s reason=%r", chat, ids, exc.message)
+            return "failed"
+        except (NetworkError, TelegramError, OSError) as exc:
+            return self._backoff(ids, attempts + 1, now, f"{type(exc).__name__}: {exc}")
+        with self.engine.begin() as conn:
+            outbox.mark_sent(conn, ids, message_id, self.clock())
+        self.report.messages += 1
+        self.report.sent += len(ids)
+        return "sent"
+
+    def _backoff(self, ids: list[int], attempt: int, now: datetime, error: str) -> str:
+        with self.engine.begin() as conn:
+            if attempt >= self.max_attempts:
+                outbox.mark_failed(conn, ids, f"gave up after {attempt} attempts: {error}")
+                self.report.failed += len(ids)
+                return "failed"
+            delay = min(self.max_backoff, 2.0 ** attempt)
+            outbox.requeue(conn, ids, now + timedelta(seconds=delay), error)
+        log.info("send failed rows=%s attempt=%d retry_in=%.0fs error=%s", ids, attempt, delay, error)
+        return "retry"
+
+    async def _tell_admins(self, text: str) -> None:
+        for admin in sorted(self.admin_ids):
+            try:
+                await self.transport.send_text(admin, text)
+            except TelegramError as exc:
+                log.warning("could not tell admin %s: %s", admin, exc)
+
+    # --- digests -------------------------------------------------------------------------
+    async def send_due_digests(self) -> None:
+        now = self.clock()
+        with self.engine.connect() as conn:
+            dests = conn.execute(select(destinations).where(
+                destinations.c.active.is_(True), destinations.c.digest != "off")).all()
+        for dest in dests:
+            if is_due(dest, now, self.default_tz):
+                await self.send_digest(dest.id)
+
+    async def send_digest(self, dest_id: int, *, since: datetime | None = None) -> int:
+        """Send the queued digest of one destination now (also `/digest`). Returns messages sent."""
+        with self.engine.begin() as conn:
+            dest = conn.execute(select(destinations).where(destinations.c.id == dest_id)).one()
+            rows = outbox.queued_digest_rows(conn, dest_id, since)
+            entries = load_entries(conn, [(r.id, r.hit_id) for r in rows], self.source_names)
+        tz = resolve_tz(dest.timezone, self.default_tz)
+        parts = render_digest(entries, self.titles, per_theme=self.per_theme, tz=tz,
+                              heading=f"Digest · {self.clock().astimezone(tz):%d %b %Y}")
+        attempts = {r.id: r.attempts for r in rows}
+        sent = 0
+        complete = True
+        for part in parts:
+            tries = max((attempts.get(i, 0) for i in part.delivery_ids), default=0)
+            outcome = await self._shielded(self._send(dest, part, part.delivery_ids, tries))
+            if outcome == "sent":
+                sent += 1
+            elif outcome != "failed":
+                # retry later: the rest stays queued and the digest stays due
+                complete = False
+                retry = datetime.fromtimestamp(self.limiter.ready_at(dest.chat_id, self.clock().timestamp()),
+                                               timezone.utc)
+                if outcome == "retry":
+                    retry = max(retry, self.clock() + timedelta(seconds=min(self.max_backoff, 2.0 ** (tries + 1))))
+                self._digest_retry = retry if self._digest_retry is None else min(self._digest_retry, retry)
+                break
+        if complete:
+            with self.engine.begin() as conn:
+                conn.execute(update(destinations).where(destinations.c.id == dest_id)
+                             .values(last_digest_at=self.clock()))
+        if sent:
+            self.report.digests += 1
+        return sent
