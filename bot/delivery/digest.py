@@ -125,3 +125,29 @@ def theme_titles(themes: Any) -> dict[str, str]:
         if slug:
             out[slug] = getattr(theme, "title", None) or slug
     return out
+
+
+def preview_messages(conn: Connection, *, dest: Any = None, since: datetime | None = None,
+                     titles: Mapping[str, str] | None = None, source_names: Mapping[str, str] | None = None,
+                     per_theme: int = 8, default_tz: str | None = None,
+                     now: datetime | None = None) -> list:
+    """The digest a destination would get now (its queued rows), or, with no destination,
+    a digest of every alertable hit stored since `since`. Reads only."""
+    from bot.delivery import outbox
+    from bot.delivery.format import render_digest
+
+    now = now or datetime.now(timezone.utc)
+    if dest is not None:
+        pairs = [(r.id, r.hit_id) for r in outbox.queued_digest_rows(conn, dest.id, since)]
+        tz = resolve_tz(dest.timezone, default_tz)
+    else:
+        q = select(hits.c.id).join(items, items.c.id == hits.c.item_id).where(items.c.is_backlog.is_(False))
+        if since is not None:
+            q = q.where(hits.c.created_at >= since)
+        pairs = [(0, hid) for hid in conn.execute(q.order_by(hits.c.id)).scalars()]
+        tz = resolve_tz(None, default_tz)
+    entries = load_entries(conn, pairs, source_names)
+    for e in entries:
+        e.delivery_ids = [i for i in e.delivery_ids if i]
+    return render_digest(entries, titles or {}, per_theme=per_theme, tz=tz,
+                         heading=f"Digest · {now.astimezone(tz):%d %b %Y}")

@@ -388,6 +388,10 @@ class Sender:
         log.info("send failed rows=%s attempt=%d retry_in=%.0fs error=%s", ids, attempt, delay, error)
         return "retry"
 
+    async def notify_admins(self, text: str) -> None:
+        """A plain message to every TELEGRAM_ADMIN_IDS user (not queued: best effort)."""
+        await self._tell_admins(text)
+
     async def _tell_admins(self, text: str) -> None:
         for admin in sorted(self.admin_ids):
             try:

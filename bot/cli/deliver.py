@@ -1,0 +1,111 @@
+"""`newsbot deliver --once [--dry-run]`: send the queued alerts and due digests now, exit.
+
+Composes the Sender (Telegram with a token, else the console) with the configuration;
+prints a summary and exits 3 when some sends failed."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import datetime, timezone
+
+import click
+
+from bot.errors import NewsbotError
+from bot.cli.common import EXIT_OK, EXIT_PARTIAL, App, echo_json, format_option, handle_errors, pass_app, setup_logging
+
+
+def _context(app: App):  # noqa: ANN202
+    from bot.config.themes import load_themes
+
+    themes = load_themes(app.config_dir)
+    try:
+        names = {s.id: getattr(s, "display_name", None) or s.name or s.id for s in app.sources().sources}
+    except (OSError, NewsbotError):   # names are a nicety: ids still read fine
+        names = {}
+    deliveries_cfg = app.deliveries()
+    tz = app.settings.timezone or deliveries_cfg.timezone
+    return themes, names, deliveries_cfg, tz
+
+
+def _sync(app: App, deliveries_cfg, now: datetime) -> None:  # noqa: ANN001
+    from bot.delivery.outbox import sync_config_destinations
+
+    with app.engine.begin() as conn:
+        sync_config_destinations(conn, deliveries_cfg, now)
+
+
+def _dry_run(app: App, themes, names, tz) -> dict:  # noqa: ANN001
+    """What a run would send now, printed as plain text; the outbox is not touched."""
+    from sqlalchemy import select
+
+    from bot.delivery import outbox
+    from bot.delivery.console import to_plain
+    from bot.delivery.digest import is_due, load_entries, preview_messages, resolve_tz, theme_titles
+    from bot.delivery.format import render_alert
+    from bot.storage.schema import destinations
+
+    now = datetime.now(timezone.utc)
+    titles = theme_titles(themes)
+    counts = {"alerts": 0, "digests": 0}
+    with app.engine.connect() as conn:
+        dests = {d.id: d for d in conn.execute(select(destinations).where(destinations.c.active.is_(True)))}
+        rows = outbox.due_alerts(conn, now)
+        for entry in load_entries(conn, [(r.id, r.hit_id) for r in rows], names):
+            dest = dests[next(r.destination_id for r in rows if r.id in entry.delivery_ids)]
+            msg = render_alert(entry, titles.get(entry.theme, entry.theme), resolve_tz(dest.timezone, tz))
+            click.echo(f"── would send to {dest.name or dest.chat_id} (chat {dest.chat_id}) ──\n{to_plain(msg.html)}\n")
+            counts["alerts"] += 1
+        for dest in dests.values():
+            if is_due(dest, now, tz):
+                for part in preview_messages(conn, dest=dest, titles=titles, source_names=names, default_tz=tz, now=now):
+                    click.echo(f"── would send digest to {dest.name or dest.chat_id} (chat {dest.chat_id}) ──\n{to_plain(part.html)}\n")
+                    counts["digests"] += 1
+    return counts
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Send what is due now and exit (the daemon is `newsbot run`).")
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; send and mark nothing.")
+@click.option("--wait-retries", default=120, show_default=True, metavar="SECONDS",
+              help="How long to keep retrying flood waits and network errors before giving up for this run.")
+@click.option("-v", "--verbose", is_flag=True, help="Log the delivery run on stderr.")
+@format_option("text", "json")
+@pass_app
+@handle_errors
+def deliver(app: App, once: bool, dry_run: bool, wait_retries: int, verbose: bool, fmt: str) -> None:
+    """Send queued Telegram alerts and due digests now (console without a bot token)."""
+    if not once:
+        raise click.UsageError("use `newsbot deliver --once` (the daemon `newsbot run` delivers continuously)")
+    setup_logging("INFO" if verbose else "WARNING")
+    themes, names, deliveries_cfg, tz = _context(app)
+    _sync(app, deliveries_cfg, datetime.now(timezone.utc))
+    if dry_run:
+        counts = _dry_run(app, themes, names, tz)
+        if fmt == "json":
+            echo_json({"dry_run": True, **counts})
+        else:
+            click.echo(f"dry run: {counts['alerts']} alerts and {counts['digests']} digest messages would be sent", err=True)
+        sys.exit(EXIT_OK)
+
+    from bot.delivery.sender import Sender
+
+    async def go():  # noqa: ANN202
+        async with Sender.from_settings(app.engine, app.settings, themes=themes, source_names=names,
+                                        default_tz=tz) as sender:
+            return await sender.run_once(wait_retries=wait_retries > 0, max_wait=float(wait_retries))
+
+    report = asyncio.run(go())
+    summary = {"messages": report.messages, "sent": report.sent, "failed": report.failed,
+               "retrying": report.retrying, "flood_waits": report.flood_waits,
+               "deactivated": report.deactivated, "digests": report.digests,
+               "channel": "telegram" if app.settings.telegram_token else "console"}
+    if fmt == "json":
+        echo_json(summary)
+    else:
+        click.echo(" ".join(f"{k}={v}" for k, v in summary.items()), err=True)
+    sys.exit(EXIT_PARTIAL if report.had_failures else EXIT_OK)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(deliver)

@@ -1,0 +1,180 @@
+"""Bot commands through the real python-telegram-bot Application (long polling) against the
+fake Bot API: scripted user updates in, replies checked like Telegram would."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from bot.config.settings import Settings
+from bot.delivery import telegram_bot as tb
+from bot.delivery.sender import Sender, TelegramTransport, make_bot
+from bot.storage.db import open_database
+from bot.storage.schema import deliveries, destinations, hits, items
+from fakebotapi import TOKEN, check_message, fake_bot_api  # noqa: F401
+
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
+SOURCES_YAML = """\
+# Coalition sources: keep this comment
+defaults:
+  interval: 30m
+sources:
+  # NGOs
+  - id: picum
+    name: PICUM
+    url: https://picum.org/feed/
+  - id: ecre   # European Council on Refugees and Exiles
+    url: https://ecre.org/feed/
+"""
+ADMIN, USER, GROUP = 7, 42, -100300
+
+
+def themes() -> SimpleNamespace:
+    return SimpleNamespace(themes=[SimpleNamespace(slug="pushbacks", title="Pushbacks & violence", priority="high"),
+                                   SimpleNamespace(slug="detention", title="Detention", priority="normal")])
+
+
+@pytest.fixture
+async def bot(tmp_path, fake_bot_api):  # noqa: F811
+    (tmp_path / "sources.yaml").write_text(SOURCES_YAML)
+    engine = open_database(f"sqlite:///{tmp_path / 'bot.db'}")
+    settings = Settings(config_dir=tmp_path, database_url=str(engine.url), telegram_token=TOKEN,
+                        telegram_api_url=fake_bot_api.url, admin_ids=frozenset({ADMIN}))
+    from bot.config.sources import load_sources
+    config = SimpleNamespace(themes=themes(), sources=load_sources(tmp_path), deliveries=None)
+    sender = Sender(engine, TelegramTransport(make_bot(TOKEN, fake_bot_api.url)), themes=config.themes,
+                    source_names={"picum": "PICUM"})
+    await sender.__aenter__()
+    bot = tb.TelegramBot(engine, settings, config, sender=sender, poll_timeout=0.1)
+    await bot.start()
+    yield SimpleNamespace(bot=bot, server=fake_bot_api, engine=engine, dir=tmp_path)
+    await bot.stop()
+    await sender.__aexit__(None, None, None)
+    engine.dispose()
+
+
+async def say(w, text: str, *, user: int = USER, chat: int | None = None) -> str:
+    chat = user if chat is None else chat
+    before = len(w.server.messages_to(chat))
+    w.server.user_message(text, user_id=user, chat_id=chat)
+    await w.server.wait_for(lambda: len(w.server.messages_to(chat)) > before)
+    reply = w.server.messages_to(chat)[-1]
+    assert check_message(reply.text, reply.parse_mode) is None
+    assert "Traceback" not in reply.text and "\n" not in reply.text.strip() or reply.text.count("\n") < 60
+    return reply.text
+
+
+def dest(w, chat: int):
+    with w.engine.connect() as conn:
+        return conn.execute(select(destinations).where(destinations.c.chat_id == str(chat))).first()
+
+
+async def test_commands_are_registered_and_basic_replies(bot) -> None:
+    w = bot
+    assert {c["command"] for c in w.server.commands} >= {"start", "help", "themes", "subscribe", "unsubscribe",
+                                                          "settings", "digest", "latest", "sources", "status"}
+    assert "newsbot" in await say(w, "/start")
+    assert "/subscribe" in await say(w, "/help")
+    text = await say(w, "/themes")
+    assert "Pushbacks &amp; violence" in text and "Middle East" in text
+    assert (await say(w, "/frobnicate now")).startswith("Unknown command /frobnicate")
+    assert (await say(w, "/subscribe")).startswith("Usage: /subscribe")
+    assert "Unknown theme or region: atlantis" in await say(w, "/subscribe atlantis")
+    assert "admins" in await say(w, "/pausesource picum")          # not an admin
+
+
+async def test_self_subscription_lifecycle(bot) -> None:
+    w = bot
+    assert "You follow Pushbacks &amp; violence, in Europe, Middle East" in await say(w, "/subscribe pushbacks Europe middle east")
+    row = dest(w, USER)
+    assert row.origin == "self" and row.themes == ["pushbacks"] and row.regions == ["Europe", "Middle East"]
+    await say(w, "/subscribe detention")
+    assert dest(w, USER).themes == ["detention", "pushbacks"]
+    await say(w, "/unsubscribe pushbacks")
+    assert dest(w, USER).themes == ["detention"]
+    assert "Detention" in await say(w, "/status")
+    await say(w, "/unsubscribe all")
+    assert not dest(w, USER).active
+
+
+async def test_settings_keyboard_changes_the_subscription(bot) -> None:
+    w = bot
+    await say(w, "/subscribe all")
+    await say(w, "/settings")
+    msg = w.server.messages_to(USER)[-1]
+    assert "Settings" in msg.text
+    before = len(w.server.sent)
+    w.server.callback("m:digest", user_id=USER, message_id=msg.message_id)
+    await w.server.wait_for(lambda: len(w.server.sent) > before)
+    assert dest(w, USER).alerts == "digest"
+    w.server.callback("d:weekly monday 08:00", user_id=USER, message_id=msg.message_id)
+    await w.server.wait_for(lambda: dest(w, USER).digest == "weekly monday 08:00")
+    w.server.callback("t:pushbacks", user_id=USER, message_id=msg.message_id)
+    await w.server.wait_for(lambda: dest(w, USER).themes == ["detention"])
+    assert any(c.method == "answerCallbackQuery" for c in w.server.calls)
+
+
+async def test_in_groups_only_admins_change_and_config_chats_are_locked(bot) -> None:
+    w = bot
+    assert "Only the group's admins" in await say(w, "/subscribe pushbacks", user=USER, chat=GROUP)
+    assert dest(w, GROUP) is None
+    w.server.chat_admins[str(GROUP)].add(USER)
+    assert "Subscribed" in await say(w, "/subscribe pushbacks", user=USER, chat=GROUP)
+    with w.engine.begin() as conn:
+        conn.execute(destinations.insert().values(chat_id="-100900", origin="config", alerts="instant",
+                                                  digest="daily 08:00", active=True, created_at=NOW))
+    w.server.chat_admins["-100900"].add(USER)
+    assert "deliveries.yaml" in await say(w, "/unsubscribe all", user=USER, chat=-100900)
+
+
+async def test_digest_now_latest_and_sources(bot) -> None:
+    w = bot
+    await say(w, "/subscribe all")
+    assert "Nothing new" in await say(w, "/digest")
+    row = dest(w, USER)
+    with w.engine.begin() as conn:
+        for i in range(1, 4):
+            conn.execute(items.insert().values(id=i, source_id="picum", guid=f"g{i}", url=f"https://x.org/{i}",
+                                               title=f"Ναυάγιο <{i}> & 🚤", first_seen_at=NOW))
+            hid = conn.execute(hits.insert().values(item_id=i, theme="detention", priority="normal",
+                                                    created_at=NOW)).inserted_primary_key[0]
+            conn.execute(deliveries.insert().values(destination_id=row.id, hit_id=hid, kind="digest",
+                                                    dedupe_key=f"digest:hit:{hid}", created_at=NOW))
+    text = await say(w, "/digest")
+    assert "Ναυάγιο &lt;1&gt; &amp; 🚤" in text and "PICUM" in text
+    with w.engine.connect() as conn:
+        assert set(conn.execute(select(deliveries.c.status)).scalars()) == {"sent"}
+    assert "Nothing new" in await say(w, "/digest")
+    assert "Ναυάγιο &lt;3&gt;" in await say(w, "/latest detention")
+    assert "Unknown theme" in await say(w, "/latest nope")
+    text = await say(w, "/sources")
+    assert "picum" in text and "ecre" in text
+
+
+async def test_admin_source_commands_keep_comments(bot) -> None:
+    w = bot
+    text = await say(w, "/pausesource picum", user=ADMIN)
+    assert "paused" in text
+    saved = (w.dir / "sources.yaml").read_text()
+    assert "# Coalition sources: keep this comment" in saved and "enabled: false" in saved
+    assert "# European Council on Refugees and Exiles" in saved
+    assert "no source" in await say(w, "/removesource nope", user=ADMIN)
+    assert "removed" in await say(w, "/removesource ecre", user=ADMIN)
+    assert "ecre" not in (w.dir / "sources.yaml").read_text()
+    assert (await say(w, "/addsource", user=ADMIN)).startswith("Usage: /addsource URL")
+    assert "Not added" in await say(w, "/addsource http://127.0.0.1:1/feed", user=ADMIN)
+    assert "All sources are healthy" in await say(w, "/health", user=ADMIN)
+
+
+async def test_a_failing_handler_sends_one_line_and_no_traceback(bot, monkeypatch) -> None:
+    w = bot
+
+    def boom(*a, **k):
+        raise RuntimeError("secret internals /etc/passwd")
+
+    monkeypatch.setattr(tb, "load_entries", boom)
+    text = await say(w, "/latest")
+    assert text.startswith("Sorry") and "secret" not in text and "RuntimeError" not in text
