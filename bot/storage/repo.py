@@ -21,6 +21,7 @@ Public API (all take `conn` first):
   insert_item(conn, item, now, is_backlog=False, countries=(), regions=()) -> int | None   None: seen
   insert_hits(conn, item_id, theme_hits, now) -> list[HitRow]             ThemeHit-like objects
   recent_item_count(conn, source_id, since) -> int     items published (else first seen) since
+  recent_item_counts(conn, ids, since) -> dict[id, int]   the same, batched
   list_hits(conn, since=None, theme=None, source=None, include_backlog=True, limit=None) -> list[dict]
   items_since(conn, since, source=None, include_backlog=True, limit=None) -> list[Row]
   item_counts(conn) -> dict[source_id, int]            stored items per source
@@ -163,6 +164,18 @@ def recent_item_count(conn: Connection, source_id: str, since: datetime) -> int:
         items.c.source_id == source_id, or_(published, undated))).scalar_one()
 
 
+def recent_item_counts(conn: Connection, source_ids: Sequence[str], since: datetime) -> dict[str, int]:
+    """recent_item_count for many sources in one query per chunk (absent ids: 0)."""
+    published = and_(items.c.published_at.is_not(None), items.c.published_at >= since)
+    undated = and_(items.c.published_at.is_(None), items.c.is_backlog.is_(False), items.c.first_seen_at >= since)
+    out = dict.fromkeys(source_ids, 0)
+    for chunk in _chunks(list(dict.fromkeys(source_ids))):
+        q = (select(items.c.source_id, func.count()).where(items.c.source_id.in_(chunk), or_(published, undated))
+             .group_by(items.c.source_id))
+        out.update({sid: n for sid, n in conn.execute(q)})
+    return out
+
+
 def items_since(conn: Connection, since: datetime, *, source: str | None = None,
                 include_backlog: bool = True, limit: int | None = None) -> list[Row]:
     """Items first seen at or after `since`, newest first."""
@@ -256,6 +269,7 @@ def add_items_seen(conn: Connection, source_id: str, n: int) -> None:
 
 __all__ = [
     "HitRow", "add_items_seen", "counts", "ensure_sources", "get_item", "insert_hits", "insert_item",
-    "item_counts", "items_since", "known_item_keys", "list_hits", "recent_item_count", "set_source_status",
+    "item_counts", "items_since", "known_item_keys", "list_hits", "recent_item_count", "recent_item_counts",
+    "set_source_status",
     "source_state", "source_states", "update_source", "update_sources",
 ]

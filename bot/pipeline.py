@@ -1,0 +1,325 @@
+"""The conductor of ingest: fetch, parse, store, tag, group, match, queue — for each due source.
+
+Owns one poll cycle (`Poller.poll`): which sources are due, fetching them concurrently through
+the Fetcher, skipping unchanged ones (304, or a body whose sha256 is the one stored: nothing is
+parsed), parsing changed ones, and storing per source in ONE transaction the new items, their
+countries, stories, hits and queued deliveries together with the source's new state (ETag,
+Last-Modified, body hash, next poll). So a crash between two steps leaves the source unpolled
+rather than half-stored, and a restart loses nothing. A failing source is data: its error kind,
+message and count go on its row and it backs off (bot.scheduling); it never stops the others.
+
+The first successful poll of a source (new, or whose URL changed) is its backlog: stored and
+matched, but no delivery is queued, so adding a source does not flood members with old news.
+
+Must not print, exit, or know Telegram or email beyond the outbox's queue_for_hits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import Engine
+
+from bot import scheduling
+from bot.config.sources import Source, SourcesConfig
+from bot.errors import FetchError, NewsbotError
+from bot.model import Item
+from bot.storage import repo
+
+log = logging.getLogger(__name__)
+
+_FLUSH_EVERY = 500           # unchanged sources whose state is written in one transaction
+_ERROR_TEXT_MAX = 500
+
+
+@dataclass
+class SourceResult:
+    source_id: str
+    outcome: str                     # changed | unchanged | failed
+    new_items: int = 0
+    hits: int = 0
+    queued: int = 0
+    backlog: bool = False
+    error_kind: str | None = None
+    error: str | None = None
+    next_poll_at: datetime | None = None
+    elapsed: float = 0.0
+
+
+@dataclass
+class PollSummary:
+    polled: int = 0
+    new_items: int = 0
+    hits: int = 0
+    queued: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    results: list[SourceResult] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @property
+    def failed(self) -> int:
+        return sum(self.failures.values())
+
+    @property
+    def changed(self) -> int:
+        return sum(1 for r in self.results if r.outcome == "changed")
+
+    @property
+    def unchanged(self) -> int:
+        return sum(1 for r in self.results if r.outcome == "unchanged")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"polled": self.polled, "changed": self.changed, "unchanged": self.unchanged,
+                "new_items": self.new_items, "hits": self.hits, "queued": self.queued,
+                "failed": self.failed, "failures": dict(self.failures), "elapsed": round(self.elapsed, 3),
+                "sources": [asdict(r) for r in self.results]}
+
+
+@dataclass
+class _Unchanged:
+    source: Source
+    state: Any
+    etag: str | None
+    last_modified: str | None
+    hints: scheduling.Hints
+    now: datetime
+    result: SourceResult
+
+
+class Poller:
+    """Polls sources into the database. `themes`: a bot.config.themes.ThemeSet (its matcher is
+    compiled once, here). `fetcher`: an open bot.fetch.Fetcher. `clock`: aware-UTC now()."""
+
+    def __init__(self, engine: Engine, sources_cfg: SourcesConfig, themes: Any, fetcher: Any,
+                 clock: Callable[[], datetime] | None = None, *, concurrency: int = 64,
+                 rng: random.Random | None = None):
+        self.engine = engine
+        self.sources_cfg = sources_cfg
+        self.matcher = themes.matcher() if themes is not None and hasattr(themes, "matcher") else None
+        self.fetcher = fetcher
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.concurrency = max(1, concurrency)
+        self.rng = rng or random.Random()
+        self._pending: list[_Unchanged] = []
+
+    # --- the cycle ----------------------------------------------------------------------------
+
+    def select(self, source_ids: Iterable[str] | None, due_only: bool, now: datetime,
+               states: dict[str, Any]) -> list[Source]:
+        cfg = self.sources_cfg
+        if source_ids:
+            ids = list(dict.fromkeys(source_ids))
+            unknown = [i for i in ids if cfg.get(i) is None]
+            if unknown:
+                raise NewsbotError(f"unknown source id(s): {', '.join(unknown)}",
+                                   hint="see `newsbot sources list`")
+            return [cfg.get(i) for i in ids]  # named: polled even if not due, paused or disabled
+        chosen = []
+        for s in cfg.enabled:
+            st = states.get(s.id)
+            if st is not None and st.status == "paused":
+                continue
+            if due_only and st is not None and st.next_poll_at is not None and st.next_poll_at > now:
+                continue
+            chosen.append(s)
+        return chosen
+
+    async def poll(self, source_ids: Iterable[str] | None = None, due_only: bool = True,
+                   progress: Callable[[SourceResult, int, int], None] | None = None) -> PollSummary:
+        """Poll the due enabled sources (or exactly `source_ids`) once; see the module docstring."""
+        started = time.monotonic()
+        now = self.clock()
+        with self.engine.begin() as conn:
+            repo.ensure_sources(conn, [(s.id, s.url) for s in self.sources_cfg.sources], now)
+            states = repo.source_states(conn)
+        todo = self.select(source_ids, due_only, now, states)
+        summary = PollSummary()
+        queue: asyncio.Queue[Source] = asyncio.Queue()
+        for s in todo:
+            queue.put_nowait(s)
+
+        async def worker() -> None:
+            while True:
+                try:
+                    source = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                result = await self._poll_one(source, states[source.id])
+                summary.results.append(result)
+                if len(self._pending) >= _FLUSH_EVERY:
+                    self._flush_unchanged()
+                if progress is not None:
+                    progress(result, len(summary.results), len(todo))
+
+        try:
+            await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(todo)) or 1)))
+        finally:
+            self._flush_unchanged()
+        for r in summary.results:
+            summary.polled += 1
+            summary.new_items += r.new_items
+            summary.hits += r.hits
+            summary.queued += r.queued
+            if r.outcome == "failed":
+                summary.failures[r.error_kind or "internal"] = summary.failures.get(r.error_kind or "internal", 0) + 1
+        summary.elapsed = time.monotonic() - started
+        kinds = ",".join(f"{k}:{n}" for k, n in sorted(summary.failures.items())) or "-"
+        log.info("poll cycle polled=%d changed=%d unchanged=%d new_items=%d hits=%d queued=%d failed=%d "
+                 "failures=%s elapsed=%.2fs", summary.polled, summary.changed, summary.unchanged,
+                 summary.new_items, summary.hits, summary.queued, summary.failed, kinds, summary.elapsed)
+        return summary
+
+    # --- one source ---------------------------------------------------------------------------
+
+    async def _poll_one(self, source: Source, state: Any) -> SourceResult:
+        started = time.monotonic()
+        result = SourceResult(source.id, "failed")
+        try:
+            await self._fetch_and_store(source, state, result)
+        except FetchError as exc:
+            self._record_failure(source, state, result, exc.kind, exc.message,
+                                 getattr(exc, "retry_after", None))
+        except Exception as exc:  # a bug in one part must not stop the other sources
+            log.exception("source %s: unexpected error", source.id)
+            self._record_failure(source, state, result, "internal", f"{type(exc).__name__}: {exc}", None)
+        result.elapsed = time.monotonic() - started
+        if result.outcome == "failed":
+            log.debug("source %s failed kind=%s error=%s", source.id, result.error_kind, result.error)
+        return result
+
+    async def _fetch_and_store(self, source: Source, state: Any, result: SourceResult) -> None:
+        from bot.parse import parse_document
+
+        url = state.feed_url or source.url
+        kind = "feed" if state.feed_url else source.type
+        fetched = await self.fetcher.fetch(url, etag=state.etag, last_modified=state.last_modified)
+        now = self.clock()
+        if fetched.not_modified or (fetched.body_hash is not None and fetched.body_hash == state.body_hash):
+            result.outcome = "unchanged"
+            hints = scheduling.hints_from(fetched.headers, state.ttl_minutes, now)
+            self._pending.append(_Unchanged(source, state, fetched.etag, fetched.last_modified, hints, now, result))
+            return
+        parse_kw = dict(selectors=source.html, source_id=source.id, tags=source.tags,
+                        default_language=self.sources_cfg.language(source), now=now)
+        parsed = parse_document(fetched.body, url=fetched.url, content_type=fetched.content_type,
+                                kind=kind, **parse_kw)
+        feed_url = state.feed_url
+        if parsed.discovered_url and not parsed.items:
+            # `type: auto` on a page: fetch the feed it links to, and poll that from now on.
+            fetched = await self.fetcher.fetch(parsed.discovered_url)
+            now = self.clock()
+            parsed = parse_document(fetched.body, url=fetched.url, content_type=fetched.content_type,
+                                    kind="feed", **parse_kw)
+            feed_url = fetched.url
+            log.info("source %s: using the feed %s linked from %s", source.id, feed_url, source.url)
+        self._store(source, state, fetched, parsed, feed_url, now, result)
+
+    def _store(self, source: Source, state: Any, fetched: Any, parsed: Any, feed_url: str | None,
+               now: datetime, result: SourceResult) -> None:
+        from bot.countries import tag_countries
+        from bot.delivery.outbox import NewHit, queue_for_hits
+        from bot.stories import assign_story
+
+        is_backlog = not state.backlog_done
+        # Oldest first, so ids and story leads follow publication order.
+        entries = sorted(parsed.items, key=lambda i: i.published or now)
+        new_hits: list[Any] = []
+        new_count = 0
+        with self.engine.begin() as conn:
+            guids, urls = repo.known_item_keys(conn, source.id, [i.guid for i in entries],
+                                               [i.url for i in entries if i.url])
+            for item in entries:
+                if item.guid in guids or (item.url and item.url in urls):
+                    continue
+                guids.add(item.guid)
+                if item.url:
+                    urls.add(item.url)
+                codes, regions = tag_countries(_text_of(item), item.language)
+                item_id = repo.insert_item(conn, item, now, is_backlog=is_backlog, countries=codes, regions=regions)
+                if item_id is None:  # stored meanwhile by another poller
+                    continue
+                new_count += 1
+                story_id = assign_story(conn, item_id, item, now)
+                theme_hits = self.matcher.match(item) if self.matcher is not None else []
+                for row in repo.insert_hits(conn, item_id, theme_hits, now):
+                    new_hits.append(NewHit(hit_id=row.hit_id, item_id=item_id, story_id=story_id, theme=row.theme,
+                                           priority=row.priority, language=item.language, regions=tuple(regions),
+                                           is_backlog=is_backlog))
+                    log.debug("item %s (%s) hit theme=%s", item_id, source.id, row.theme)
+            queued = queue_for_hits(conn, [h for h in new_hits if not h.is_backlog], now) if new_hits else 0
+            repo.add_items_seen(conn, source.id, new_count)
+            ttl = parsed.ttl_minutes
+            hints = scheduling.hints_from(fetched.headers, ttl, now)
+            recent = repo.recent_item_count(conn, source.id, now - scheduling.RATE_WINDOW)
+            interval = scheduling.next_success_interval(self.sources_cfg.interval(source), recent,
+                                                        _previous(state), hints)
+            values = _success_values(state, now, interval)
+            values.update(etag=fetched.etag, last_modified=fetched.last_modified, body_hash=fetched.body_hash,
+                          feed_url=feed_url, ttl_minutes=ttl, backlog_done=True)
+            if new_count:
+                values["last_new_item_at"] = now
+            repo.update_source(conn, source.id, **values)
+        result.outcome = "changed"
+        result.new_items, result.hits, result.queued = new_count, len(new_hits), queued
+        result.backlog = is_backlog
+        result.next_poll_at = values["next_poll_at"]
+        log.debug("source %s changed new_items=%d hits=%d queued=%d backlog=%s", source.id, new_count,
+                  len(new_hits), queued, is_backlog)
+
+    def _flush_unchanged(self) -> None:
+        """Write the state of the unchanged sources polled so far in one transaction: thousands
+        of 304s must not cost a transaction (an fsync) each."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        with self.engine.begin() as conn:
+            since = min(p.now for p in pending) - scheduling.RATE_WINDOW
+            recent = repo.recent_item_counts(conn, [p.source.id for p in pending], since)
+            rows = []
+            for p in pending:
+                interval = scheduling.next_success_interval(self.sources_cfg.interval(p.source), recent[p.source.id],
+                                                            _previous(p.state), p.hints)
+                values = _success_values(p.state, p.now, interval)
+                values.update(id=p.source.id, etag=p.etag, last_modified=p.last_modified)
+                rows.append(values)
+                p.result.next_poll_at = values["next_poll_at"]
+            repo.update_sources(conn, rows)
+
+    def _record_failure(self, source: Source, state: Any, result: SourceResult, kind: str, message: str,
+                        retry_after_seconds: float | None) -> None:
+        now = self.clock()
+        count = (state.error_count or 0) + 1
+        hint = timedelta(seconds=retry_after_seconds) if retry_after_seconds else None
+        delay = scheduling.backoff_delay(self.sources_cfg.interval(source), count, self.rng.random(), hint)
+        next_poll = now + delay
+        values = dict(last_poll_at=now, last_error_kind=kind, last_error=message[:_ERROR_TEXT_MAX],
+                      error_count=count, failing_since=state.failing_since or now, next_poll_at=next_poll)
+        if state.status != "paused":
+            values["status"] = "failing"
+        try:
+            with self.engine.begin() as conn:
+                repo.update_source(conn, source.id, **values)
+        except Exception:  # the database itself failing: report it, keep the cycle going
+            log.exception("source %s: could not record its failure", source.id)
+        result.outcome, result.error_kind, result.error = "failed", kind, message
+        result.next_poll_at = next_poll
+
+
+def _text_of(item: Item) -> str:
+    return "\n".join(t for t in (item.title, item.summary, item.text) if t)
+
+
+def _previous(state: Any) -> timedelta | None:
+    return timedelta(seconds=state.interval_seconds) if state.interval_seconds else None
+
+
+def _success_values(state: Any, now: datetime, interval: timedelta) -> dict[str, Any]:
+    return dict(status="paused" if state.status == "paused" else "ok", last_poll_at=now, last_success_at=now,
+                last_error_kind=None, last_error=None, error_count=0, failing_since=None,
+                interval_seconds=int(interval.total_seconds()), next_poll_at=now + interval)

@@ -1,0 +1,280 @@
+"""The Poller against the real feed server on 127.0.0.1 and a real SQLite file."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+import bot.parse
+from bot.config.sources import load_sources
+from bot.config.themes import load_themes
+from bot.delivery.outbox import sync_config_destinations
+from bot.errors import NewsbotError
+from bot.fetch import Fetcher, FetchPolicy
+from bot.pipeline import Poller
+from bot.storage import repo
+from bot.storage.db import open_database
+from bot.storage.schema import deliveries, hits, items
+
+START = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw) -> None:
+        self.now += timedelta(**kw)
+
+
+def rss(entries: list[tuple[str, str, str]], *, ttl: int | None = None, base: datetime = START) -> bytes:
+    """entries: (guid, link, title); the first is the newest, an hour apart."""
+    out = []
+    for n, (guid, link, title) in enumerate(entries):
+        when = format_datetime(base - timedelta(hours=n + 1), usegmt=True)
+        out.append(f"<item><guid isPermaLink='false'>{guid}</guid><link>{link}</link><title>{title}</title>"
+                   f"<description>Report about {title}.</description><pubDate>{when}</pubDate></item>")
+    ttl_tag = f"<ttl>{ttl}</ttl>" if ttl else ""
+    return (f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
+            f"<link>https://example.org/</link><description>d</description>{ttl_tag}{''.join(out)}"
+            f"</channel></rss>").encode()
+
+
+RULE = """theme: detention
+title: Immigration detention
+priority: high
+rules:
+  - id: detention-en
+    query: 'detention AND (migrant OR migrants OR asylum OR refugee)'
+"""
+
+
+@pytest.fixture
+def env(tmp_path, feedserver):
+    """A config dir writer, the database, the clock, and a Poller factory."""
+    cfg_dir = tmp_path / "cfg"
+    (cfg_dir / "rules").mkdir(parents=True)
+    (cfg_dir / "rules" / "detention.yaml").write_text(RULE)
+    engine = open_database(f"sqlite:///{tmp_path / 'newsbot.db'}")
+    clock = Clock()
+
+    class Env:
+        server = feedserver
+        dir = cfg_dir
+
+        def __init__(self) -> None:
+            self.engine, self.clock = engine, clock
+
+        def sources(self, *entries: str) -> None:
+            """entries: 'id path [extra yaml]' lines."""
+            body = ["defaults:", "  interval: 30m", "  language: en", "sources:"]
+            for e in entries:
+                sid, path, *extra = e.split(" ", 2)
+                body += [f"  - id: {sid}", f"    url: {feedserver.url(path)}"]
+                body += [f"    {x}" for x in (extra[0].split(";") if extra else [])]
+            (cfg_dir / "sources.yaml").write_text("\n".join(body) + "\n")
+
+        async def poll(self, *ids: str, due_only: bool = True, timeout: float = 5.0):
+            policy = FetchPolicy(allow_private=True, timeout=timeout)
+            async with Fetcher(policy) as fetcher:
+                poller = Poller(self.engine, load_sources(cfg_dir), load_themes(cfg_dir), fetcher, clock)
+                return await poller.poll(list(ids) or None, due_only=due_only)
+
+        def state(self, sid: str):
+            with engine.connect() as conn:
+                return repo.source_state(conn, sid)
+
+        def rows(self, table, *where):
+            with engine.connect() as conn:
+                return list(conn.execute(select(table).where(*where)))
+
+    yield Env()
+    engine.dispose()
+
+
+@pytest.fixture
+def parse_calls(monkeypatch):
+    """Counts parse_document calls (the real parser still runs)."""
+    calls: list[str] = []
+    real = bot.parse.parse_document
+
+    def counting(body, **kw):
+        calls.append(kw["url"])
+        return real(body, **kw)
+
+    monkeypatch.setattr(bot.parse, "parse_document", counting)
+    return calls
+
+
+async def test_new_items_stored_once_then_conditional_get_parses_nothing(env, parse_calls):
+    feed = rss([("a1", "https://picum.org/a1", "Migrants in detention"), ("a2", "https://picum.org/a2", "Other news")])
+    env.server.add("/etag.xml", feed, etag='"v1"')
+    env.server.add("/lm.xml", rss([("b1", "https://ecre.org/b1", "Asylum ruling")]),
+                   last_modified="Sat, 21 Nov 2026 10:00:00 GMT")
+    env.server.add("/plain.xml", rss([("c1", "https://x.org/c1", "Plain feed")]))  # no validators at all
+    env.sources("picum /etag.xml", "ecre /lm.xml", "plain /plain.xml")
+
+    first = await env.poll()
+    assert (first.polled, first.new_items, first.failed) == (3, 4, 0)
+    assert {r.source_id: r.outcome for r in first.results} == {"picum": "changed", "ecre": "changed", "plain": "changed"}
+    assert len(parse_calls) == 3
+    stored = env.rows(items)
+    assert sorted(r.guid for r in stored) == ["a1", "a2", "b1", "c1"]
+    a1 = next(r for r in stored if r.guid == "a1")
+    assert a1.url == "https://picum.org/a1" and a1.story_id is not None and a1.language == "en"
+    st = env.state("picum")
+    assert (st.status, st.etag, st.items_seen, st.error_count) == ("ok", '"v1"', 2, 0)
+    assert st.body_hash and st.last_success_at == START and st.next_poll_at > START
+
+    env.clock.advance(days=2)  # everything due again
+    second = await env.poll()
+    assert (second.polled, second.new_items, second.failed) == (3, 0, 0)
+    assert {r.outcome for r in second.results} == {"unchanged"}
+    assert len(parse_calls) == 3  # nothing parsed on the second poll
+    assert env.server.requests_for("/etag.xml")[-1].headers["if-none-match"] == '"v1"'
+    assert env.server.requests_for("/lm.xml")[-1].headers["if-modified-since"] == "Sat, 21 Nov 2026 10:00:00 GMT"
+    assert len(env.rows(items)) == 4
+    assert env.state("plain").last_success_at == env.clock.now  # unchanged by hash is a success
+
+
+async def test_changed_feed_stores_only_new_items_and_restart_keeps_state(env, tmp_path):
+    env.server.add("/f.xml", rss([("a1", "https://picum.org/a1", "One")]), etag='"v1"')
+    env.sources("picum /f.xml")
+    await env.poll()
+    env.server.add("/f.xml", rss([("a2", "https://picum.org/a2", "Two"), ("a1", "https://picum.org/a1", "One")]),
+                   etag='"v2"')
+    env.clock.advance(days=1)
+    res = await env.poll()
+    assert res.new_items == 1 and res.results[0].backlog is False
+    # a fresh engine on the same file (a restart) still sends the stored ETag
+    env.engine.dispose()
+    env.engine = open_database(f"sqlite:///{tmp_path / 'newsbot.db'}")
+    env.clock.advance(days=1)
+    res = await env.poll()
+    assert res.results[0].outcome == "unchanged"
+    assert env.server.requests_for("/f.xml")[-1].headers["if-none-match"] == '"v2"'
+    env.engine.dispose()
+
+
+async def test_failures_are_classified_stored_and_do_not_stop_others(env):
+    env.server.add("/ok.xml", rss([("o1", "https://ok.org/1", "Fine")]))
+    env.server.add("/gone.xml", status=404, body=b"nope", content_type="text/plain")
+    env.server.add("/down.xml", status=503, body=b"down", content_type="text/plain")
+    env.server.add("/busy.xml", status=429, headers={"Retry-After": "7200"})
+    env.server.add("/page.html", b"<html><head><title>x</title></head><body><p>No feed here</p></body></html>",
+                   content_type="text/html")
+    env.server.add("/reset.xml", reset=True)
+    env.server.add("/slow.xml", rss([("s1", "https://s.org/1", "Slow")]), trickle=0.05)
+    env.sources("ok /ok.xml", "gone /gone.xml", "down /down.xml", "busy /busy.xml", "page /page.html",
+                "reset /reset.xml", "slow /slow.xml")
+
+    res = await env.poll(timeout=1.0)
+    kinds = {r.source_id: r.error_kind for r in res.results}
+    assert kinds == {"ok": None, "gone": "not-found", "down": "server-error", "busy": "rate-limited",
+                     "page": "not-a-feed", "reset": "network", "slow": "timeout"}
+    assert res.failures == {"not-found": 1, "server-error": 1, "rate-limited": 1, "not-a-feed": 1,
+                            "network": 1, "timeout": 1}
+    assert res.new_items == 1 and env.state("ok").status == "ok"
+    gone = env.state("gone")
+    assert (gone.status, gone.last_error_kind, gone.error_count, gone.failing_since) == ("failing", "not-found", 1, START)
+    assert "404" in gone.last_error
+    # Retry-After (2h) is honoured as a floor on the backoff
+    assert env.state("busy").next_poll_at >= START + timedelta(hours=2)
+
+    # second failure: backoff grows, failing_since stays; not due before then
+    env.clock.advance(days=1)
+    await env.poll("gone")
+    gone2 = env.state("gone")
+    assert gone2.error_count == 2 and gone2.failing_since == START
+    assert gone2.next_poll_at - env.clock.now >= timedelta(minutes=54)   # 2 x 30m, -10% jitter
+
+    # recovery resets the error state
+    env.server.add("/gone.xml", rss([("g1", "https://gone.org/1", "Back")]))
+    env.clock.advance(days=1)
+    await env.poll("gone")
+    back = env.state("gone")
+    assert (back.status, back.error_count, back.last_error_kind, back.failing_since) == ("ok", 0, None, None)
+
+
+async def test_backlog_is_stored_and_matched_but_not_queued(env):
+    from bot.config.deliveries import load_deliveries
+
+    (env.dir / "deliveries.yaml").write_text(
+        "telegram:\n  chats:\n    - chat: 1234\n      name: Alerts\n      alerts: instant\n      digest: 'off'\n")
+    with env.engine.begin() as conn:
+        sync_config_destinations(conn, load_deliveries(env.dir), START)
+    env.server.add("/f.xml", rss([("a1", "https://picum.org/a1", "Migrants held in detention in Greece")]))
+    env.sources("picum /f.xml")
+    first = await env.poll()
+    assert first.results[0].backlog is True and first.hits == 1 and first.queued == 0
+    old = env.rows(items)[0]
+    assert old.is_backlog is True and old.countries == ["GR"] and old.regions == ["Europe"]
+    hit = env.rows(hits)[0]
+    assert hit.theme == "detention" and hit.priority == "high"
+    assert hit.explanations and hit.explanations[0]["rule"] == "detention-en"
+    assert env.rows(deliveries) == []
+
+    env.server.add("/f.xml", rss([("a2", "https://picum.org/a2", "Asylum seekers face detention in Malta"),
+                                  ("a1", "https://picum.org/a1", "Migrants held in detention in Greece")]))
+    env.clock.advance(days=1)
+    second = await env.poll()
+    assert second.results[0].backlog is False and second.new_items == 1 and second.hits == 1
+    assert second.queued >= 1
+    queued = env.rows(deliveries)
+    assert queued and all(d.status == "queued" for d in queued)
+    new = next(r for r in env.rows(items) if r.guid == "a2")
+    assert new.is_backlog is False and new.countries == ["MT"]
+
+
+async def test_dedupe_across_sources_by_canonical_url(env):
+    env.server.add("/one.xml", rss([("x1", "https://news.org/story?id=7", "Same story")]))
+    env.server.add("/two.xml", rss([("y9", "https://news.org/story?id=7&utm_source=rss#top", "Same story again")]))
+    env.sources("one /one.xml", "two /two.xml")
+    res = await env.poll()
+    assert res.new_items == 1
+    assert [(r.source_id, r.url) for r in env.rows(items)] in (
+        [("one", "https://news.org/story?id=7")], [("two", "https://news.org/story?id=7")])
+
+
+async def test_due_paused_named_and_unknown_sources(env):
+    env.server.add("/a.xml", rss([("a1", "https://a.org/1", "A")]), etag='"a"')
+    env.server.add("/b.xml", rss([("b1", "https://b.org/1", "B")]))
+    env.sources("a /a.xml", "b /b.xml", "off /a.xml enabled: false")
+    res = await env.poll()
+    assert sorted(r.source_id for r in res.results) == ["a", "b"]          # disabled one skipped
+    assert (await env.poll()).polled == 0                                   # nothing due yet
+    assert [r.source_id for r in (await env.poll("a")).results] == ["a"]   # named: polled anyway
+    with env.engine.begin() as conn:
+        repo.set_source_status(conn, "b", "paused", env.clock.now)
+    env.clock.advance(days=2)
+    assert [r.source_id for r in (await env.poll()).results] == ["a"]      # paused skipped
+    res = await env.poll("b", "off")                                       # unless named
+    assert sorted(r.source_id for r in res.results) == ["b", "off"]
+    assert env.state("b").status == "paused"                               # and stays paused
+    with pytest.raises(NewsbotError, match="unknown source id"):
+        await env.poll("nope")
+
+
+async def test_adaptive_interval_and_ttl_survive_unchanged_polls(env):
+    # 50 items in the last 50 hours: 7d / 50 / 2 = 100.8 min; <ttl>180</ttl> is the floor
+    entries = [(f"t{n}", f"https://t.org/{n}", f"Item {n}") for n in range(50)]
+    env.server.add("/busy.xml", rss(entries, ttl=180), etag='"t"')
+    env.server.add("/quiet.xml", rss([("q1", "https://q.org/1", "Q")]), etag='"q"')
+    env.sources("busy /busy.xml", "quiet /quiet.xml")
+    await env.poll()
+    busy, quiet = env.state("busy"), env.state("quiet")
+    assert busy.ttl_minutes == 180 and busy.interval_seconds == 180 * 60
+    assert quiet.interval_seconds == 24 * 3600          # one item a week: the 24h cap
+    assert busy.next_poll_at == START + timedelta(minutes=180)
+    env.clock.advance(hours=3)
+    res = await env.poll()
+    assert [r.outcome for r in res.results] == ["unchanged"]
+    # the 304 parsed nothing, yet the stored <ttl> still holds the interval
+    assert env.state("busy").interval_seconds == 180 * 60
