@@ -385,3 +385,27 @@ def test_policy_from_sources_defaults():
     assert (p.timeout, p.max_size, p.max_redirects, p.per_host, p.allow_private) == (7.0, 2 * 2**20, 3, 4, True)
     assert p.user_agent.startswith("newsbot/")
     assert FetchPolicy.from_config(Defaults(user_agent="custom/1")).user_agent == "custom/1"
+
+
+async def test_connection_goes_to_the_checked_address(feedserver):
+    """The guard resolves once and connects to the address it checked: a name the system
+    resolver does not know is reached through the injected resolver's answer only, so DNS
+    cannot answer differently between check and connect."""
+    feedserver.add("/feed.xml", RSS)
+    calls: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        calls.append(host)
+        return ["127.0.0.1"]
+
+    pol = FetchPolicy(timeout=5.0, allowed_networks=("127.0.0.1/32",))
+    async with Fetcher(pol, resolver=resolver) as f:
+        r = await f.fetch(f"http://feeds.newsbot-test:{feedserver.port}/feed.xml")
+    assert r.body == RSS and calls == ["feeds.newsbot-test"]
+    assert feedserver.requests[-1].headers["host"] == f"feeds.newsbot-test:{feedserver.port}"
+
+
+async def test_truncated_body_is_a_network_error(feedserver):
+    url = feedserver.add("/short", RSS, declared_length=len(RSS) + 500)
+    err = await fail(url)
+    assert err.kind == "network"
