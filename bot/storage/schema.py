@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer,
+from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary,
                         MetaData, String, Table, Text, UniqueConstraint)
 from sqlalchemy.types import TypeDecorator
 
@@ -77,18 +77,16 @@ stories = Table(
     Column("updated_at", UTC, nullable=False),
 )
 
-# Lookup keys of recent items for story grouping (bot/stories.py): loose URL, title keys and
-# MinHash LSH band keys, each a signed 64-bit hash that includes the language. `ref_at` is
-# the item's date; rows older than the grouping window are pruned, so the table stays small.
-story_keys = Table(
-    "story_keys", metadata,
-    Column("key", BigInteger, primary_key=True, autoincrement=False),
+# Story grouping's lookup keys of recent items (bot/stories.py): loose URL, title keys and
+# MinHash LSH band keys as packed signed 64-bit ints, the language hashed in. Each process
+# loads the recent rows into an in-memory LSH index at start and catches up by item_id.
+# `ref_at` is the item's date; rows older than twice the grouping window are pruned.
+story_sigs = Table(
+    "story_sigs", metadata,
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True,
            autoincrement=False),
-    Column("story_id", Integer, nullable=False),
-    Column("source_id", String(100), nullable=False),
     Column("ref_at", UTC, nullable=False, index=True),
-    sqlite_with_rowid=False,
+    Column("sig", LargeBinary, nullable=False),   # packed little-endian int64 keys
 )
 
 items = Table(
