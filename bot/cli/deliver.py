@@ -35,7 +35,7 @@ def _sync(app: App, deliveries_cfg, now: datetime) -> None:  # noqa: ANN001
         sync_config_destinations(conn, deliveries_cfg, now)
 
 
-def _dry_run(app: App, themes, names, tz) -> dict:  # noqa: ANN001
+def _dry_run(app: App, themes, names, tz, show) -> dict:  # noqa: ANN001
     """What a run would send now, printed as plain text; the outbox is not touched."""
     from sqlalchemy import select
 
@@ -50,16 +50,16 @@ def _dry_run(app: App, themes, names, tz) -> dict:  # noqa: ANN001
     counts = {"alerts": 0, "digests": 0}
     with app.engine.connect() as conn:
         dests = {d.id: d for d in conn.execute(select(destinations).where(destinations.c.active.is_(True)))}
-        rows = outbox.due_alerts(conn, now)
-        for entry in load_entries(conn, [(r.id, r.hit_id) for r in rows], names):
-            dest = dests[next(r.destination_id for r in rows if r.id in entry.delivery_ids)]
-            msg = render_alert(entry, titles.get(entry.theme, entry.theme), resolve_tz(dest.timezone, tz))
-            click.echo(f"── would send to {dest.name or dest.chat_id} (chat {dest.chat_id}) ──\n{to_plain(msg.html)}\n")
-            counts["alerts"] += 1
+        for row in outbox.due_alerts(conn, now):
+            dest = dests[row.destination_id]
+            for entry in load_entries(conn, [(row.id, row.hit_id)], names):
+                msg = render_alert(entry, titles.get(entry.theme, entry.theme), resolve_tz(dest.timezone, tz))
+                show(f"── would send to {dest.name or dest.chat_id} (chat {dest.chat_id}) ──\n{to_plain(msg.html)}\n")
+                counts["alerts"] += 1
         for dest in dests.values():
             if is_due(dest, now, tz):
                 for part in preview_messages(conn, dest=dest, titles=titles, source_names=names, default_tz=tz, now=now):
-                    click.echo(f"── would send digest to {dest.name or dest.chat_id} (chat {dest.chat_id}) ──\n{to_plain(part.html)}\n")
+                    show(f"── would send digest to {dest.name or dest.chat_id} (chat {dest.chat_id}) ──\n{to_plain(part.html)}\n")
                     counts["digests"] += 1
     return counts
 
@@ -81,7 +81,8 @@ def deliver(app: App, once: bool, dry_run: bool, wait_retries: int, verbose: boo
     themes, names, deliveries_cfg, tz = _context(app)
     _sync(app, deliveries_cfg, datetime.now(timezone.utc))
     if dry_run:
-        counts = _dry_run(app, themes, names, tz)
+        # with --format json the messages go to stderr so stdout stays one JSON document
+        counts = _dry_run(app, themes, names, tz, lambda text: click.echo(text, err=fmt == "json"))
         if fmt == "json":
             echo_json({"dry_run": True, **counts})
         else:

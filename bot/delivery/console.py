@@ -20,8 +20,9 @@ _TAG = re.compile(r"<[^>]*>")
 
 def to_plain(markup: str) -> str:
     """Our HTML as a terminal shows it: links become `title <url>`, entities decoded."""
-    text = _LINK.sub(lambda m: f"{m.group(2)} <{m.group(1)}>", markup)
-    return html.unescape(_TAG.sub("", text))
+    # the URL is wrapped in placeholders so stripping tags cannot eat its brackets
+    text = _LINK.sub(lambda m: f"{m.group(2)} \x00{m.group(1)}\x01", markup)
+    return html.unescape(_TAG.sub("", text)).replace("\x00", "<").replace("\x01", ">")
 
 
 class ConsoleTransport:

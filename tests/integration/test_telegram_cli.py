@@ -1,0 +1,113 @@
+"""`newsbot deliver --once` and `newsbot digest --preview`: console without a token, the real
+client against the fake Bot API (run in its own thread, as the CLI runs its own loop)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from bot.cli import cli
+from bot.delivery.outbox import NewHit, queue_for_hits, sync_config_destinations
+from bot.config.deliveries import load_deliveries
+from bot.storage.db import open_database
+from bot.storage.schema import deliveries, hits, items
+from fakebotapi import TOKEN, FakeBotAPI
+
+DELIVERIES = """\
+timezone: UTC
+telegram:
+  chats:
+    - chat: 5001
+      name: Ana
+      alerts: instant
+      digest: "daily 00:00"
+    - chat: 5002
+      name: Blocked Ben
+      alerts: instant
+      digest: "off"
+"""
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    (tmp_path / "deliveries.yaml").write_text(DELIVERIES)
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = open_database(url)
+    past = datetime.now(timezone.utc) - timedelta(days=2)
+    with engine.begin() as conn:
+        sync_config_destinations(conn, load_deliveries(tmp_path), past)
+        new = []
+        for i, (theme, prio) in enumerate([("pushbacks", "high"), ("detention", "normal")], 1):
+            conn.execute(items.insert().values(id=i, source_id="picum", guid=f"g{i}", url=f"https://x.org/{i}",
+                                               title=f"Title {i} <&> Ελλάδα", first_seen_at=past))
+            hid = conn.execute(hits.insert().values(item_id=i, theme=theme, priority=prio,
+                                                    created_at=past)).inserted_primary_key[0]
+            new.append(NewHit(hid, i, None, theme, prio, "en", ()))
+        queue_for_hits(conn, new, past)
+    engine.dispose()
+    return tmp_path, url
+
+
+def run(args, env):  # noqa: ANN001, ANN201
+    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+
+
+def test_console_without_token_then_nothing_twice(cfg) -> None:
+    path, url = cfg
+    env = {"DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": ""}
+    dry = run(["--config-dir", str(path), "deliver", "--once", "--dry-run", "--format", "json"], env)
+    assert dry.exit_code == 0, dry.output
+    assert '"alerts": 2' in dry.output and "Title 1 <&> Ελλάδα" in dry.output
+    first = run(["--config-dir", str(path), "deliver", "--once"], env)
+    assert first.exit_code == 0, first.output
+    assert first.output.count("── Telegram → Ana") == 2          # the alert, and the due digest
+    assert "Title 1 <&> Ελλάδα <https://x.org/1>" in first.output
+    assert "Title 2" in first.output
+    again = run(["--config-dir", str(path), "deliver", "--once"], env)
+    assert "Telegram →" not in again.output and again.exit_code == 0
+    prev = run(["--config-dir", str(path), "digest", "--preview", "--since", "7d"], env)
+    assert prev.exit_code == 0 and "Title 2 <&> Ελλάδα" in prev.output
+    bad = run(["--config-dir", str(path), "digest", "--preview", "--since", "soon"], env)
+    assert bad.exit_code == 2
+
+
+def test_deliver_once_through_the_bot_api_exits_3_when_a_send_failed(cfg) -> None:
+    path, url = cfg
+    loop = asyncio.new_event_loop()
+    server = FakeBotAPI()
+    server.blocked.add("5002")
+    ready = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(server.start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ready.wait(5)
+    try:
+        env = {"DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": server.url,
+               "TELEGRAM_ADMIN_IDS": "77"}
+        result = run(["--config-dir", str(path), "deliver", "--once", "--format", "json"], env)
+        assert result.exit_code == 3, result.output
+        summary = json.loads(result.stdout)
+        assert summary["deactivated"] == ["5002"] and summary["sent"] == 2 and summary["channel"] == "telegram"
+        assert TOKEN not in result.output
+        assert [s.chat_id for s in server.sent] == ["5001", "77", "5001"]
+        engine = open_database(url)
+        with engine.connect() as conn:
+            assert sorted(conn.execute(select(deliveries.c.status)).scalars()) == ["sent", "sent", "skipped"]
+        engine.dispose()
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
