@@ -10,36 +10,31 @@ private-network guard, and the sorting of every failure into `bot.errors.FAILURE
 Must not parse documents, touch storage or read the environment: the policy (including
 `allow_private`, from NEWSBOT_ALLOW_PRIVATE_NETWORKS) is passed in.
 
-The private-network guard and its race: a check "resolve, then let the client connect"
-leaves a gap in which DNS may answer differently (DNS rebinding). Here the check lives in
-the connection layer itself (a httpcore network backend): the host name is resolved once
-with the event loop's getaddrinfo, every address is checked, and the socket is opened to
-that same checked address (TLS still verifies the certificate against the host name). So
-there is no second resolution to race with, and redirects are covered because each new
-host means a new connection. Proxies from the environment are ignored (trust_env=False)
-so that they cannot bypass the guard.
+The private-network guard lives in bot/netguard.py (the connection layer), which also
+explains how it closes the race between the address check and the connect.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import ipaddress
 import logging
-import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import httpcore
 import httpx
 
 from bot import __version__
 from bot.errors import FetchError
+from bot.netguard import BlockedAddress, GuardedTransport, Resolver, is_public_address
+
+__all__ = ["Fetcher", "FetchPolicy", "FetchResult", "BlockedAddress", "is_public_address",
+           "http_date", "retry_after_seconds", "max_age_seconds"]
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +43,6 @@ DEFAULT_USER_AGENT = (f"newsbot/{__version__} (news monitor of a migrants' and r
 ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
           "text/xml;q=0.9, application/json;q=0.8, text/html;q=0.7, */*;q=0.5")
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
 @dataclass(frozen=True)
@@ -157,85 +150,6 @@ def _error(kind: str, message: str, *, status: int | None = None, retry_after: f
     return err
 
 
-# --- the private-network guard -------------------------------------------------------
-
-class BlockedAddress(Exception):
-    """Raised in the connection layer; turned into FetchError('blocked') by Fetcher."""
-
-
-def is_public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-                or ip.is_reserved or ip.is_unspecified or not ip.is_global)
-
-
-async def _getaddrinfo(host: str, port: int) -> list[str]:
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
-
-
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves once, checks every address, connects to exactly the checked address."""
-
-    def __init__(self, policy: FetchPolicy, resolver: Resolver | None):
-        self._inner = httpcore.AnyIOBackend()
-        self._allow_private = policy.allow_private
-        self._allowed = [ipaddress.ip_network(n, strict=False) for n in policy.allowed_networks]
-        self._resolve = resolver or _getaddrinfo
-
-    def allowed(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-        return self._allow_private or is_public_address(ip) or any(ip in net for net in self._allowed)
-
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:
-        try:
-            addresses = list(dict.fromkeys(await self._resolve(host, port)))
-        except (socket.gaierror, UnicodeError) as exc:
-            raise httpcore.ConnectError(f"DNS lookup failed for {host}: {exc}") from exc
-        if not addresses:
-            raise httpcore.ConnectError(f"DNS lookup for {host} returned no address")
-        if not self._allow_private:
-            for addr in addresses:
-                ip = ipaddress.ip_address(addr.split("%", 1)[0])
-                if not self.allowed(ip):
-                    # Any private answer blocks the host: a name that resolves to both a public
-                    # and a private address is exactly what a rebinding attack looks like.
-                    raise BlockedAddress(f"{host} resolves to {addr}, a loopback/private/reserved address")
-        last: Exception | None = None
-        for addr in addresses:
-            try:
-                return await self._inner.connect_tcp(addr, port, timeout=timeout, local_address=local_address,
-                                                     socket_options=socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last = exc
-        assert last is not None
-        raise last
-
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("unix sockets are not used for sources")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, policy: FetchPolicy, ssl_context: ssl.SSLContext, resolver: Resolver | None):
-        limits = httpx.Limits(max_connections=policy.max_connections,
-                              max_keepalive_connections=policy.max_connections, keepalive_expiry=30.0)
-        super().__init__(verify=ssl_context, http2=policy.http2, limits=limits, trust_env=False)
-        # httpx has no public way to hand its pool a network backend; only the pool is
-        # replaced, built with the settings httpx itself would use (httpx <1 pinned).
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context, max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry, http1=True, http2=policy.http2,
-            network_backend=_GuardedBackend(policy, resolver),
-        )
-
-
 # --- the fetcher ---------------------------------------------------------------------
 
 class Fetcher:
@@ -266,7 +180,9 @@ class Fetcher:
         if self._client is None:
             p = self.policy
             self._client = httpx.AsyncClient(
-                transport=_GuardedTransport(p, self._ssl, self._resolver),
+                transport=GuardedTransport(self._ssl, http2=p.http2, max_connections=p.max_connections,
+                                           allow_private=p.allow_private, allowed_networks=p.allowed_networks,
+                                           resolver=self._resolver),
                 timeout=httpx.Timeout(p.timeout), follow_redirects=False, trust_env=False,
                 headers={"User-Agent": p.user_agent, "Accept": ACCEPT,
                          "Accept-Encoding": "gzip, deflate, br"},

@@ -14,7 +14,8 @@ import pytest
 import trustme
 
 from bot.errors import FAILURE_KINDS, FetchError
-from bot.fetch import Fetcher, FetchPolicy, FetchResult, is_public_address, max_age_seconds, retry_after_seconds
+from bot.fetch import Fetcher, FetchPolicy, FetchResult, max_age_seconds, retry_after_seconds
+from bot.netguard import is_public_address
 
 RSS = ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
        "<item><title>Détention à Calais</title><link>https://example.org/a</link></item>"

@@ -1,0 +1,110 @@
+"""The private-network guard: which addresses a source may reach, enforced where sockets open.
+
+Owns: the address policy (no loopback, private, link-local, multicast, reserved or otherwise
+non-global address unless allowed), name resolution with the event loop's getaddrinfo, and
+an httpx transport whose connection pool connects only through that check.
+
+The race between check and connect: a check "resolve, then let the client connect" leaves
+a gap in which DNS may answer differently (DNS rebinding). Here the check is the connect:
+a httpcore network backend resolves the name once, checks every address, and opens the
+socket to that same checked address (TLS still verifies the certificate against the host
+name, which httpcore passes separately). There is no second resolution to race with, and
+redirects are covered because every new host means a new connection. Proxies from the
+environment are not used (trust_env=False), so they cannot bypass the check either.
+
+Must not know about feeds, policies of retry, or storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import httpcore
+import httpx
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+class BlockedAddress(Exception):
+    """Raised in the connection layer; bot.fetch turns it into FetchError('blocked')."""
+
+
+def is_public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
+                or ip.is_reserved or ip.is_unspecified or not ip.is_global)
+
+
+async def _getaddrinfo(host: str, port: int) -> list[str]:
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves once, checks every address, connects to exactly the checked address."""
+
+    def __init__(self, allow_private: bool, allowed_networks: Iterable[str], resolver: Resolver | None):
+        self._inner = httpcore.AnyIOBackend()
+        self._allow_private = allow_private
+        self._allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
+        self._resolve = resolver or _getaddrinfo
+
+    def allowed(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return self._allow_private or is_public_address(ip) or any(ip in net for net in self._allowed)
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        try:
+            addresses = list(dict.fromkeys(await self._resolve(host, port)))
+        except (socket.gaierror, UnicodeError) as exc:
+            raise httpcore.ConnectError(f"DNS lookup failed for {host}: {exc}") from exc
+        if not addresses:
+            raise httpcore.ConnectError(f"DNS lookup for {host} returned no address")
+        if not self._allow_private:
+            for addr in addresses:
+                ip = ipaddress.ip_address(addr.split("%", 1)[0])
+                if not self.allowed(ip):
+                    # Any private answer blocks the host: a name that resolves to both a public
+                    # and a private address is exactly what a rebinding attack looks like.
+                    raise BlockedAddress(f"{host} resolves to {addr}, a loopback/private/reserved address")
+        last: Exception | None = None
+        for addr in addresses:
+            try:
+                return await self._inner.connect_tcp(addr, port, timeout=timeout, local_address=local_address,
+                                                     socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not used for sources")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport, whose connection pool opens sockets through _GuardedBackend."""
+
+    def __init__(self, ssl_context: ssl.SSLContext, *, http2: bool, max_connections: int, allow_private: bool,
+                 allowed_networks: Iterable[str] = (), resolver: Resolver | None = None):
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
+                              keepalive_expiry=30.0)
+        super().__init__(verify=ssl_context, http2=http2, limits=limits, trust_env=False)
+        # httpx has no public way to hand its pool a network backend; only the pool is
+        # replaced, built with the settings httpx itself would use (httpx <1 pinned).
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context, max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry, http1=True, http2=http2,
+            network_backend=_GuardedBackend(allow_private, allowed_networks, resolver),
+        )
