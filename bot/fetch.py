@@ -82,6 +82,7 @@ class FetchResult:
     last_modified: str | None
     elapsed: float                    # seconds, all hops
     redirects: list[str] = field(default_factory=list)  # URLs that redirected, in order
+    http_version: str = ""            # of the last hop: "HTTP/1.1", "HTTP/2"
 
     @property
     def content_type(self) -> str | None:
@@ -237,16 +238,17 @@ class Fetcher:
                     raise _error("http-error", f"redirect loop: {current} -> {outcome}", url=current)
                 current = outcome
                 continue
-            status, headers, body = outcome
+            status, headers, body, version = outcome
             elapsed = time.monotonic() - started
             if status == 304:
                 return FetchResult(url=current, status=304, headers=headers, body=b"", not_modified=True,
                                    body_hash=None, etag=headers.get("etag") or etag,
                                    last_modified=headers.get("last-modified") or last_modified,
-                                   elapsed=elapsed, redirects=redirects)
+                                   elapsed=elapsed, redirects=redirects, http_version=version)
             return FetchResult(url=current, status=status, headers=headers, body=body, not_modified=False,
                                body_hash=hashlib.sha256(body).hexdigest(), etag=headers.get("etag"),
-                               last_modified=headers.get("last-modified"), elapsed=elapsed, redirects=redirects)
+                               last_modified=headers.get("last-modified"), elapsed=elapsed, redirects=redirects,
+                               http_version=version)
 
     def _check_url(self, current: str, original: str) -> httpx.URL:
         try:
@@ -262,8 +264,8 @@ class Fetcher:
         return parsed
 
     async def _hop(self, url: httpx.URL, etag: str | None, last_modified: str | None,
-                   redirects: list[str]) -> str | tuple[int, httpx.Headers, bytes]:
-        """One request: the next URL to follow, or (status, headers, body)."""
+                   redirects: list[str]) -> str | tuple[int, httpx.Headers, bytes, str]:
+        """One request: the next URL to follow, or (status, headers, body, http version)."""
         assert self._client is not None
         headers = {}
         if etag:
@@ -288,7 +290,7 @@ class Fetcher:
                     raise _error("http-error", f"bad redirect Location {location!r} from {where}: {exc}",
                                  status=status, url=where) from None
             if status == 304:
-                return status, response.headers, b""
+                return status, response.headers, b"", response.http_version
             if not 200 <= status < 300:
                 raise self._status_error(response, where)
             declared = response.headers.get("content-length", "").strip()
@@ -304,7 +306,7 @@ class Fetcher:
                     raise _error("too-large", f"{where} sent more than the {self.policy.max_size:,}-byte limit",
                                  status=status, url=where)
                 chunks.append(chunk)
-            return status, response.headers, b"".join(chunks)
+            return status, response.headers, b"".join(chunks), response.http_version
         finally:
             await response.aclose()
 

@@ -48,7 +48,7 @@ async def test_plain_fetch_sends_user_agent_and_hashes_body(feedserver):
     assert (r.status, r.not_modified, r.body) == (200, False, RSS)
     assert r.body_hash == hashlib.sha256(RSS).hexdigest()
     assert (r.etag, r.last_modified) == ('"v1"', LAST_MOD)
-    assert r.url == url and r.redirects == []
+    assert r.url == url and r.redirects == [] and r.http_version == "HTTP/1.1"
     assert r.max_age == 600
     assert r.expires == datetime(2025, 11, 1, 11, 0, tzinfo=timezone.utc)
     req = feedserver.requests_for("/feed.xml")[0]
@@ -410,3 +410,23 @@ async def test_truncated_body_is_a_network_error(feedserver):
     url = feedserver.add("/short", RSS, declared_length=len(RSS) + 500)
     err = await fail(url)
     assert err.kind == "network"
+
+
+async def test_http2_where_the_server_offers_it():
+    from h2server import H2Server
+
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    with H2Server(server_ctx, {"/feed.xml": (RSS, '"h2v1"')}) as server:
+        # Through the guard too: only 127.0.0.1 is allowed, and the h2 connection is reused.
+        pol = FetchPolicy(timeout=5.0, allowed_networks=("127.0.0.1/32",))
+        async with Fetcher(pol, verify=client_ctx) as f:
+            r = await f.fetch(server.url("/feed.xml"))
+            again = await f.fetch(server.url("/feed.xml"), etag=r.etag)
+    assert (r.http_version, r.body, r.etag) == ("HTTP/2", RSS, '"h2v1"')
+    assert again.not_modified and again.http_version == "HTTP/2"
+    assert server.requests[-1][1]["if-none-match"] == '"h2v1"'
+    assert server.requests[0][1]["user-agent"].startswith("newsbot/")
