@@ -291,3 +291,29 @@ def test_html_page_encoding_from_meta_charset():
             '<div class="n"><a href="/x">Hébergement d\'urgence saturé</a></div></body></html>').encode("latin-1")
     parsed = parse(page, kind="html", selectors={"item": "div.n", "title": "a", "link": "a@href"})
     assert parsed.title == "Réfugiés" and parsed.items[0].title == "Hébergement d'urgence saturé"
+
+
+@pytest.mark.parametrize("name", ["feedrs__rss_2.0_wirecutter.xml", "feedrs__atom_example_reddit.xml",
+                                  "feedrs__jsonfeed_elastic_1.1.json", "feedrs__rss_1.0_iso8859.xml"])
+def test_damaged_documents_never_raise_anything_else(corpus, name):
+    """Truncated and byte-flipped versions of real feeds (seeded, so reproducible):
+    either items or a classified FetchError, never another exception."""
+    import random
+
+    body = (corpus / "feeds" / name).read_bytes()
+    rng = random.Random(name)
+    variants = [body[: int(len(body) * f)] for f in (0.01, 0.1, 0.33, 0.5, 0.9, 0.999)]
+    for _ in range(12):
+        b = bytearray(body)
+        for _ in range(rng.randint(1, 40)):
+            b[rng.randrange(len(b))] = rng.choice(b'<>&"\x00\xff\xc3/;{}[]')
+        variants.append(bytes(b))
+    outcomes = set()
+    for v in variants:
+        try:
+            parsed = parse(v)
+            outcomes.add("items" if parsed.items else "empty")
+        except FetchError as exc:
+            assert exc.kind in ("parse-error", "not-a-feed")
+            outcomes.add(exc.kind)
+    assert outcomes <= {"items", "parse-error", "not-a-feed"}, outcomes
