@@ -25,7 +25,7 @@ import logging
 import threading
 import weakref
 from datetime import datetime, timedelta
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import numpy as np
 from sqlalchemy import bindparam, delete, func, insert, select, update
@@ -238,3 +238,27 @@ def assign_story(conn: Connection, item_id: int, item: Item, now: datetime, *,
             if removed:
                 log.debug("pruned the lookup keys of %s items", removed)
     return story_id
+
+
+def story_members(conn: Connection, story_ids: Iterable[int]) -> dict[int, list[tuple[int, str]]]:
+    """(item_id, source_id) of every item of each story, oldest first: what digests, the email
+    and `hits` need for "also reported by"."""
+    ids = sorted({s for s in story_ids if s is not None})
+    out: dict[int, list[tuple[int, str]]] = {}
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(items.c.story_id, items.c.id, items.c.source_id)
+            .where(items.c.story_id.in_(ids[start:start + 500])).order_by(items.c.id))
+        for story_id, item_id, source_id in rows:
+            out.setdefault(story_id, []).append((item_id, source_id))
+    return out
+
+
+def also_reported_by(members: dict[int, list[tuple[int, str]]], story_id: int | None,
+                     item_id: int, source_id: str) -> list[str]:
+    """Source ids of the story's other items, once each, in order of arrival."""
+    seen: list[str] = []
+    for other_id, other_source in members.get(story_id, []) if story_id is not None else []:
+        if other_id != item_id and other_source != source_id and other_source not in seen:
+            seen.append(other_source)
+    return seen
