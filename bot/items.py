@@ -295,6 +295,10 @@ def build_item(*, source_id: str, tags: Iterable[str], now: datetime, base_url: 
         content_text = ""
     if not summary_text and content_text:
         summary_text = shorten(content_text, SUMMARY_LIMIT)
+    elif len(summary_text) > SUMMARY_LIMIT and not content_text:
+        # Many feeds put the whole article in <description>: keep it all as text (rules
+        # match on it) and a readable summary for messages.
+        content_text, summary_text = summary_text, shorten(summary_text, SUMMARY_LIMIT)
     if not title_text:
         title_text = shorten(summary_text, 120)
     language = next((n for n in map(normalise_language, languages) if n), None)

@@ -151,3 +151,12 @@ def test_build_item_summary_from_content_and_title_from_summary():
     assert item.title and len(item.title) <= 121
     same = build_item(title="t", summary="<p>Same</p>", content="Same", **kw)
     assert same.summary == "Same" and same.text == ""
+
+
+def test_long_description_becomes_text_with_a_short_summary():
+    body = "<p>" + "Pushbacks continue at the border. " * 100 + "</p>"
+    item = build_item(source_id="s", tags=(), now=NOW, base_url=None, entry_id="1", link=None, title="t",
+                      summary=body, content=None)
+    assert item.text == clean_text(body) and len(item.text) > 3000
+    assert len(item.summary) <= 1001 and item.summary.endswith("…")
+    assert item.text.startswith(item.summary[:-1])
