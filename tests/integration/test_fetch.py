@@ -430,3 +430,19 @@ async def test_http2_where_the_server_offers_it():
     assert again.not_modified and again.http_version == "HTTP/2"
     assert server.requests[-1][1]["if-none-match"] == '"h2v1"'
     assert server.requests[0][1]["user-agent"].startswith("newsbot/")
+
+
+@pytest.mark.parametrize("name,content_type,title", [
+    ("rssparser__encoding.rss", "text/xml; charset=utf-8", "Mãe de utente"),          # header lies: body is Latin-1
+    ("rssparser__latin2.rss", "application/rss+xml; charset=utf-8", "ZAŻÓŁĆ GĘSLĄ JAŹŃ"),
+    ("feedrs__rss_2.0_ilgiornale.xml", "text/xml; charset=iso-8859-1", "Arrestato in Pakistan Shabbar Abbas. In Italia è"),  # UTF-8 body
+    ("rssparser__uolNoticias.rss", "text/xml", "Ibope: Bolsonaro perde de Haddad, Ciro e Alckmin em simulações de 2º"),  # no declaration
+    ("rssparser__encoding-gb2312.xml", "text/html", "习近平"),
+])
+async def test_wrong_or_missing_charsets_still_decode(feedserver, corpus, name, content_type, title):
+    from bot.parse import parse_document
+
+    url = feedserver.add("/enc.xml", (corpus / "feeds" / name).read_bytes(), content_type=content_type)
+    r = await fetch(url)
+    items = parse_document(r.body, url=r.url, content_type=r.content_type, kind="feed").items
+    assert items[0].title.startswith(title)
