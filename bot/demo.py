@@ -130,5 +130,70 @@ class DemoResult:
     hits: int = 0
     failures: dict[str, int] = field(default_factory=dict)
     hits_by_theme: dict[str, int] = field(default_factory=dict)
-    digest: list[str] = field(default_factory=list)   # Telegram HTML messages
     email_preview: Path | None = None
+    digest_text: str = ""                              # as the console shows it
+
+
+async def run_demo(work: Path, rules_dir: Path, email_path: Path,
+                   clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> DemoResult:
+    """Serve the feeds, poll them once into `work`/demo.db (as established sources, so their
+    hits are delivered rather than kept as backlog), render the digest and the email."""
+    import io
+
+    from sqlalchemy import func, select
+
+    from bot.config.settings import Settings
+    from bot.delivery.email import WeeklyEmail
+    from bot.delivery.outbox import find_destination, sync_config_destinations
+    from bot.delivery.sender import Sender
+    from bot.fetch import Fetcher
+    from bot.pipeline import Poller
+    from bot.reload import load_config
+    from bot.storage import repo
+    from bot.storage.db import open_database
+    from bot.storage.schema import hits as hits_t
+
+    db = work / "demo.db"
+    with DemoFeedServer(clock) as server:
+        config_dir = write_demo_config(work / "config", server.base_url, rules_dir)
+        # The demo's own settings: loopback sources allowed, no token (console), no SMTP.
+        settings = Settings.load(config_dir, {"DATABASE_URL": f"sqlite:///{db}",
+                                              "NEWSBOT_ALLOW_PRIVATE_NETWORKS": "1", "NEWSBOT_HTTP": "off"})
+        config = load_config(config_dir, clock())
+        engine = open_database(settings.database_url)
+        try:
+            now = clock()
+            with engine.begin() as conn:
+                repo.ensure_sources(conn, [(s.id, s.url) for s in config.sources.sources], now)
+                for s in config.sources.sources:
+                    # Established sources: a first poll would otherwise be kept as backlog.
+                    repo.update_source(conn, s.id, backlog_done=True)
+                sync_config_destinations(conn, config.deliveries, now)
+            from bot.fetch import FetchPolicy
+
+            async with Fetcher(FetchPolicy(allow_private=True, timeout=10.0)) as fetcher:
+                summary = await Poller(engine, config.sources, config.themes, fetcher, clock=clock).poll(
+                    due_only=False)
+            result = DemoResult(config_dir=config_dir, database=db, sources=summary.polled,
+                                items=summary.new_items, hits=summary.hits, failures=dict(summary.failures))
+            with engine.connect() as conn:
+                result.hits_by_theme = dict(conn.execute(select(hits_t.c.theme, func.count())
+                                                         .group_by(hits_t.c.theme)).all())
+                chat = config.deliveries.telegram.chats[0]
+                dest = find_destination(conn, chat.chat, chat.thread)
+            names = {s.id: s.display_name for s in config.sources.sources}
+            out = io.StringIO()
+            async with Sender.from_settings(engine, settings, themes=config.themes, source_names=names,
+                                            clock=clock, stream=out) as sender:
+                await sender.send_digest(dest.id)
+            weekly = WeeklyEmail(engine, config.deliveries, config.themes, settings, clock)
+            lst = weekly.list_named(None)
+            _digest, html, text = weekly.render(lst, weekly.current_week())
+            email_path.parent.mkdir(parents=True, exist_ok=True)
+            email_path.write_text(html, encoding="utf-8")
+            email_path.with_suffix(".txt").write_text(text, encoding="utf-8")
+            result.email_preview = email_path
+            result.digest_text = out.getvalue()
+            return result
+        finally:
+            engine.dispose()

@@ -94,7 +94,8 @@ class InstanceLock:
                     update(kv).where(kv.c.key == LOCK_KEY, kv.c.value == row.value)
                     .values(value=self._value, expires_at=now + self.ttl)).rowcount
                 if done == 1:
-                    log.warning("took over the daemon lock (%s) from %s", reason, _describe(other, row.expires_at))
+                    log.warning("took over the daemon lock (%s) from pid %s on %s", reason,
+                                other.get("pid", "?"), other.get("host", "?"))
                     self.held = True
                     return
         raise LockHeld("the daemon lock kept changing hands; another daemon is starting")

@@ -128,7 +128,7 @@ class ConfigWatcher:
             self._bad_digest = digest
             self.last_error = str(exc)
             self.last_error_at = self.clock()
-            log.error("configuration change rejected, still running the last good one: %d problem(s)",
+            log.error("configuration change rejected, keeping the last good configuration: %d problem(s)",
                       len(exc.problems))
             for problem in exc.problems:
                 log.error("config problem: %s", problem)

@@ -1,0 +1,515 @@
+"""`newsbot run`: one asyncio process that polls, delivers, emails and answers Telegram.
+
+Why a small loop per duty and not APScheduler's AsyncIOScheduler: every due time already
+lives in the database (`sources.next_poll_at`, `destinations.last_digest_at`, the
+`email_sends` rows, `deliveries.next_attempt_at`), so after a restart the work that fell
+due while the daemon was down is simply "due now" and runs once: coalescing and misfire
+grace come free, without a job store to keep in step with the tables. And APScheduler 3
+reads `datetime.now()` internally, so it cannot run on the injected, time-compressed clock
+the end-to-end tests and the idle benchmark need (bot/clock.py). APScheduler's
+`CronTrigger` is still used, for what it is good at: the next wall-clock digest and email
+time of each destination in its own time zone, across daylight-saving changes.
+
+Duties (one task each): the poll cycle (wakes at the earliest `next_poll_at`, plus jitter),
+the delivery sender (wakes after a poll queued something, at each digest time, for retries,
+and every minute), the weekly email, retention (daily), live reload, the heartbeat of the
+single-instance lock, the Telegram bot's long polling (with a token), and the /healthz
+and /metrics endpoint.
+
+Stopping (SIGTERM/SIGINT): polls and timers are cancelled (each stored item is its own
+transaction); a send in progress gets a grace period to finish, then whatever it claimed
+goes back to the queue. Owns: composition and timing. Must not: print or exit (the CLI
+does), or know how a feed is parsed, a rule matched or a message formatted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any, Awaitable, Callable
+
+from sqlalchemy import and_, or_, select
+
+from bot.clock import Clock
+from bot.config.settings import Settings
+from bot.errors import ConfigError
+from bot.lock import InstanceLock
+from bot.ops_http import OpsMetrics, OpsServer
+from bot.reload import ConfigSnapshot, ConfigWatcher, load_config
+from bot.retention import purge, retention_of
+from bot.storage.schema import deliveries, destinations, sources
+
+log = logging.getLogger(__name__)
+
+POLL_CAP = 300.0          # simulated seconds: look at the sources table at least this often
+DELIVER_EVERY = 60.0      # simulated seconds between sender runs when nothing wakes it
+EMAIL_EVERY = 3600.0      # simulated seconds between weekly-email checks (retries within catch-up)
+RETENTION_EVERY = 86400.0
+RETENTION_FIRST = 600.0   # after start-up, once the first polls are done
+MIN_REAL_WAIT = 0.02      # real seconds: the shortest timer sleep
+SEND_GRACE = 20.0         # real seconds an in-flight send may take to finish at shutdown
+
+
+def next_slot(spec: str | None, tz_name: str | None, now: datetime) -> datetime | None:
+    """The next digest time after `now` for 'daily HH:MM' / 'weekly DAY HH:MM' in `tz_name`."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    parts = (spec or "off").lower().split()
+    try:
+        if parts[0] == "daily" and len(parts) == 2:
+            day, hhmm = "*", parts[1]
+        elif parts[0] == "weekly" and len(parts) == 3:
+            day, hhmm = parts[1][:3], parts[2]
+        else:
+            return None
+        hh, mm = hhmm.split(":")
+        trigger = CronTrigger(day_of_week=day, hour=int(hh), minute=int(mm), timezone=tz_name or "UTC")
+    except (ValueError, LookupError):
+        return None
+    fire = trigger.get_next_fire_time(None, now)
+    return fire.astimezone(timezone.utc) if fire else None
+
+
+class Daemon:
+    """Build with settings and a clock, then `await run()`; `request_stop()` ends it."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None, lock_ttl: float = 60.0,
+                 reload_interval: float | None = None, send_grace: float = SEND_GRACE,
+                 console: Any = None):
+        self.settings = settings
+        self.clock = clock or Clock()
+        self.lock_ttl = lock_ttl
+        # Real seconds between config checks: a few seconds in production, faster when
+        # time is compressed so a test's edit is seen within a fraction of a second.
+        self.reload_interval = reload_interval or max(0.25, min(3.0, 3.0 / self.clock.scale ** 0.5))
+        self.send_grace = send_grace
+        self.console = console
+        self.exit_code = 0
+        self.engine: Any = None
+        self.config: ConfigSnapshot | None = None
+        self.watcher: ConfigWatcher | None = None
+        self.metrics: OpsMetrics | None = None
+        self.lock: InstanceLock | None = None
+        self.fetcher: Any = None
+        self.poller: Any = None
+        self.sender: Any = None
+        self.weekly: Any = None
+        self.telegram: Any = None
+        self._stop = asyncio.Event()
+        self._wake_poll = asyncio.Event()
+        self._wake_deliver = asyncio.Event()
+        self._sending = asyncio.Lock()
+        self._polling = asyncio.Lock()
+        self._last_poll_ok: datetime | None = None
+        self._started = time.monotonic()
+        self._cycles = 0
+
+    # ---- start-up ------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Everything that can fail with a clear error, before any task starts: the config
+        (ConfigError), the database (migrated here), the lock (LockHeld)."""
+        from bot.storage.db import open_database
+
+        self.config = load_config(self.settings.config_dir, self.clock.now())
+        # Import the whole pipeline now (story grouping pulls in datasketch and scipy: seconds),
+        # not lazily inside the first poll, where it would stall the event loop.
+        import bot.parse.feed  # noqa: F401
+        import bot.parse.html  # noqa: F401
+        import bot.pipeline  # noqa: F401
+        import bot.stories  # noqa: F401
+        from bot.countries import tag_countries
+
+        tag_countries("Greece", "en")  # builds the country automaton (half a second) now
+        self.engine = open_database(self.settings.database_url)
+        self.lock = InstanceLock(self.engine, ttl=self.lock_ttl)
+        self.lock.acquire()
+        self.metrics = OpsMetrics(self.engine, self.clock)
+        self.watcher = ConfigWatcher(self.settings.config_dir, self.config, on_error=self._config_broken,
+                                     clock=self.clock)
+
+    async def run(self) -> int:
+        if self.engine is None:
+            self.prepare()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop, sig)
+        ops = None
+        tasks: dict[str, asyncio.Task] = {}
+        try:
+            await self._build_components()
+            if self.settings.http_address:
+                ops = OpsServer(self.settings.http_address, self.engine, self.clock, self.metrics,
+                                status=self._status)
+                await ops.start()
+            tasks = {name: asyncio.create_task(self._guard(name, fn), name=f"newsbot-{name}") for name, fn in (
+                ("heartbeat", self._heartbeat_loop), ("reload", self._reload_loop),
+                ("poll", self._poll_loop), ("deliver", self._deliver_loop),
+                ("email", self._email_loop), ("retention", self._retention_loop))}
+            await self._start_telegram()
+            log.info("daemon started sources=%d themes=%d chats=%d clock=%s http=%s",
+                     len(self.config.sources.enabled), len(getattr(self.config.themes, "themes", ()) or ()),
+                     len(self.config.deliveries.telegram.chats), self.clock,
+                     f"{ops.host}:{ops.port}" if ops else "off")
+            await self._stop.wait()
+            log.info("stopping: finishing in-flight sends")
+        finally:
+            await self._shutdown(tasks, ops)
+        return self.exit_code
+
+    def request_stop(self, sig: Any = None) -> None:
+        if not self._stop.is_set():
+            name = signal.Signals(sig).name if isinstance(sig, int) else "request"
+            log.info("stop requested (%s)", name)
+        self._stop.set()
+
+    async def _guard(self, name: str, fn: Callable[[], Awaitable[None]]) -> None:
+        """A duty that crashes is logged and restarted after a pause; it never takes the
+        others down."""
+        while not self._stop.is_set():
+            try:
+                await fn()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001
+                log.exception("%s loop failed; restarting it in 30 s", name)
+                await self._wait(30.0 * self.clock.scale)
+
+    async def _wait(self, simulated: float, *events: asyncio.Event) -> None:
+        """Sleep `simulated` seconds, or less when stopping or when one of `events` is set."""
+        waiters = [asyncio.ensure_future(e.wait()) for e in (self._stop, *events)]
+        try:
+            # A floor in real time: under a strongly compressed clock, minutes of simulated
+            # time are microseconds and a loop must not spin on them.
+            await asyncio.wait(waiters, timeout=max(MIN_REAL_WAIT, self.clock.real_seconds(simulated)),
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+
+    # ---- components (built from a config snapshot; rebuilt on reload) ----------------
+
+    async def _build_components(self) -> None:
+        from bot.delivery.email import WeeklyEmail
+        from bot.fetch import Fetcher
+
+        self._sync_destinations(self.config)
+        self.fetcher = Fetcher(self._fetch_policy(self.config))
+        await self.fetcher.__aenter__()
+        self.poller = self._make_poller(self.config)
+        self.sender = await self._open_sender(self.config)
+        self.weekly = WeeklyEmail(self.engine, self.config.deliveries, self.config.themes, self.settings, self.clock)
+
+    def _fetch_policy(self, config: ConfigSnapshot) -> Any:
+        from bot.fetch import FetchPolicy
+
+        d = config.sources.defaults
+        kwargs: dict[str, Any] = dict(timeout=d.timeout.total_seconds(), max_size=d.max_size,
+                                      max_redirects=d.max_redirects, per_host=d.per_host,
+                                      allow_private=self.settings.allow_private_networks)
+        if d.user_agent:
+            kwargs["user_agent"] = d.user_agent
+        return FetchPolicy(**kwargs)
+
+    def _make_poller(self, config: ConfigSnapshot) -> Any:
+        from bot.pipeline import Poller
+
+        return Poller(self.engine, config.sources, config.themes, self.fetcher, clock=self.clock)
+
+    async def _open_sender(self, config: ConfigSnapshot) -> Any:
+        from bot.delivery.sender import Sender
+
+        names = {s.id: s.display_name for s in config.sources.sources}
+        sender = Sender.from_settings(self.engine, self.settings, themes=config.themes, source_names=names,
+                                      default_tz=self.settings.timezone or config.deliveries.timezone,
+                                      clock=self.clock, sleep=self.clock.sleep, stream=self.console)
+        await sender.__aenter__()
+        return sender
+
+    def _sync_destinations(self, config: ConfigSnapshot) -> None:
+        from bot.delivery.outbox import sync_config_destinations
+
+        with self.engine.begin() as conn:
+            counts = sync_config_destinations(conn, config.deliveries, self.clock.now())
+        if any(counts.values()):
+            log.info("destinations from deliveries.yaml %s",
+                     " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+
+    async def _start_telegram(self) -> None:
+        if not self.settings.telegram_token:
+            return
+        try:
+            from bot.delivery.telegram_bot import TelegramBot
+        except ImportError:
+            log.warning("the Telegram bot commands are not available in this build; sending only")
+            return
+        self.telegram = TelegramBot(self.engine, self.settings, self.config, clock=self.clock,
+                                    sender=self.sender)
+        try:
+            await self.telegram.start()
+        except Exception:  # noqa: BLE001  (Telegram down at start must not stop polling)
+            log.exception("the Telegram bot could not start; alerts stay queued and are retried")
+            self.telegram = None
+
+    async def _apply(self, snapshot: ConfigSnapshot) -> None:
+        # Under the poll lock: a poll in progress finishes with the old poller and client.
+        async with self._polling:
+            old = self.config
+            self.config = snapshot
+            self._sync_destinations(snapshot)
+            if self._fetch_policy(old) != self._fetch_policy(snapshot):
+                from bot.fetch import Fetcher
+
+                stale, self.fetcher = self.fetcher, Fetcher(self._fetch_policy(snapshot))
+                await self.fetcher.__aenter__()
+                await stale.__aexit__(None, None, None)
+            self.poller = self._make_poller(snapshot)
+        async with self._sending:
+            stale, self.sender = self.sender, await self._open_sender(snapshot)
+            await stale.__aexit__(None, None, None)
+        from bot.delivery.email import WeeklyEmail
+
+        self.weekly = WeeklyEmail(self.engine, snapshot.deliveries, snapshot.themes, self.settings, self.clock)
+        if self.telegram is not None and hasattr(self.telegram, "reload"):
+            self.telegram.reload(snapshot, sender=self.sender)
+        self.metrics.reloads.labels(result="ok").inc()
+        self._wake_poll.set()      # new sources are due now
+        self._wake_deliver.set()   # a new chat may have a digest due
+
+    def _config_broken(self, exc: ConfigError) -> None:
+        self.metrics.reloads.labels(result="rejected").inc()
+        lines = [str(p) for p in exc.problems[:10]]
+        more = f"\n… and {len(exc.problems) - 10} more" if len(exc.problems) > 10 else ""
+        text = ("newsbot: a configuration change was rejected; the last good configuration keeps "
+                "running.\n" + "\n".join(lines) + more + "\nFix it and run `newsbot check`.")
+        # The sender's admin notification (public name wished for; the private one meanwhile).
+        notify = getattr(self.sender, "notify_admins", None) or getattr(self.sender, "_tell_admins", None)
+        if notify is not None:
+            asyncio.get_running_loop().create_task(self._notify(notify, text))
+
+    async def _notify(self, notify: Callable[[str], Awaitable[Any]], text: str) -> None:
+        try:
+            await notify(text)
+        except Exception:  # noqa: BLE001
+            log.exception("could not notify the admins")
+
+    # ---- duties ----------------------------------------------------------------------
+
+    async def _heartbeat_loop(self) -> None:
+        every = self.lock_ttl / 4
+        while not self._stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=every)
+                return
+            try:
+                held = await asyncio.to_thread(self.lock.renew)
+            except Exception as exc:  # noqa: BLE001  (the database may be briefly unreachable)
+                log.warning("could not renew the daemon lock: %s", exc.__class__.__name__)
+                continue
+            if not held:
+                log.critical("lost the database lock to another daemon; stopping so nothing is sent twice")
+                self.exit_code = 1
+                self._stop.set()
+
+    async def _reload_loop(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=self.reload_interval)
+                return
+            snapshot = self.watcher.check()
+            if snapshot is not None:
+                await self._apply(snapshot)
+
+    def _seconds_to_next_poll(self) -> float:
+        ids = [s.id for s in self.config.sources.enabled]
+        if not ids:
+            return POLL_CAP
+        now = self.clock.now()
+        with self.engine.connect() as conn:
+            rows = {r.id: r for r in conn.execute(
+                select(sources.c.id, sources.c.status, sources.c.next_poll_at).where(sources.c.id.in_(ids)))}
+        best = POLL_CAP
+        for sid in ids:
+            row = rows.get(sid)
+            if row is None or row.next_poll_at is None:
+                return 0.0
+            if row.status == "paused":
+                continue
+            best = min(best, (row.next_poll_at - now).total_seconds())
+        return max(0.0, best)
+
+    async def _poll_loop(self) -> None:
+        while not self._stop.is_set():
+            delay = self._seconds_to_next_poll()
+            if delay > 0:
+                # Jitter so a fleet of sources due together does not land in one burst
+                # (and never on the exact second another scheduler might pick).
+                delay += random.uniform(0, min(30.0, delay * 0.05))
+                await self._wait(delay, self._wake_poll)
+                if self._stop.is_set():
+                    return
+                if not self._wake_poll.is_set() and self._seconds_to_next_poll() > 0:
+                    continue
+            self._wake_poll.clear()
+            async with self._polling:
+                await self._poll_once()
+
+    async def _poll_once(self) -> None:
+        summary = await self.poller.poll(source_ids=None, due_only=True)  # logs its own cycle line
+        self._cycles += 1
+        self.metrics.record_poll(summary)
+        results = getattr(summary, "results", []) or []
+        if any(getattr(r, "outcome", "") != "failed" for r in results):
+            self._last_poll_ok = self.clock.now()
+        failed = [r for r in results if getattr(r, "outcome", "") == "failed"]
+        if failed:
+            shown = ", ".join(f"{r.source_id} ({r.error_kind})" for r in failed[:10])
+            more = f" and {len(failed) - 10} more" if len(failed) > 10 else ""
+            log.warning("sources failing: %s%s; see `newsbot sources health`", shown, more)
+        if getattr(summary, "queued", 0) or getattr(summary, "hits", 0):
+            self._wake_deliver.set()
+
+    def _seconds_to_next_delivery(self) -> float:
+        now = self.clock.now()
+        best = DELIVER_EVERY
+        default_tz = self.settings.timezone or self.config.deliveries.timezone
+        with self.engine.connect() as conn:
+            dests = conn.execute(select(destinations.c.digest, destinations.c.timezone)
+                                 .where(destinations.c.active.is_(True)).distinct()).all()
+            retry = conn.execute(select(deliveries.c.next_attempt_at).where(
+                deliveries.c.status == "queued", deliveries.c.next_attempt_at > now)
+                .order_by(deliveries.c.next_attempt_at).limit(1)).scalar()
+        for spec, tz in dests:
+            slot = next_slot(spec, tz or default_tz, now)
+            if slot is not None:
+                best = min(best, (slot - now).total_seconds() + 1.0)
+        if retry is not None:
+            best = min(best, (retry - now).total_seconds())
+        return max(0.0, best)
+
+    def _has_delivery_work(self) -> bool:
+        """Anything for the sender now: a due alert, a claim left by a dead sender, a due
+        digest. Checked here so an idle daemon does not run (and log) empty sender passes."""
+        from bot.delivery.digest import is_due
+
+        now = self.clock.now()
+        default_tz = self.settings.timezone or self.config.deliveries.timezone
+        with self.engine.connect() as conn:
+            pending = conn.execute(select(deliveries.c.id).where(or_(
+                and_(deliveries.c.status == "queued", deliveries.c.kind == "alert",
+                     or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)),
+                and_(deliveries.c.status == "sending",
+                     or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now)))).limit(1)).first()
+            if pending is not None:
+                return True
+            dests = conn.execute(select(destinations).where(destinations.c.active.is_(True),
+                                                            destinations.c.digest != "off")).all()
+        return any(is_due(d, now, default_tz) for d in dests)
+
+    async def _deliver_loop(self) -> None:
+        first = True
+        while not self._stop.is_set():
+            woken = self._wake_deliver.is_set()
+            self._wake_deliver.clear()
+            if first or woken or self._has_delivery_work():
+                first = False
+                async with self._sending:
+                    report = await self.sender.run_once()
+                sent, failed = _counts(report)
+                self.metrics.record_deliveries(sent=sent, failed=failed)
+            await self._wait(self._seconds_to_next_delivery(), self._wake_deliver)
+
+    def _seconds_to_next_email(self) -> float:
+        from bot.delivery.email import shift_week
+
+        now = self.clock.now()
+        week = self.weekly.current_week(now)
+        at = self.weekly.scheduled_at(shift_week(week, -1))
+        if at <= now:
+            at = self.weekly.scheduled_at(week)
+        return max(1.0, min(EMAIL_EVERY, (at - now).total_seconds() + 1.0))
+
+    async def _email_loop(self) -> None:
+        while not self._stop.is_set():
+            if self.weekly.enabled and self.config.deliveries.email.weekly.lists:
+                report = await self.weekly.send_due()
+                sent = getattr(report, "sent", 0)
+                if sent or not getattr(report, "ok", True):
+                    log.info("weekly email sent=%s ok=%s", sent, getattr(report, "ok", "?"))
+            await self._wait(self._seconds_to_next_email())
+
+    async def _retention_loop(self) -> None:
+        await self._wait(RETENTION_FIRST)
+        while not self._stop.is_set():
+            retention = retention_of(self.config.deliveries)
+            await asyncio.to_thread(purge, self.engine, retention, self.clock.now())
+            await self._wait(RETENTION_EVERY)
+
+    # ---- status and shutdown --------------------------------------------------------
+
+    def _status(self) -> dict[str, Any]:
+        return {
+            "uptime_seconds": round(time.monotonic() - self._started, 1),
+            "poll_cycles": self._cycles,
+            "lock": "held" if self.lock and self.lock.held else "lost",
+            "config_error": self.watcher.last_error if self.watcher else None,
+            "telegram": "on" if self.telegram is not None else "console",
+            "now": self.clock.now().isoformat(timespec="seconds"),
+        }
+
+    async def _shutdown(self, tasks: dict[str, asyncio.Task], ops: OpsServer | None) -> None:
+        self._stop.set()
+        deliver = tasks.pop("deliver", None)
+        for task in tasks.values():
+            task.cancel()
+        if deliver is not None:
+            # The sender gets a grace period to finish what it has in hand; what it claimed
+            # but did not send goes back to the queue below.
+            done, _ = await asyncio.wait([deliver], timeout=self.send_grace)
+            if not done:
+                log.warning("a send did not finish within %.0f s; its rows go back to the queue", self.send_grace)
+                deliver.cancel()
+        await asyncio.gather(*tasks.values(), *( [deliver] if deliver else []), return_exceptions=True)
+        for closer in (self._stop_telegram, self._close_sender, self._close_fetcher):
+            try:
+                await closer()
+            except Exception:  # noqa: BLE001
+                log.exception("error while stopping")
+        if ops is not None:
+            await ops.stop()
+        if self.lock is not None:
+            with contextlib.suppress(Exception):
+                self.lock.release()
+        if self.engine is not None:
+            self.engine.dispose()
+        log.info("stopped cleanly")
+
+    async def _stop_telegram(self) -> None:
+        if self.telegram is not None:
+            await self.telegram.stop()
+
+    async def _close_sender(self) -> None:
+        # Gives back whatever this sender claimed but did not send (outbox.release_owner).
+        if self.sender is not None:
+            await self.sender.__aexit__(None, None, None)
+
+    async def _close_fetcher(self) -> None:
+        if self.fetcher is not None:
+            await self.fetcher.__aexit__(None, None, None)
+
+
+def _counts(report: Any) -> tuple[int, int]:
+    if report is None:
+        return 0, 0
+    sent = getattr(report, "sent", 0)
+    failed = getattr(report, "failed", 0)
+    sent = len(sent) if isinstance(sent, (list, tuple, set)) else int(sent or 0)
+    failed = len(failed) if isinstance(failed, (list, tuple, set)) else int(failed or 0)
+    return sent, failed
