@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -82,6 +82,7 @@ class FetchResult:
     last_modified: str | None
     elapsed: float                    # seconds, all hops
     redirects: list[str] = field(default_factory=list)  # URLs that redirected, in order
+    permanent: bool = False           # every redirect was 301/308: the source could use `url`
     http_version: str = ""            # of the last hop: "HTTP/1.1", "HTTP/2"
 
     @property
@@ -207,6 +208,7 @@ class Fetcher:
         started = time.monotonic()
         deadline: float | None = None
         redirects: list[str] = []
+        permanent = True
         current = url
         while True:
             parsed = self._check_url(current, url)
@@ -230,25 +232,27 @@ class Fetcher:
                                  url=current) from None
                 except Exception as exc:
                     raise _classify(exc, current) from exc
-            if isinstance(outcome, str):  # a redirect to follow
+            if isinstance(outcome, _Redirect):
+                permanent = permanent and outcome.status in (301, 308)
                 redirects.append(current)
                 if len(redirects) > self.policy.max_redirects:
                     raise _error("http-error", f"more than {self.policy.max_redirects} redirects from {url}", url=current)
-                if outcome in redirects:
-                    raise _error("http-error", f"redirect loop: {current} -> {outcome}", url=current)
-                current = outcome
+                if outcome.url in redirects:
+                    raise _error("http-error", f"redirect loop: {current} -> {outcome.url}", url=current)
+                current = outcome.url
                 continue
+            moved = bool(redirects) and permanent
             status, headers, body, version = outcome
             elapsed = time.monotonic() - started
             if status == 304:
                 return FetchResult(url=current, status=304, headers=headers, body=b"", not_modified=True,
                                    body_hash=None, etag=headers.get("etag") or etag,
                                    last_modified=headers.get("last-modified") or last_modified,
-                                   elapsed=elapsed, redirects=redirects, http_version=version)
+                                   elapsed=elapsed, redirects=redirects, http_version=version, permanent=moved)
             return FetchResult(url=current, status=status, headers=headers, body=body, not_modified=False,
                                body_hash=hashlib.sha256(body).hexdigest(), etag=headers.get("etag"),
                                last_modified=headers.get("last-modified"), elapsed=elapsed, redirects=redirects,
-                               http_version=version)
+                               http_version=version, permanent=moved)
 
     def _check_url(self, current: str, original: str) -> httpx.URL:
         try:
@@ -264,7 +268,7 @@ class Fetcher:
         return parsed
 
     async def _hop(self, url: httpx.URL, etag: str | None, last_modified: str | None,
-                   redirects: list[str]) -> str | tuple[int, httpx.Headers, bytes, str]:
+                   redirects: list[str]) -> "_Redirect | tuple[int, httpx.Headers, bytes, str]":
         """One request: the next URL to follow, or (status, headers, body, http version)."""
         assert self._client is not None
         headers = {}
@@ -285,7 +289,7 @@ class Fetcher:
                     raise _error("http-error", f"HTTP {status} redirect without a Location from {where}",
                                  status=status, url=where)
                 try:
-                    return str(url.join(location.strip()))
+                    return _Redirect(str(url.join(location.strip())), status)
                 except (httpx.InvalidURL, ValueError) as exc:
                     raise _error("http-error", f"bad redirect Location {location!r} from {where}: {exc}",
                                  status=status, url=where) from None
@@ -337,6 +341,11 @@ class Fetcher:
             kind = "http-error"
         extra = f" (Retry-After {retry:g} s)" if retry is not None else ""
         return _error(kind, f"{reason} from {where}{extra}", status=status, retry_after=retry, url=where)
+
+
+class _Redirect(NamedTuple):
+    url: str
+    status: int
 
 
 def _is_tls(exc: BaseException) -> bool:

@@ -99,6 +99,10 @@ async def test_redirect_chain_followed_to_final_url(feedserver):
     r = await fetch(feedserver.url("/a"))
     assert r.url == final and r.body == RSS
     assert r.redirects == [feedserver.url(p) for p in ("/a", "/b", "/c")]
+    assert not r.permanent  # 307 on the way
+    feedserver.redirect("/p1", "/p2", status=301)
+    feedserver.redirect("/p2", "/final.xml", status=308)
+    assert (await fetch(feedserver.url("/p1"))).permanent
 
 
 async def test_conditional_headers_survive_redirects(feedserver):
