@@ -12,7 +12,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.match.compile import FIELD_INDEX, Ctx, within
+from bot.match.compile import FIELD_BREAK, FIELD_INDEX, Ctx, within
 from bot.match.query import And, Filter, Near, Node, Not, Or, Scope, Term
 from bot.match.text import word_spans
 
@@ -59,13 +59,13 @@ class _Field:
 
 def explain_rule(item: "Matchable", prog: "_Program", rule: "RuleDef") -> Explanation:
     fields = [_Field(item.title or ""), _Field(item.summary or ""), _Field(item.text or "")]
+    bases = [0, len(fields[0].folded) + 1]
+    bases.append(bases[1] + len(fields[1].folded) + 1)
+    text = FIELD_BREAK.join(f.folded for f in fields)
     found: dict = {}
     if prog.automaton is not None:
-        for index, field in enumerate(fields):
-            if field.spans:
-                prog.scan(field.folded, index, found)
-    ctx = Ctx(found, tuple(f.folded for f in fields), item.source_id or "",
-              frozenset(t.lower() for t in (item.tags or ())), prog.lang)
+        prog.scan(text, found, bases[1], bases[2])
+    ctx = Ctx(found, text, item.source_id or "", item.tags or (), prog.lang)
     result = _Explainer(prog, ctx).node(rule.query.ast, None)
     occurrences, description = result if result is not None else ([], None)
     occurrences = sorted(set(occurrences))
@@ -79,7 +79,7 @@ def explain_rule(item: "Matchable", prog: "_Program", rule: "RuleDef") -> Explan
     terms: list[str] = []
     spans = []
     for f, start, stop in occurrences:
-        a, b = fields[f].original(start, stop)
+        a, b = fields[f].original(start - bases[f], stop - bases[f])
         spans.append((f, a, b))
         word = fields[f].raw[a:b]
         if word not in terms:
@@ -109,8 +109,12 @@ class _Explainer:
         if isinstance(node, Scope):
             return self.node(node.child, FIELD_INDEX[node.field])
         if isinstance(node, Filter):
-            ok = {"source": self.ctx.source == node.value, "tag": node.value in self.ctx.tags,
-                  "lang": self.ctx.lang == node.value}[node.field]
+            if node.field == "source":
+                ok = self.ctx.source == node.value
+            elif node.field == "tag":
+                ok = node.value in self.ctx.tags
+            else:
+                ok = self.ctx.lang == node.value
             return ([], None) if ok else None
         if isinstance(node, Not):
             return ([], None) if self.node(node.child, scope) is None else None
@@ -125,7 +129,7 @@ class _Explainer:
         if isinstance(node, Near):
             left, right = self.operand(node.left, scope), self.operand(node.right, scope)
             pairs = [(x, y, dx, dy) for x, dx in left for y, dy in right
-                     if within(self.ctx.texts, x, y, node.distance)]
+                     if within(self.ctx.text, x, y, node.distance)]
             if not pairs:
                 return None
             x, y, dx, dy = pairs[0]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 import ahocorasick
 
-from bot.match.compile import Compiler, Ctx, Eval
+from bot.match.compile import FIELD_BREAK, Compiler, Ctx, Eval
 from bot.match.text import fold_text, language_code, stems_for
 
 if TYPE_CHECKING:
@@ -88,8 +88,10 @@ class _Program:
         self.automaton = None
         anchors: dict[str, list[tuple]] = {}
         for spec in comp.terms.values():
-            # (key, complete, length of the anchor, parts to verify)
-            anchors.setdefault(spec.anchor, []).append((spec.key, spec.complete, len(spec.anchor), spec.parts))
+            # mode 0: the anchor proves the term; 1: one stemmed word to verify; 2: several words
+            mode = 0 if spec.complete else 1 if len(spec.parts) == 1 and spec.parts[0][0] == "s" else 2
+            verify = spec.parts[0][1] if mode == 1 else spec.parts
+            anchors.setdefault(spec.anchor, []).append((spec.key, mode, len(spec.anchor), verify))
         if anchors:
             automaton = ahocorasick.Automaton()
             for anchor, entries in anchors.items():
@@ -97,23 +99,29 @@ class _Program:
             automaton.make_automaton()
             self.automaton = automaton
 
-    def scan(self, text: str, field: int, found: dict) -> None:
-        """Record in `found` every term occurring in the folded `text`."""
+    def scan(self, text: str, found: dict, summary_at: int, text_at: int) -> None:
+        """Record in `found` every term occurring in `text` (folded fields joined by
+        FIELD_BREAK; the summary starts at `summary_at`, the text at `text_at`)."""
         stems = self.stems
         for end, entries in self.automaton.iter(text):
-            for key, complete, length, parts in entries:
+            for key, mode, length, verify in entries:
                 start = end - length + 2  # the anchor starts with the space before the word
-                if complete:
+                if mode == 0:
                     stop = end if text[end] == " " else text.find(" ", end)
+                elif mode == 1:
+                    stop = text.find(" ", end)
+                    if stems[text[start:stop]] != verify:
+                        continue
                 else:
-                    stop = _verify(text, start, parts, stems)
+                    stop = _verify(text, start, verify, stems)
                     if stop < 0:
                         continue
+                occurrence = (0 if start < summary_at else 1 if start < text_at else 2, start, stop)
                 occurrences = found.get(key)
                 if occurrences is None:
-                    found[key] = [(field, start, stop)]
+                    found[key] = [occurrence]
                 else:
-                    occurrences.append((field, start, stop))
+                    occurrences.append(occurrence)
 
 
 def _verify(text: str, pos: int, parts: tuple[tuple[str, str], ...], stems: dict) -> int:
@@ -159,14 +167,14 @@ class Matcher:
         return prog
 
     def context(self, item: "Matchable", prog: _Program) -> Ctx:
-        texts = (fold_text(item.title or ""), fold_text(item.summary or ""), fold_text(item.text or ""))
+        title = fold_text(item.title or "")
+        summary = fold_text(item.summary or "")
+        text = f"{title}{FIELD_BREAK}{summary}{FIELD_BREAK}{fold_text(item.text or '')}"
         found: dict = {}
         if prog.automaton is not None:
-            for field, text in enumerate(texts):
-                if len(text) > 2:
-                    prog.scan(text, field, found)
-        tags = frozenset(t.lower() for t in (item.tags or ()))
-        return Ctx(found, texts, item.source_id or "", tags, prog.lang)
+            summary_at = len(title) + 1
+            prog.scan(text, found, summary_at, summary_at + len(summary) + 1)
+        return Ctx(found, text, item.source_id or "", item.tags or (), prog.lang)
 
     def matching(self, item: "Matchable") -> tuple[_Program, Ctx, dict[int, list[int]], dict[int, list[int]]]:
         """(program, context, {theme index: rule indexes hit}, {theme index: rule indexes
