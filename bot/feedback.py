@@ -114,20 +114,24 @@ class RuleStats:
 def rule_stats(conn: Connection, since: datetime | None = None) -> list[RuleStats]:
     """Hits and votes per rule over hits created since `since` (all when None), most hits
     first. A hit listing two rules counts for both."""
-    q = (select(hits.c.id, hits.c.theme, hits.c.rules,
-                func.count().filter(feedback.c.vote > 0).label("up"),
-                func.count().filter(feedback.c.vote < 0).label("down"))
-         .select_from(hits.outerjoin(feedback, feedback.c.hit_id == hits.c.id))
-         .group_by(hits.c.id, hits.c.theme, hits.c.rules))
+    hq = select(hits.c.id, hits.c.theme, hits.c.rules)
+    vq = (select(feedback.c.hit_id, func.count().filter(feedback.c.vote > 0),
+                 func.count().filter(feedback.c.vote < 0))
+          .select_from(feedback.join(hits, hits.c.id == feedback.c.hit_id))
+          .group_by(feedback.c.hit_id))
     if since is not None:
-        q = q.where(hits.c.created_at >= since)
+        hq = hq.where(hits.c.created_at >= since)
+        vq = vq.where(hits.c.created_at >= since)
+    # Two queries: PostgreSQL cannot GROUP BY a json column.
+    votes = {hit_id: (int(up), int(down)) for hit_id, up, down in conn.execute(vq)}
     acc: dict[tuple[str, str], list[int]] = {}
-    for row in conn.execute(q):
-        for rule in row.rules or []:
-            a = acc.setdefault((rule, row.theme), [0, 0, 0])
+    for hit_id, theme, rules in conn.execute(hq):
+        up, down = votes.get(hit_id, (0, 0))
+        for rule in rules or []:
+            a = acc.setdefault((rule, theme), [0, 0, 0])
             a[0] += 1
-            a[1] += int(row.up or 0)
-            a[2] += int(row.down or 0)
+            a[1] += up
+            a[2] += down
     stats = [RuleStats(rule, theme, n, up, down) for (rule, theme), (n, up, down) in acc.items()]
     return sorted(stats, key=lambda s: (-s.hits, s.rule))
 
