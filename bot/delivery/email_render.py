@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from email.headerregistry import Address
+import email.policy
+from email.header import Header
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
@@ -180,11 +182,42 @@ def sender_address(email_from: str, fallback_name: str) -> Address:
     return Address(display_name=name or fallback_name, username=local, domain=domain)
 
 
+class _ListUnsubscribeHeader(UnstructuredHeader):
+    """`<mailto:...>, <https://...>` read literally by mail clients. The default folder
+    RFC 2047-encodes any token longer than a line, which turns the URIs into garbage for
+    them; fold between the URIs only (lines stay far below the 998-octet limit)."""
+
+    def fold(self, *, policy: email.policy.Policy) -> str:
+        uris = [u.strip() for u in str(self).split(",") if u.strip()]
+        return f"{self.name}: " + ("," + policy.linesep + " ").join(uris) + policy.linesep
+
+
+class _ListIdHeader(UnstructuredHeader):
+    """`phrase <list.domain>` (RFC 2919): only the phrase may be encoded, never the id."""
+
+    def fold(self, *, policy: email.policy.Policy) -> str:
+        phrase, _, ident = str(self).rpartition(" <")
+        if phrase.isascii():
+            phrase = '"' + phrase.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        else:
+            phrase = Header(phrase, "utf-8").encode(linesep=policy.linesep)
+        one_line = f"{self.name}: {phrase} <{ident}"
+        if len(one_line) <= 78:
+            return one_line + policy.linesep
+        return f"{self.name}: {phrase}{policy.linesep} <{ident}{policy.linesep}"
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("list-unsubscribe", _ListUnsubscribeHeader)
+_HEADERS.map_to_type("list-id", _ListIdHeader)
+MESSAGE_POLICY = email.policy.default.clone(header_factory=_HEADERS)
+
+
 def build_message(digest: WeeklyDigest, html: str, text: str, *, email_from: str, recipient: str,
                   now: datetime, unsubscribe_url: str | None = None) -> EmailMessage:
     """One multipart/alternative message (text first, HTML preferred) for one recipient."""
     sender = sender_address(email_from, digest.list_title)
-    msg = EmailMessage()
+    msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["Subject"] = digest.subject
     msg["From"] = sender
     msg["To"] = recipient

@@ -168,6 +168,9 @@ def check_message(got: Received, recipient: str) -> None:
     head = got.raw.split(b"\r\n\r\n", 1)[0]
     assert head.isascii() and b"Subject: =?utf-8?" in head and b"From: =?utf-8?" in head
     assert got.raw.isascii()                            # bodies quoted-printable
+    # URIs and list ids stay literal: clients do not decode RFC 2047 inside them.
+    assert b"\r\nList-Unsubscribe: <mailto:digest@coalition.example?subject=unsubscribe%20members%20" in head
+    assert b" <members.coalition.example>\r\n" in head
     assert msg["Subject"] == "Μέλη — الأعضاء ✊: weekly digest 16–22 Nov 2026 (7 stories)"
     assert msg["From"].addresses[0].display_name == GREEK_ARABIC_EMOJI
     assert msg["From"].addresses[0].addr_spec == "digest@coalition.example"
