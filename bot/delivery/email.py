@@ -1,22 +1,15 @@
-"""The weekly digest email: which week is due, what goes in it, who has had it.
+"""The weekly digest email: which week is due, who has had it, and sending it.
 
-Owns: the choice of hits for a list and week (from the `items`/`hits`/`stories` rows),
-their grouping and ranking, the summary table, and the `email_sends` rows that make
-sending idempotent. Rendering is in `email_render`, SMTP in `email_send`.
+Owns: the schedule (`email.weekly` day/time/zone), the `email_sends` rows that make sending
+idempotent, and the per-list/per-recipient outcome. What goes in a digest is
+`email_digest`, the templates and headers `email_render`, SMTP `email_send`.
 Must not: print, exit, read the environment (settings come in), or touch Telegram.
 
 Week. A digest covers one ISO week, Monday 00:00 to Monday 00:00 in the schedule's time
 zone (`email.weekly.timezone`, else NEWSBOT_TZ, else `deliveries.yaml` timezone); a hit
 belongs to the week in which newsbot found it (`hits.created_at`), so a late-published
 item is never lost between weeks. The send at `email.weekly.day`/`time` of week W carries
-week W-1, the last complete week. Backlog items (a new source's old posts) stay out.
-
-Ranking within a theme, one entry per story (the earliest item found):
-    score = min(sources - 1, 5) + recency + priority
-  sources  distinct sources reporting the story (each extra one outweighs a week of age)
-  recency  1 at the end of the week down to 0 seven days earlier (published, else found)
-  priority 1 high, 0.5 normal, 0 low (a theme's priority may change mid-week)
-ties: newer first, then item id. Themes: high priority first, then normal, then low.
+week W-1, the last complete week; a send missed for longer than `catch_up` is skipped.
 
 Sending. Every recipient of a (list, week) gets an `email_sends` row (queued) before the
 first message goes out; a row is claimed by bumping `attempts` (compare-and-set, so two
@@ -31,123 +24,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
-import re
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Callable, Iterable, Mapping
+from datetime import datetime, time, timedelta, timezone
+from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Engine, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.config.deliveries import WEEKDAYS, DeliveriesFile, EmailList
-from bot.delivery.email_render import (DigestEntry, SummaryRow, ThemeSection, WeeklyDigest,
-                                       build_message, render)
+from bot.delivery.email_digest import (DigestBuilder, parse_week, score, shift_week,  # noqa: F401 (API)
+                                       theme_catalog, week_bounds, week_label)
+from bot.delivery.email_render import WeeklyDigest, build_message, render
 from bot.delivery.email_send import SendResult, SmtpSender, SmtpUnavailable, parse_smtp_url
 from bot.errors import NewsbotError
-from bot.storage.schema import email_sends, hits, items
+from bot.storage.schema import email_sends
 
 log = logging.getLogger(__name__)
 
-PRIORITY_ORDER = {"high": 0, "normal": 1, "low": 2}
-PRIORITY_WEIGHT = {"high": 1.0, "normal": 0.5, "low": 0.0}
 MAX_RUNS = 5                 # runs that may try one recipient before it is marked failed
-SUMMARY_WEEKS = 4
-SNIPPET_CHARS = 280
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-
-ThemeCatalog = Mapping[str, tuple[str, str]]      # slug -> (title, priority)
-
-
-# ---- weeks -------------------------------------------------------------------------------
-
-def parse_week(label: str) -> date:
-    """'2026-W47' -> the Monday of that ISO week."""
-    m = _WEEK.match(label.strip())
-    if not m:
-        raise ValueError(f"not an ISO week: {label!r} (expected e.g. 2026-W47)")
-    try:
-        return date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
-    except ValueError:
-        raise ValueError(f"no such ISO week: {label!r}") from None
-
-
-def week_label(day: date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def shift_week(label: str, weeks: int) -> str:
-    return week_label(parse_week(label) + timedelta(weeks=weeks))
-
-
-def week_bounds(label: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """[start, end) of the week in aware UTC, from local midnights (DST-safe)."""
-    monday = parse_week(label)
-    start = datetime.combine(monday, time(0), tz)
-    end = datetime.combine(monday + timedelta(days=7), time(0), tz)
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
-
-
-def theme_catalog(themes: Any) -> dict[str, tuple[str, str]]:
-    """A ThemeSet (or any iterable of objects with slug/title/priority), or a mapping
-    slug -> (title, priority), as one mapping."""
-    if themes is None:
-        return {}
-    if isinstance(themes, Mapping):
-        return {slug: (str(v[0]), str(v[1])) for slug, v in themes.items()}
-    found = getattr(themes, "themes", themes)
-    return {t.slug: (t.title or t.slug, t.priority) for t in found}
-
-
-def score(n_sources: int, when: datetime | None, week_end: datetime, priority: str) -> float:
-    """The ranking formula of the module docstring."""
-    recency = 0.0
-    if when is not None:
-        age_days = (week_end - when).total_seconds() / 86400
-        recency = min(1.0, max(0.0, 1.0 - age_days / 7))
-    return min(max(n_sources - 1, 0), 5) + recency + PRIORITY_WEIGHT.get(priority, 0.5)
-
-
-def _country_name(code: str) -> str:
-    try:
-        from bot.countries import country_name
-        return country_name(code, "en")
-    except (ImportError, LookupError, ValueError):
-        from babel import Locale
-        return Locale("en").territories.get(code.upper(), code)
-
-
-def _snippet(summary: str, text: str) -> str:
-    body = " ".join((summary or text or "").split())
-    if len(body) <= SNIPPET_CHARS:
-        return body
-    cut = body[:SNIPPET_CHARS].rsplit(" ", 1)[0]
-    return cut.rstrip(" ,.;:") + "…"
-
-
-def _why(explanations: Any, rules: Any) -> list[str]:
-    lines: list[str] = []
-    for exp in explanations or []:
-        if isinstance(exp, Mapping):
-            line = exp.get("description") or ", ".join(exp.get("terms") or []) or exp.get("rule")
-            if line and line not in lines:
-                lines.append(str(line))
-    if not lines:
-        lines = [f"rule {r}" for r in rules or []]
-    return lines[:3]
-
-
-def _in_list(lst: EmailList, theme: str, language: str | None, regions: Iterable[str]) -> bool:
-    if lst.themes != "all" and theme not in lst.themes:
-        return False
-    if lst.languages != "all" and language not in lst.languages:
-        return False
-    if lst.regions != "all" and not set(regions or ()) & set(lst.regions):
-        return False
-    return True
 
 
 # ---- reports -----------------------------------------------------------------------------
@@ -206,6 +101,7 @@ class WeeklyEmail:
         self.unsubscribe_url = unsubscribe_url
         weekly = deliveries_cfg.email.weekly
         self.tz = ZoneInfo(weekly.timezone or getattr(settings, "timezone", None) or deliveries_cfg.timezone)
+        self.builder = DigestBuilder(engine, self.catalog, self.tz, self.source_names, max_per_theme)
 
     @property
     def enabled(self) -> bool:
@@ -247,93 +143,8 @@ class WeeklyEmail:
         return week if at <= now < at + self.catch_up else None
 
     # -- content --
-
     def digest(self, lst: EmailList, week: str) -> WeeklyDigest:
-        start, end = week_bounds(week, self.tz)
-        with self.engine.connect() as conn:
-            rows = [r for r in conn.execute(_hit_query(lst, start, end)).mappings()
-                    if _in_list(lst, r["theme"], r["language"], r["regions"])]
-            story_ids = {r["story_id"] for r in rows if r["story_id"] is not None}
-            story_sources = _story_sources(conn, story_ids, end)
-            summary, weeks_averaged = self._summary(conn, lst, week, rows)
-        sections = self._sections(rows, story_sources, end)
-        return WeeklyDigest(
-            list_name=lst.name, list_title=lst.title or lst.name, week=week,
-            first_day=parse_week(week), last_day=parse_week(week) + timedelta(days=6),
-            timezone=str(self.tz), sections=sections, summary=summary,
-            weeks_averaged=weeks_averaged, generated_at=self.clock(), footer=self._footer(lst, week),
-        )
-
-    def _theme(self, slug: str, fallback_priority: str) -> tuple[str, str]:
-        return self.catalog.get(slug, (slug, fallback_priority))
-
-    def _sections(self, rows: list[Mapping], story_sources: dict[int, list[str]],
-                  week_end: datetime) -> list[ThemeSection]:
-        by_theme: dict[str, dict[Any, list[Mapping]]] = defaultdict(lambda: defaultdict(list))
-        for r in rows:
-            key = r["story_id"] if r["story_id"] is not None else ("item", r["item_id"])
-            by_theme[r["theme"]][key].append(r)
-        sections = []
-        for slug, stories in by_theme.items():
-            title, priority = self._theme(slug, stories[next(iter(stories))][0]["priority"])
-            entries = [self._entry(group, story_sources, week_end) for group in stories.values()]
-            entries.sort(key=lambda e: (-e.score, -(e.published.timestamp() if e.published else 0), e.item_id))
-            sections.append(ThemeSection(slug=slug, title=title, priority=priority,
-                                         entries=entries[: self.max_per_theme], stories=len(entries),
-                                         hits=sum(len(g) for g in stories.values())))
-        sections.sort(key=lambda s: (PRIORITY_ORDER.get(s.priority, 1), s.title.casefold(), s.slug))
-        return sections
-
-    def _entry(self, group: list[Mapping], story_sources: dict[int, list[str]], week_end: datetime) -> DigestEntry:
-        lead = min(group, key=lambda r: (r["first_seen_at"], r["item_id"]))
-        source_ids = story_sources.get(lead["story_id"]) if lead["story_id"] is not None else None
-        source_ids = source_ids or [lead["source_id"]]
-        for r in group:                      # the group's own items count even if not yet linked
-            if r["source_id"] not in source_ids:
-                source_ids = [*source_ids, r["source_id"]]
-        when = lead["published_at"] or lead["first_seen_at"]
-        return DigestEntry(
-            item_id=lead["item_id"], title=lead["title"], url=lead["url"],
-            source=self.source_names.get(lead["source_id"], lead["source_id"]),
-            published=when.astimezone(self.tz) if when else None,
-            countries=[_country_name(c) for c in lead["countries"] or []],
-            snippet=_snippet(lead["summary"], lead["text"]),
-            why=_why(lead["explanations"], lead["rules"]),
-            sources=[self.source_names.get(s, s) for s in source_ids],
-            score=score(len(source_ids), when, week_end, lead["priority"]),
-        )
-
-    def _summary(self, conn: Any, lst: EmailList, week: str, rows: list[Mapping]) -> tuple[list[SummaryRow], int]:
-        """Hits per theme this week against the mean of the previous weeks that have data."""
-        this_week: dict[str, int] = defaultdict(int)
-        for r in rows:
-            this_week[r["theme"]] += 1
-        start, _ = week_bounds(week, self.tz)
-        earliest = conn.execute(select(func.min(hits.c.created_at))).scalar()
-        if earliest is not None and earliest.tzinfo is None:
-            earliest = earliest.replace(tzinfo=timezone.utc)
-        weeks = [w for w in (shift_week(week, -k) for k in range(1, SUMMARY_WEEKS + 1))
-                 if earliest is not None and week_bounds(w, self.tz)[1] > earliest]
-        before: dict[str, int] = defaultdict(int)
-        if weeks:
-            since = week_bounds(weeks[-1], self.tz)[0]
-            for r in conn.execute(_count_query(lst, since, start)).mappings():
-                if _in_list(lst, r["theme"], r["language"], r["regions"]):
-                    before[r["theme"]] += 1
-        slugs = set(this_week) | set(before)
-        if lst.themes == "all":
-            slugs |= set(self.catalog)
-        else:
-            slugs |= set(lst.themes) & set(self.catalog)
-        data = []
-        for slug in slugs:
-            avg = before[slug] / len(weeks) if weeks else None
-            if this_week[slug] or avg:
-                title, priority = self._theme(slug, "normal")
-                data.append((slug, title, priority, this_week[slug], avg))
-        scale = max([max(t, a or 0) for *_, t, a in data] or [0])
-        data.sort(key=lambda d: (PRIORITY_ORDER.get(d[2], 1), d[1].casefold(), d[0]))
-        return [SummaryRow(slug, title, t, a, math.ceil(scale)) for slug, title, _, t, a in data], len(weeks)
+        return self.builder.build(lst, week, generated_at=self.clock(), footer=self._footer(lst, week))
 
     def _footer(self, lst: EmailList, week: str) -> list[str]:
         title = lst.title or lst.name
@@ -467,42 +278,6 @@ class WeeklyEmail:
 def _addr(email_from: str | None) -> str:
     from email.utils import parseaddr
     return parseaddr(email_from or "")[1]
-
-
-def _hit_query(lst: EmailList, start: datetime, end: datetime):  # noqa: ANN202
-    q = (select(hits.c.id.label("hit_id"), hits.c.theme, hits.c.priority, hits.c.rules, hits.c.explanations,
-                hits.c.created_at, items.c.id.label("item_id"), items.c.source_id, items.c.title, items.c.url,
-                items.c.summary, items.c.text, items.c.language, items.c.published_at, items.c.first_seen_at,
-                items.c.countries, items.c.regions, items.c.story_id)
-         .join(items, items.c.id == hits.c.item_id)
-         .where(hits.c.created_at >= start, hits.c.created_at < end, items.c.is_backlog.is_(False)))
-    if lst.themes != "all":
-        q = q.where(hits.c.theme.in_(lst.themes))
-    return q.order_by(hits.c.id)
-
-
-def _count_query(lst: EmailList, start: datetime, end: datetime):  # noqa: ANN202
-    q = (select(hits.c.theme, hits.c.created_at, items.c.language, items.c.regions)
-         .join(items, items.c.id == hits.c.item_id)
-         .where(hits.c.created_at >= start, hits.c.created_at < end, items.c.is_backlog.is_(False)))
-    if lst.themes != "all":
-        q = q.where(hits.c.theme.in_(lst.themes))
-    return q
-
-
-def _story_sources(conn: Any, story_ids: set[int], end: datetime) -> dict[int, list[str]]:
-    """story id -> source ids of its items found before `end`, first reporter first."""
-    out: dict[int, list[str]] = defaultdict(list)
-    ids = sorted(story_ids)
-    for i in range(0, len(ids), 500):      # stay under SQLite's bound-parameter limit
-        q = (select(items.c.story_id, items.c.source_id)
-             .where(items.c.story_id.in_(ids[i:i + 500]), items.c.first_seen_at < end)
-             .order_by(items.c.first_seen_at, items.c.id))
-        for sid, source in conn.execute(q):
-            if source not in out[sid]:
-                out[sid].append(source)
-    return out
-
 
 def _load_source_names(settings: Any) -> dict[str, str]:
     """Display names from sources.yaml when the caller passed none; ids serve otherwise."""

@@ -380,3 +380,60 @@ async def test_no_due_week_sends_nothing(server, db, tmp_path):
     assert w.due_week() is None
     report = await w.send_due()
     assert report.lists == [] and server.handler.received == []
+
+
+# ---- the command line ----------------------------------------------------------------------
+
+def _config(tmp_path: Path) -> Path:
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    (cfg / "deliveries.yaml").write_text(
+        "timezone: Europe/Brussels\n"
+        "email:\n  weekly:\n    lists:\n"
+        "      - name: members\n        title: Coalition members\n"
+        "        to: [ana@example.org, gone@example.org]\n", encoding="utf-8")
+    return cfg
+
+
+async def test_cli_preview_and_send_now(server, db, tmp_path):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    await server.start()
+    server.handler.rcpt["gone@example.org"] = ["550 5.1.1 Mailbox unavailable"]
+    cfg = _config(tmp_path)
+    env = {"DATABASE_URL": str(db.url), "NEWSBOT_CONFIG_DIR": str(cfg), "SMTP_URL": "", "EMAIL_FROM": ""}
+    runner = CliRunner()
+
+    def invoke(*args: str, **extra: str):  # noqa: ANN202
+        # The command runs its own event loop: give it a thread, this loop serves SMTP.
+        return asyncio.to_thread(runner.invoke, cli, list(args), env={**env, **extra}, catch_exceptions=False)
+
+    out = tmp_path / "preview" / "digest.html"
+    res = await invoke("email", "--preview", str(out), "--week", WEEK)
+    assert res.exit_code == 0, res.output
+    assert "7 stories in 4 themes" in res.output
+    assert "Boat with 40 people" in out.read_text(encoding="utf-8")
+    assert "Boat with 40 people" in out.with_suffix(".txt").read_text(encoding="utf-8")
+    assert server.handler.received == []                         # a preview sends nothing
+
+    res = await invoke("email", "--send-now", "--week", WEEK)
+    assert res.exit_code == 2 and "email is off" in res.output
+
+    res = await invoke("email", "--send-now", "--week", "2026-W99")
+    assert res.exit_code == 2 and "2026-W99" in res.output
+
+    smtp = {"SMTP_URL": f"smtp://127.0.0.1:{server.port}", "EMAIL_FROM": "digest@coalition.example"}
+    res = await invoke("email", "--send-now", "--week", WEEK, **smtp)
+    assert res.exit_code == 3, res.output                        # one recipient failed for good
+    assert "members 2026-W47: sent 1, already sent 0, failed 1" in res.output
+    assert "gone@example.org: 550 5.1.1 Mailbox unavailable" in res.output
+    assert [r.rcpt_tos for r in server.handler.received] == [["ana@example.org"]]
+
+    res = await invoke("email", "--send-now", "--week", WEEK, "--list", "members", **smtp)
+    assert res.exit_code == 0 and "sent 0, already sent 1" in res.output   # nothing twice
+    assert len(server.handler.received) == 1
+
+    res = await invoke("email", "--send-now", "--list", "nobody", **smtp)
+    assert res.exit_code == 2 and "no email list named 'nobody'" in res.output
