@@ -1,0 +1,52 @@
+"""`newsbot check` over a config dir: exit codes, every problem, notices for what is off."""
+
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bot.cli import cli
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(config_dir: Path, env: dict[str, str] | None = None):
+    base = {"TELEGRAM_BOT_TOKEN": "", "SMTP_URL": "", "EMAIL_FROM": "", "NEWSBOT_CONFIG_DIR": ""}
+    return CliRunner().invoke(cli, ["--config-dir", str(config_dir), "check"], env={**base, **(env or {})})
+
+
+def shipped(tmp_path: Path) -> Path:
+    for name in ("sources.yaml", "deliveries.yaml"):
+        if (REPO / name).exists():
+            shutil.copy(REPO / name, tmp_path / name)
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    return tmp_path
+
+
+def test_shipped_config_is_valid_and_email_off_is_a_notice(tmp_path):
+    result = run(shipped(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "SMTP_URL is not set: the weekly email is off" in result.stderr
+    assert "TELEGRAM_BOT_TOKEN is not set" in result.stderr
+
+
+def test_problems_in_every_file_reported_at_once(tmp_path):
+    d = shipped(tmp_path)
+    (d / "sources.yaml").write_text("sources:\n  - id: a\n    url: ftp://x\n", encoding="utf-8")
+    (d / "rules" / "asylum.yaml").write_text(
+        "theme: asylum\ntitle: Asylum\nrules:\n  - id: a1\n    query: '(asylum OR refugee'\n", encoding="utf-8")
+    (d / "deliveries.yaml").write_text("timezone: Mars/Olympus\n", encoding="utf-8")
+    result = run(d)
+    assert result.exit_code == 1
+    out = result.stdout
+    assert "sources.yaml:3:10: sources[0].url: must be an http or https URL" in out
+    assert "rules/asylum.yaml:5:" in out and "expected ')'" in out
+    assert "deliveries.yaml:1:11: timezone: unknown time zone" in out
+
+
+def test_smtp_url_checked_without_echoing_the_password(tmp_path):
+    result = run(shipped(tmp_path), {"SMTP_URL": "smtpx://me:s3cret@mail.example.org", "EMAIL_FROM": ""})
+    assert result.exit_code == 1
+    assert "scheme must be smtp or smtps" in result.output
+    assert "EMAIL_FROM is required" in result.output
+    assert "s3cret" not in result.output
