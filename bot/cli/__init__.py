@@ -26,9 +26,9 @@ def cli(ctx: click.Context, config_dir: Path | None) -> None:
 
 
 def _register() -> None:
-    from bot.cli import check, deliver, demo, digest, email, hits, poll, report, rules, run, search, sources  # noqa: F401  (each adds its commands)
+    from bot.cli import check, db, deliver, demo, digest, email, hits, poll, report, rules, run, search, sources  # noqa: F401  (each adds its commands)
 
-    for module in (check, deliver, demo, digest, email, hits, poll, report, rules, run, search, sources):
+    for module in (check, db, deliver, demo, digest, email, hits, poll, report, rules, run, search, sources):
         module.register(cli)
 
 

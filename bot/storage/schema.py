@@ -65,6 +65,8 @@ sources = Table(
     Column("lease_owner", String(100)),
     Column("lease_until", UTC),
     Column("created_at", UTC, nullable=False),
+    # Pollers claim due sources by next_poll_at (bot/storage/leases.py).
+    Index("ix_sources_next_poll_at", "next_poll_at"),
 )
 
 stories = Table(
