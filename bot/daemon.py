@@ -30,11 +30,10 @@ import logging
 import random
 import signal
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any, Awaitable, Callable
 
-from sqlalchemy import and_, or_, select
-
+from bot import due
 from bot.clock import Clock
 from bot.config.settings import Settings
 from bot.errors import ConfigError
@@ -42,10 +41,10 @@ from bot.lock import InstanceLock
 from bot.ops_http import OpsMetrics, OpsServer
 from bot.reload import ConfigSnapshot, ConfigWatcher, load_config
 from bot.retention import purge, retention_of
-from bot.storage.schema import deliveries, destinations, sources
 
 log = logging.getLogger(__name__)
 
+COALESCE = (10.0, 60.0)   # simulated seconds a poll may wait for neighbours (intervals are >= 5 min)
 POLL_CAP = 300.0          # simulated seconds: look at the sources table at least this often
 DELIVER_EVERY = 60.0      # simulated seconds between sender runs when nothing wakes it
 EMAIL_EVERY = 3600.0      # simulated seconds between weekly-email checks (retries within catch-up)
@@ -53,26 +52,6 @@ RETENTION_EVERY = 86400.0
 RETENTION_FIRST = 600.0   # after start-up, once the first polls are done
 MIN_REAL_WAIT = 0.02      # real seconds: the shortest timer sleep
 SEND_GRACE = 20.0         # real seconds an in-flight send may take to finish at shutdown
-
-
-def next_slot(spec: str | None, tz_name: str | None, now: datetime) -> datetime | None:
-    """The next digest time after `now` for 'daily HH:MM' / 'weekly DAY HH:MM' in `tz_name`."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    parts = (spec or "off").lower().split()
-    try:
-        if parts[0] == "daily" and len(parts) == 2:
-            day, hhmm = "*", parts[1]
-        elif parts[0] == "weekly" and len(parts) == 3:
-            day, hhmm = parts[1][:3], parts[2]
-        else:
-            return None
-        hh, mm = hhmm.split(":")
-        trigger = CronTrigger(day_of_week=day, hour=int(hh), minute=int(mm), timezone=tz_name or "UTC")
-    except (ValueError, LookupError):
-        return None
-    fire = trigger.get_next_fire_time(None, now)
-    return fire.astimezone(timezone.utc) if fire else None
 
 
 class Daemon:
@@ -147,7 +126,12 @@ class Daemon:
             if self.settings.http_address:
                 ops = OpsServer(self.settings.http_address, self.engine, self.clock, self.metrics,
                                 status=self._status)
-                await ops.start()
+                try:
+                    await ops.start()
+                except OSError as exc:  # port taken: monitoring is lost, news is not
+                    log.error("cannot serve /healthz and /metrics on %s: %s (set NEWSBOT_HTTP)",
+                              self.settings.http_address, exc.strerror or exc)
+                    ops = None
             tasks = {name: asyncio.create_task(self._guard(name, fn), name=f"newsbot-{name}") for name, fn in (
                 ("heartbeat", self._heartbeat_loop), ("reload", self._reload_loop),
                 ("poll", self._poll_loop), ("deliver", self._deliver_loop),
@@ -328,30 +312,17 @@ class Daemon:
                 await self._apply(snapshot)
 
     def _seconds_to_next_poll(self) -> float:
-        ids = [s.id for s in self.config.sources.enabled]
-        if not ids:
-            return POLL_CAP
-        now = self.clock.now()
-        with self.engine.connect() as conn:
-            rows = {r.id: r for r in conn.execute(
-                select(sources.c.id, sources.c.status, sources.c.next_poll_at).where(sources.c.id.in_(ids)))}
-        best = POLL_CAP
-        for sid in ids:
-            row = rows.get(sid)
-            if row is None or row.next_poll_at is None:
-                return 0.0
-            if row.status == "paused":
-                continue
-            best = min(best, (row.next_poll_at - now).total_seconds())
-        return max(0.0, best)
+        return due.seconds_to_next_poll(self.engine, [s.id for s in self.config.sources.enabled],
+                                        self.clock.now(), POLL_CAP)
 
     async def _poll_loop(self) -> None:
         while not self._stop.is_set():
             delay = self._seconds_to_next_poll()
             if delay > 0:
-                # Jitter so a fleet of sources due together does not land in one burst
-                # (and never on the exact second another scheduler might pick).
-                delay += random.uniform(0, min(30.0, delay * 0.05))
+                # Coalesce and jitter: wake 10-60 s after the earliest due time, so sources due
+                # close together share one cycle (one round of state queries, measured by
+                # bench/idle_daemon.py) and polls do not land on exact, shared seconds.
+                delay += random.uniform(COALESCE[0], COALESCE[1])
                 await self._wait(delay, self._wake_poll)
                 if self._stop.is_set():
                     return
@@ -376,42 +347,14 @@ class Daemon:
         if getattr(summary, "queued", 0) or getattr(summary, "hits", 0):
             self._wake_deliver.set()
 
+    def _default_tz(self) -> str | None:
+        return self.settings.timezone or self.config.deliveries.timezone
+
     def _seconds_to_next_delivery(self) -> float:
-        now = self.clock.now()
-        best = DELIVER_EVERY
-        default_tz = self.settings.timezone or self.config.deliveries.timezone
-        with self.engine.connect() as conn:
-            dests = conn.execute(select(destinations.c.digest, destinations.c.timezone)
-                                 .where(destinations.c.active.is_(True)).distinct()).all()
-            retry = conn.execute(select(deliveries.c.next_attempt_at).where(
-                deliveries.c.status == "queued", deliveries.c.next_attempt_at > now)
-                .order_by(deliveries.c.next_attempt_at).limit(1)).scalar()
-        for spec, tz in dests:
-            slot = next_slot(spec, tz or default_tz, now)
-            if slot is not None:
-                best = min(best, (slot - now).total_seconds() + 1.0)
-        if retry is not None:
-            best = min(best, (retry - now).total_seconds())
-        return max(0.0, best)
+        return due.seconds_to_next_delivery(self.engine, self._default_tz(), self.clock.now(), DELIVER_EVERY)
 
     def _has_delivery_work(self) -> bool:
-        """Anything for the sender now: a due alert, a claim left by a dead sender, a due
-        digest. Checked here so an idle daemon does not run (and log) empty sender passes."""
-        from bot.delivery.digest import is_due
-
-        now = self.clock.now()
-        default_tz = self.settings.timezone or self.config.deliveries.timezone
-        with self.engine.connect() as conn:
-            pending = conn.execute(select(deliveries.c.id).where(or_(
-                and_(deliveries.c.status == "queued", deliveries.c.kind == "alert",
-                     or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)),
-                and_(deliveries.c.status == "sending",
-                     or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now)))).limit(1)).first()
-            if pending is not None:
-                return True
-            dests = conn.execute(select(destinations).where(destinations.c.active.is_(True),
-                                                            destinations.c.digest != "off")).all()
-        return any(is_due(d, now, default_tz) for d in dests)
+        return due.has_delivery_work(self.engine, self._default_tz(), self.clock.now())
 
     async def _deliver_loop(self) -> None:
         first = True

@@ -1,0 +1,89 @@
+"""When the daemon's next work is due, read from the tables: the earliest source poll, the
+next digest slot of each chat in its time zone (APScheduler's CronTrigger does the calendar
+and daylight-saving arithmetic), queued retries, and whether the sender has anything to do.
+
+Owns: these read-only queries. Must not: change any row or know how work is done.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Engine, and_, or_, select
+
+from bot.storage.schema import deliveries, destinations, sources
+
+
+def next_slot(spec: str | None, tz_name: str | None, now: datetime) -> datetime | None:
+    """The next digest time after `now` for 'daily HH:MM' / 'weekly DAY HH:MM' in `tz_name`."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    parts = (spec or "off").lower().split()
+    try:
+        if parts[0] == "daily" and len(parts) == 2:
+            day, hhmm = "*", parts[1]
+        elif parts[0] == "weekly" and len(parts) == 3:
+            day, hhmm = parts[1][:3], parts[2]
+        else:
+            return None
+        hh, mm = hhmm.split(":")
+        trigger = CronTrigger(day_of_week=day, hour=int(hh), minute=int(mm), timezone=tz_name or "UTC")
+    except (ValueError, LookupError):
+        return None
+    fire = trigger.get_next_fire_time(None, now + timedelta(microseconds=1))  # strictly after now
+    return fire.astimezone(timezone.utc) if fire else None
+
+
+def seconds_to_next_poll(engine: Engine, enabled_ids: list[str], now: datetime, cap: float) -> float:
+    """Simulated seconds until the earliest enabled, unpaused source is due (0: one is due now)."""
+    ids = enabled_ids
+    if not ids:
+        return cap
+    with engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(
+            select(sources.c.id, sources.c.status, sources.c.next_poll_at).where(sources.c.id.in_(ids)))}
+    best = cap
+    for sid in ids:
+        row = rows.get(sid)
+        if row is None or row.next_poll_at is None:
+            return 0.0
+        if row.status == "paused":
+            continue
+        best = min(best, (row.next_poll_at - now).total_seconds())
+    return max(0.0, best)
+
+
+def seconds_to_next_delivery(engine: Engine, default_tz: str | None, now: datetime, cap: float) -> float:
+    """Simulated seconds until the next digest slot of an active chat or queued retry (at most `cap`)."""
+    best = cap
+    with engine.connect() as conn:
+        dests = conn.execute(select(destinations.c.digest, destinations.c.timezone)
+                             .where(destinations.c.active.is_(True)).distinct()).all()
+        retry = conn.execute(select(deliveries.c.next_attempt_at).where(
+            deliveries.c.status == "queued", deliveries.c.next_attempt_at > now)
+            .order_by(deliveries.c.next_attempt_at).limit(1)).scalar()
+    for spec, tz in dests:
+        slot = next_slot(spec, tz or default_tz, now)
+        if slot is not None:
+            best = min(best, (slot - now).total_seconds() + 1.0)
+    if retry is not None:
+        best = min(best, (retry - now).total_seconds())
+    return max(0.0, best)
+
+
+def has_delivery_work(engine: Engine, default_tz: str | None, now: datetime) -> bool:
+    """Anything for the sender now: a due alert, a claim left by a dead sender, a due
+    digest. Checked here so an idle daemon does not run (and log) empty sender passes."""
+    from bot.delivery.digest import is_due
+
+    with engine.connect() as conn:
+        pending = conn.execute(select(deliveries.c.id).where(or_(
+            and_(deliveries.c.status == "queued", deliveries.c.kind == "alert",
+                 or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)),
+            and_(deliveries.c.status == "sending",
+                 or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now)))).limit(1)).first()
+        if pending is not None:
+            return True
+        dests = conn.execute(select(destinations).where(destinations.c.active.is_(True),
+                                                        destinations.c.digest != "off")).all()
+    return any(is_due(d, now, default_tz) for d in dests)
