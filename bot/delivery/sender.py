@@ -12,6 +12,12 @@ message and the commit of 'sent' can repeat that one message once: see README "T
 
 Time is injected (`clock` -> aware UTC datetime, `sleep(seconds)`), so tests run hours of
 flood-limited sending in milliseconds.
+
+Several senders (`newsbot run --role sender`, on any machines) share one outbox: each pass
+reserves the due alerts it will send with a lease (bot.storage.leases.claim_alerts: a chat's
+rows go to one sender), and the claim before each message is still the compare-and-set
+that makes delivery exactly-once. Leases run on `lease_clock` (real time): they guard
+against real processes dying. `digests=False` leaves digests to the leader process.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from sqlalchemy import Engine, select, update
 from bot.delivery import outbox
 from bot.delivery.digest import is_due, load_entries, resolve_tz, theme_titles
 from bot.delivery.format import Message, render_alert, render_digest
+from bot.storage import leases
 from bot.storage.schema import destinations
 
 # PTB 22 warns on every RetryAfter unless time periods are opted in as timedelta (its
@@ -158,7 +165,9 @@ class Sender:
                  clock: Callable[[], datetime] = utcnow,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  limits: FloodLimits = FloodLimits(), per_theme: int = 8,
-                 max_attempts: int = 8, max_backoff: float = 900.0):
+                 max_attempts: int = 8, max_backoff: float = 900.0,
+                 lease: timedelta = leases.DEFAULT_LEASE,
+                 lease_clock: Callable[[], datetime] = leases.wall_clock, digests: bool = True):
         self.engine, self.transport = engine, transport
         self.titles = theme_titles(themes)
         self.source_names = dict(source_names or {})
@@ -167,6 +176,7 @@ class Sender:
         self.limiter = FloodLimiter(limits)
         self.per_theme, self.max_attempts, self.max_backoff = per_theme, max_attempts, max_backoff
         self.owner = f"sender-{uuid.uuid4().hex[:8]}"
+        self.lease, self.lease_clock, self.digests = lease, lease_clock, digests
         self.report = SendReport()
         self._seeded = False
         self._digest_retry: datetime | None = None
@@ -195,6 +205,7 @@ class Sender:
     async def __aexit__(self, *exc: object) -> None:
         with self.engine.begin() as conn:
             outbox.release_owner(conn, self.owner)
+            leases.release_alerts(conn, self.owner)
         await self.transport.__aexit__(*exc)
 
     # --- the loop ------------------------------------------------------------------------
@@ -204,12 +215,13 @@ class Sender:
         self.report = SendReport()
         started = self.clock()
         with self.engine.begin() as conn:
-            outbox.recover_stale(conn, started)
+            leases.recover_deliveries(conn, lease_now=self.lease_clock(), requeue_at=started)
             if not self._seeded:
                 self._seed_limiter(conn, started)
         while True:
             await self.send_alerts()
-            await self.send_due_digests()
+            if self.digests:
+                await self.send_due_digests()
             if not wait_retries:
                 break
             nxt = self._next_retry()
@@ -277,8 +289,9 @@ class Sender:
     # --- alerts --------------------------------------------------------------------------
     async def send_alerts(self) -> None:
         while True:
-            with self.engine.connect() as conn:
-                rows = outbox.due_alerts(conn, self.clock())
+            with self.engine.begin() as conn:
+                rows = leases.claim_alerts(conn, self.owner, self.clock(), lease=self.lease,
+                                           lease_now=self.lease_clock())
                 dests = {d.id: d for d in conn.execute(select(destinations).where(
                     destinations.c.id.in_({r.destination_id for r in rows})))}
             if not rows:
@@ -328,7 +341,8 @@ class Sender:
             await self.sleep(wait)
         now = self.clock()
         with self.engine.begin() as conn:
-            if outbox.claim(conn, ids, self.owner, now) != len(ids):
+            if leases.claim_for_send(conn, ids, self.owner, lease=self.lease,
+                                     lease_now=self.lease_clock()) != len(ids):
                 outbox.release_owner(conn, self.owner)
                 return "retry"          # another sender took them
         self.limiter.record(chat, now.timestamp())
