@@ -1,4 +1,5 @@
-"""The single-instance lock: one holder, renewal, take-over after expiry or a dead holder."""
+"""The single-instance lock, on SQLite and PostgreSQL: one holder, renewal, take-over after
+expiry or a dead holder."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ class FakeNow:
 
 
 @pytest.fixture
-def engine(tmp_path):
-    eng = open_database(f"sqlite:///{tmp_path / 'l.db'}")
+def engine(db_url):
+    # The compare-and-set on the kv row must hold on both backends.
+    eng = open_database(db_url)
     yield eng
     eng.dispose()
 

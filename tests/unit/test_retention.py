@@ -16,8 +16,8 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def engine(tmp_path):
-    eng = open_database(f"sqlite:///{tmp_path / 'r.db'}")
+def engine(db_url):
+    eng = open_database(db_url)
     yield eng
     eng.dispose()
 
