@@ -17,6 +17,7 @@ Must not print, exit, or know Telegram or email beyond the outbox's queue_for_hi
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -94,11 +95,13 @@ class _Unchanged:
 
 class Poller:
     """Polls sources into the database. `themes`: a bot.config.themes.ThemeSet (its matcher is
-    compiled once, here). `fetcher`: an open bot.fetch.Fetcher. `clock`: aware-UTC now()."""
+    compiled once, here). `fetcher`: an open bot.fetch.Fetcher. `clock`: aware-UTC now().
+    `parse_executor`: an optional concurrent.futures executor (a process pool) that parses
+    changed documents, so parsing uses another core while this one fetches and stores."""
 
     def __init__(self, engine: Engine, sources_cfg: SourcesConfig, themes: Any, fetcher: Any,
                  clock: Callable[[], datetime] | None = None, *, concurrency: int = 64,
-                 rng: random.Random | None = None):
+                 rng: random.Random | None = None, parse_executor: Any = None):
         self.engine = engine
         self.sources_cfg = sources_cfg
         self.matcher = themes.matcher() if themes is not None and hasattr(themes, "matcher") else None
@@ -107,6 +110,7 @@ class Poller:
         self.concurrency = max(1, concurrency)
         self.rng = rng or random.Random()
         self._pending: list[_Unchanged] = []
+        self.parse_executor = parse_executor
 
     # --- the cycle ----------------------------------------------------------------------------
 
@@ -193,9 +197,18 @@ class Poller:
             log.debug("source %s failed kind=%s error=%s", source.id, result.error_kind, result.error)
         return result
 
-    async def _fetch_and_store(self, source: Source, state: Any, result: SourceResult) -> None:
-        from bot.parse import parse_document
+    async def _parse(self, body: bytes, **kw: Any) -> Any:
+        if self.parse_executor is None:
+            from bot import parse
 
+            return parse.parse_document(body, **kw)
+        loop = asyncio.get_running_loop()
+        outcome = await loop.run_in_executor(self.parse_executor, functools.partial(_parse_in_worker, body, kw))
+        if outcome[0] == "error":
+            raise FetchError(outcome[1], outcome[2])
+        return outcome[1]
+
+    async def _fetch_and_store(self, source: Source, state: Any, result: SourceResult) -> None:
         url = state.feed_url or source.url
         kind = "feed" if state.feed_url else source.type
         fetched = await self.fetcher.fetch(url, etag=state.etag, last_modified=state.last_modified)
@@ -207,15 +220,15 @@ class Poller:
             return
         parse_kw = dict(selectors=source.html, source_id=source.id, tags=source.tags,
                         default_language=self.sources_cfg.language(source), now=now)
-        parsed = parse_document(fetched.body, url=fetched.url, content_type=fetched.content_type,
-                                kind=kind, **parse_kw)
+        parsed = await self._parse(fetched.body, url=fetched.url, content_type=fetched.content_type,
+                                   kind=kind, **parse_kw)
         feed_url = state.feed_url
         if parsed.discovered_url and not parsed.items:
             # `type: auto` on a page: fetch the feed it links to, and poll that from now on.
             fetched = await self.fetcher.fetch(parsed.discovered_url)
             now = self.clock()
-            parsed = parse_document(fetched.body, url=fetched.url, content_type=fetched.content_type,
-                                    kind="feed", **parse_kw)
+            parsed = await self._parse(fetched.body, url=fetched.url, content_type=fetched.content_type,
+                                       kind="feed", **parse_kw)
             feed_url = fetched.url
             log.info("source %s: using the feed %s linked from %s", source.id, feed_url, source.url)
         self._store(source, state, fetched, parsed, feed_url, now, result)
@@ -309,6 +322,17 @@ class Poller:
             log.exception("source %s: could not record its failure", source.id)
         result.outcome, result.error_kind, result.error = "failed", kind, message
         result.next_poll_at = next_poll
+
+
+def _parse_in_worker(body: bytes, kw: dict[str, Any]) -> tuple:
+    """parse_document in a worker process. FetchError does not survive pickling (its
+    constructor takes two arguments), so errors travel back as a tuple."""
+    from bot.parse import parse_document
+
+    try:
+        return ("ok", parse_document(body, **kw))
+    except FetchError as exc:
+        return ("error", exc.kind, exc.message)
 
 
 def _text_of(item: Item) -> str:

@@ -135,19 +135,32 @@ def known_item_keys(conn: Connection, source_id: str, guids: Sequence[str],
     return seen_guids, seen_urls
 
 
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(conn: Connection, name: str) -> Any:
+    """Insert statements built once per dialect: building a SQLAlchemy construct costs more
+    than running it, and a first poll inserts hundreds of thousands of rows."""
+    key = (conn.dialect.name, name)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        table = {"item": items, "hit": hits}[name]
+        stmt = _STATEMENTS[key] = _insert_ignore(conn, table).returning(table.c.id)
+    return stmt
+
+
 def insert_item(conn: Connection, item: Item, now: datetime, *, is_backlog: bool = False,
                 countries: Sequence[str] = (), regions: Sequence[str] = ()) -> int | None:
     """Store a new item; its id, or None when it was already stored (same guid in this source,
     or the same canonical URL from any source). Safe against a concurrent poller storing the
     same item: the unique indexes decide, not a prior SELECT."""
-    stmt = _insert_ignore(conn, items).values(
+    return conn.execute(_statement(conn, "item"), dict(
         source_id=item.source_id, guid=item.guid, url=item.url or None, title=item.title or "",
         summary=item.summary or "", text=item.text or "", author=item.author,
         categories=list(item.categories or ()), tags=list(item.tags or ()), language=item.language,
         published_at=item.published, first_seen_at=now, is_backlog=is_backlog,
-        countries=list(countries), regions=list(regions),
-    ).returning(items.c.id)
-    return conn.execute(stmt).scalar()
+        countries=list(countries), regions=list(regions), story_id=None,
+    )).scalar()
 
 
 def get_item(conn: Connection, item_id: int) -> Row | None:
@@ -216,11 +229,10 @@ def insert_hits(conn: Connection, item_id: int, theme_hits: Iterable[Any], now: 
     `bot.match.ThemeHit`). A theme already stored for this item is skipped."""
     out: list[HitRow] = []
     for th in theme_hits:
-        stmt = _insert_ignore(conn, hits).values(
+        hit_id = conn.execute(_statement(conn, "hit"), dict(
             item_id=item_id, theme=th.theme, priority=th.priority or "normal", rules=list(th.rules),
             explanations=[_explanation(e) for e in th.explanations], created_at=now,
-        ).returning(hits.c.id)
-        hit_id = conn.execute(stmt).scalar()
+        )).scalar()
         if hit_id is not None:
             out.append(HitRow(hit_id, th.theme, th.priority or "normal"))
     return out

@@ -278,3 +278,21 @@ async def test_adaptive_interval_and_ttl_survive_unchanged_polls(env):
     assert [r.outcome for r in res.results] == ["unchanged"]
     # the 304 parsed nothing, yet the stored <ttl> still holds the interval
     assert env.state("busy").interval_seconds == 180 * 60
+
+
+async def test_parsing_in_a_worker_process(env):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    env.server.add("/f.xml", rss([("w1", "https://w.org/1", "Migrants in detention")]))
+    env.server.add("/page.html", b"<html><body><p>no feed</p></body></html>", content_type="text/html")
+    env.sources("w /f.xml", "page /page.html")
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        async with Fetcher(FetchPolicy(allow_private=True, timeout=5)) as fetcher:
+            poller = Poller(env.engine, load_sources(env.dir), load_themes(env.dir), fetcher, env.clock,
+                            parse_executor=pool)
+            res = await poller.poll()
+    outcome = {r.source_id: (r.outcome, r.error_kind, r.new_items) for r in res.results}
+    # the worker's FetchError comes back classified, not as a pickling failure
+    assert outcome == {"w": ("changed", None, 1), "page": ("failed", "not-a-feed", 0)}
+    assert [r.guid for r in env.rows(items)] == ["w1"]
