@@ -108,9 +108,28 @@ class Daemon:
         self.engine = open_database(self.settings.database_url)
         self.lock = InstanceLock(self.engine, ttl=self.lock_ttl)
         self.lock.acquire()
+        self._recover_leases()
         self.metrics = OpsMetrics(self.engine, self.clock)
         self.watcher = ConfigWatcher(self.settings.config_dir, self.config, on_error=self._config_broken,
                                      clock=self.clock)
+
+    def _recover_leases(self) -> None:
+        """We hold the single-instance lock, so every lease in the database was left by a daemon
+        that died (kill -9, power loss): free them now instead of waiting out their wall-clock
+        expiry. A row left 'sending' goes back to the queue (it may have reached Telegram once:
+        the window the README describes)."""
+        from datetime import timedelta
+
+        from sqlalchemy import update
+
+        from bot.storage import leases
+        from bot.storage.schema import sources
+
+        with self.engine.begin() as conn:
+            leases.recover_deliveries(conn, lease_now=leases.wall_clock() + timedelta(days=365),
+                                      requeue_at=self.clock.now())
+            conn.execute(update(sources).where(sources.c.lease_owner.is_not(None))
+                         .values(lease_owner=None, lease_until=None))
 
     async def run(self) -> int:
         if self.engine is None:

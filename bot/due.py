@@ -80,8 +80,10 @@ def has_delivery_work(engine: Engine, default_tz: str | None, now: datetime) -> 
         pending = conn.execute(select(deliveries.c.id).where(or_(
             and_(deliveries.c.status == "queued", deliveries.c.kind == "alert",
                  or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)),
+            # Send leases run on the wall clock (bot.storage.leases), not the simulated one.
             and_(deliveries.c.status == "sending",
-                 or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now)))).limit(1)).first()
+                 or_(deliveries.c.lease_until.is_(None),
+                     deliveries.c.lease_until < datetime.now(timezone.utc))))).limit(1)).first()
         if pending is not None:
             return True
         dests = conn.execute(select(destinations).where(destinations.c.active.is_(True),
