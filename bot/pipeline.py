@@ -11,6 +11,12 @@ message and count go on its row and it backs off (bot.scheduling); it never stop
 The first successful poll of a source (new, or whose URL changed) is its backlog: stored and
 matched, but no delivery is queued, so adding a source does not flood members with old news.
 
+Several pollers (`newsbot run --role poller`, on any machines) share the sources: with a
+`lease_owner`, a due-only cycle claims its sources in batches through bot.storage.leases
+(FOR UPDATE SKIP LOCKED on PostgreSQL) instead of taking every due source, and the state write
+that ends a source's poll clears its lease. A poller that dies loses its leases after
+`lease_ttl` seconds of real time; another then polls those sources.
+
 Must not print, exit, or know Telegram or email beyond the outbox's queue_for_hits.
 """
 
@@ -101,7 +107,8 @@ class Poller:
 
     def __init__(self, engine: Engine, sources_cfg: SourcesConfig, themes: Any, fetcher: Any,
                  clock: Callable[[], datetime] | None = None, *, concurrency: int = 64,
-                 rng: random.Random | None = None, parse_executor: Any = None):
+                 rng: random.Random | None = None, parse_executor: Any = None,
+                 lease_owner: str | None = None, lease_ttl: float = 300.0):
         self.engine = engine
         self.sources_cfg = sources_cfg
         self.matcher = themes.matcher() if themes is not None and hasattr(themes, "matcher") else None
@@ -111,6 +118,7 @@ class Poller:
         self.rng = rng or random.Random()
         self._pending: list[_Unchanged] = []
         self.parse_executor = parse_executor
+        self.lease_owner, self.lease_ttl = lease_owner, lease_ttl
 
     # --- the cycle ----------------------------------------------------------------------------
 
@@ -142,27 +150,32 @@ class Poller:
         with self.engine.begin() as conn:
             repo.ensure_sources(conn, [(s.id, s.url) for s in self.sources_cfg.sources], now)
             states = repo.source_states(conn)
-        todo = self.select(source_ids, due_only, now, states)
+        leasing = self.lease_owner is not None and due_only and not source_ids
+        todo = [] if leasing else self.select(source_ids, due_only, now, states)
         summary = PollSummary()
         queue: asyncio.Queue[Source] = asyncio.Queue()
         for s in todo:
             queue.put_nowait(s)
+        refill = self._claimer(queue, states, now) if leasing else None
 
         async def worker() -> None:
             while True:
                 try:
                     source = queue.get_nowait()
                 except asyncio.QueueEmpty:
-                    return
+                    if refill is None or not await refill():
+                        return
+                    continue
                 result = await self._poll_one(source, states[source.id])
                 summary.results.append(result)
                 if len(self._pending) >= _FLUSH_EVERY:
                     self._flush_unchanged()
                 if progress is not None:
-                    progress(result, len(summary.results), len(todo))
+                    progress(result, len(summary.results), max(len(todo), len(summary.results)))
 
         try:
-            await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(todo)) or 1)))
+            workers = self.concurrency if leasing else min(self.concurrency, len(todo)) or 1
+            await asyncio.gather(*(worker() for _ in range(workers)))
         finally:
             self._flush_unchanged()
         for r in summary.results:
@@ -178,6 +191,39 @@ class Poller:
                  "failures=%s elapsed=%.2fs", summary.polled, summary.changed, summary.unchanged,
                  summary.new_items, summary.hits, summary.queued, summary.failed, kinds, summary.elapsed)
         return summary
+
+    def _claimer(self, queue: asyncio.Queue, states: dict[str, Any], due_at: datetime) -> Callable:
+        """Refill `queue` with a batch of sources claimed for this poller; False when none is
+        left. Due-ness is judged at the cycle's start (`due_at`), so a cycle ends even when
+        polling takes longer than the shortest interval."""
+        from bot.storage import leases
+
+        lock = asyncio.Lock()
+        enabled = {s.id for s in self.sources_cfg.enabled}
+        exclude = [sid for sid in states if sid not in enabled]
+        ttl = timedelta(seconds=self.lease_ttl)
+
+        async def refill() -> bool:
+            async with lock:
+                if not queue.empty():
+                    return True
+                # Write (and so un-lease) what this poller finished before taking more.
+                self._flush_unchanged()
+                with self.engine.begin() as conn:
+                    ids = leases.claim_sources(conn, self.lease_owner, due_at, limit=self.concurrency,
+                                               exclude=exclude, lease=ttl)
+                    states.update(repo.source_states(conn, ids))
+                    # A row another process's newer sources.yaml added: not ours to poll.
+                    unknown = [sid for sid in ids if sid not in enabled]
+                    if unknown:
+                        leases.release_sources(conn, self.lease_owner, unknown)
+                        exclude.extend(unknown)
+                for sid in ids:
+                    if sid in enabled:
+                        queue.put_nowait(self.sources_cfg.get(sid))
+                return bool(ids)
+
+        return refill
 
     # --- one source ---------------------------------------------------------------------------
 
@@ -312,7 +358,8 @@ class Poller:
         delay = scheduling.backoff_delay(self.sources_cfg.interval(source), count, self.rng.random(), hint)
         next_poll = now + delay
         values = dict(last_poll_at=now, last_error_kind=kind, last_error=message[:_ERROR_TEXT_MAX],
-                      error_count=count, failing_since=state.failing_since or now, next_poll_at=next_poll)
+                      error_count=count, failing_since=state.failing_since or now, next_poll_at=next_poll,
+                      lease_owner=None, lease_until=None)
         if state.status != "paused":
             values["status"] = "failing"
         try:
@@ -346,4 +393,5 @@ def _previous(state: Any) -> timedelta | None:
 def _success_values(state: Any, now: datetime, interval: timedelta) -> dict[str, Any]:
     return dict(status="paused" if state.status == "paused" else "ok", last_poll_at=now, last_success_at=now,
                 last_error_kind=None, last_error=None, error_count=0, failing_since=None,
-                interval_seconds=int(interval.total_seconds()), next_poll_at=now + interval)
+                interval_seconds=int(interval.total_seconds()), next_poll_at=now + interval,
+                lease_owner=None, lease_until=None)   # the poll is recorded: its lease ends with it
