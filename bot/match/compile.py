@@ -1,20 +1,23 @@
-"""Compiling a query tree for one item language: terms resolved to keys and anchors,
-the tree turned into a closure, and the keys that can trigger the rule at all.
+"""Compiling a query tree for one item language: words resolved to *units*, the tree turned
+into a closure over an item's `Ctx`, and the units that can trigger a rule at all.
 
-Owns: the meaning of each node once the language is known (stemmed or not), NEAR distances,
-field scopes, and the choice of trigger keys. Must not scan text (that is `matcher.py`) nor
-know about themes, files or storage.
+Owns: the meaning of each node once the language is known (stemmed or not), phrases, NEAR
+distances, field scopes, and the choice of trigger units. Must not tokenise text nor learn
+words (that is `matcher.py`), nor know about themes, files or storage.
 
-A term's *key* names what must be found ("s" + stem, "x" + exact word, "p" + prefix, parts
-joined by \\x1f); its *anchor* is what an Aho-Corasick automaton looks for in folded text
-(`text.fold_text`): ' ' + word + ' ' for an exact word, ' ' + prefix for a prefix, and for a
-stemmed word ' ' + the first letters its inflections share (the stem minus its last letter,
-bounded by the rule word), verified by stemming the whole word found there.
+A *unit* is what one word of an item can satisfy: ('s', stem) a word with that Snowball stem,
+('x', word) that exact folded word, ('p', prefix) a word starting with prefix; each gets a small
+integer id. A term is one unit (a bare word, a prefix) or several in a row (a phrase, `push-back`).
+The matcher tells the closure which units the item's words satisfy (`Ctx.units`, a set), so
+most terms cost one set lookup; word positions are computed only when a phrase, a NEAR or a
+scoped term asks for them, once per item and field.
+
+`resolve_term` and its `TermSpec.anchor` (the first letters every match of a term starts with)
+are kept for `bot.search`, which narrows SQL candidates with them.
 """
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -23,34 +26,60 @@ from bot.match.query import And, Filter, Near, Node, Not, Or, Scope, Term
 from bot.match.text import has_stemmer, stems_for
 
 FIELD_INDEX = {"title": 0, "summary": 1, "text": 2}
-# Between folded fields: not a space and not a letter, so no anchor, phrase or word crosses it.
-FIELD_BREAK = "\x01"
-_WORD_RUN = re.compile(r"[^ \x01]+")
+ALL_FIELDS = (0, 1, 2)
 Eval = Callable[["Ctx"], bool]
+Unit = tuple[str, str]  # ('s', stem) | ('x', word) | ('p', prefix)
 
 
 class Ctx:
-    """What a compiled query sees of one item: the terms found (key -> [(field, start, end)],
-    offsets into `text`, the folded fields joined by FIELD_BREAK), and the item's source,
-    tags and language."""
+    """What a compiled query sees of one item: `units` (ids of the units its words satisfy),
+    `fields` (the folded words of title, summary and text), and its source, tags and language.
+    `trig` maps a word to (unit ids, rule ids) for the words that satisfy any unit."""
 
-    __slots__ = ("found", "text", "source", "raw_tags", "lang", "_tags", "_words")
+    __slots__ = ("units", "fields", "trig", "source", "raw_tags", "lang", "_tags", "_field_units", "_pos")
 
-    def __init__(self, found: dict, text: str, source: str, raw_tags: Sequence[str], lang: str | None):
-        self.found = found
-        self.text = text
+    def __init__(self, units: set, fields: Sequence[list[str]], trig: dict, source: str,
+                 raw_tags: Sequence[str], lang: str | None):
+        self.units = units
+        self.fields = fields
+        self.trig = trig
         self.source = source
         self.raw_tags = raw_tags
         self.lang = lang
         self._tags: frozenset[str] | None = None
-        self._words: list[int] | None = None
+        self._field_units: list | None = None
+        self._pos: list | None = None
 
-    def word_starts(self) -> list[int]:
-        """Offsets of every word of `text` (fields never share a word: FIELD_BREAK is no
-        word character), so a word's number is a bisect away. Built only when NEAR needs it."""
-        if self._words is None:
-            self._words = [m.start() for m in _WORD_RUN.finditer(self.text)]
-        return self._words
+    def field_units(self, f: int) -> set:
+        """Units satisfied by the words of field f (for title:, summary:, text:)."""
+        if self._field_units is None:
+            self._field_units = [None, None, None]
+        units = self._field_units[f]
+        if units is None:
+            trig = self.trig
+            units = self._field_units[f] = set()
+            for word in trig.keys() & self.fields[f]:  # C-level: iterates the words, not the dict
+                units.update(trig[word][0])
+        return units
+
+    def positions(self, f: int) -> dict[int, list[int]]:
+        """unit id -> word numbers in field f where it is satisfied (ascending)."""
+        if self._pos is None:
+            self._pos = [None, None, None]
+        pos = self._pos[f]
+        if pos is None:
+            pos = self._pos[f] = {}
+            trig = self.trig
+            for i, word in enumerate(self.fields[f]):
+                entry = trig.get(word)
+                if entry is not None:
+                    for u in entry[0]:
+                        at = pos.get(u)
+                        if at is None:
+                            pos[u] = [i]
+                        else:
+                            at.append(i)
+        return pos
 
     @property
     def tags(self) -> frozenset[str]:
@@ -77,15 +106,22 @@ def _common_prefix(a: str, b: str) -> str:
     return a[:n]
 
 
-def resolve_term(term: Term, lang: str | None) -> TermSpec:
+def resolve_parts(term: Term, lang: str | None) -> tuple[Unit, ...]:
+    """The term's words as units: bare words stemmed when the language has a stemmer."""
     stemmed = has_stemmer(lang)
     stems = stems_for(lang)
-    parts = []
+    out = []
     for kind, word in term.parts:
         if kind == "w":
-            parts.append(("s", stems[word]) if stemmed else ("x", word))
+            out.append(("s", stems[word]) if stemmed else ("x", word))
         else:
-            parts.append((kind, word))
+            out.append((kind, word))
+    return tuple(out)
+
+
+def resolve_term(term: Term, lang: str | None) -> TermSpec:
+    """The term's key and anchor (the leading letters of any match), for `bot.search`."""
+    parts = resolve_parts(term, lang)
     key = "\x1f".join(k + v for k, v in parts)
     kind0, value0 = parts[0]
     if kind0 == "x":
@@ -93,52 +129,73 @@ def resolve_term(term: Term, lang: str | None) -> TermSpec:
     elif kind0 == "p":
         anchor, complete = f" {value0}", len(parts) == 1
     else:
-        # Snowball rewrites the end of a stem (y->i, c->qu, dropped umlaut e) but rarely its
-        # beginning, so the anchor stops one letter short of the stem. Measured on the corpus
-        # (every pair of words sharing a stem): 0.07% (en) to 0.2% (fr) of pairs missed, none
-        # in de and it; two letters short missed 0.06% but found ~3x more anchors to verify.
+        # Snowball rewrites the end of a stem (y->i, c->qu) but rarely its beginning.
         common = _common_prefix(value0, term.parts[0][1])
         anchor, complete = " " + common[:max(3, len(value0) - 1)], False
-    return TermSpec(key, tuple(parts), anchor, complete, len(parts))
+    return TermSpec(key, parts, anchor, complete, len(parts))
+
+
+@dataclass(frozen=True)
+class TermInfo:
+    units: tuple[int, ...]  # one id per word of the term, in order
+    trigger: int  # the unit whose presence the candidate index keys on (the rarest-looking)
 
 
 class Compiler:
-    """Compiles trees for one language; collects every term it met (for the automaton)."""
+    """Compiles trees for one language; collects every unit it met (for the word learner)."""
 
     def __init__(self, lang: str | None):
         self.lang = lang
-        self.terms: dict[Term, TermSpec] = {}
-        self.by_key: dict[str, TermSpec] = {}
+        self.unit_ids: dict[Unit, int] = {}
+        self.units: list[Unit] = []
+        self.terms: dict[Term, TermInfo] = {}
 
-    def spec(self, term: Term) -> TermSpec:
-        spec = self.terms.get(term)
-        if spec is None:
-            spec = self.terms[term] = resolve_term(term, self.lang)
-            self.by_key[spec.key] = spec
-        return spec
+    def unit(self, unit: Unit) -> int:
+        uid = self.unit_ids.get(unit)
+        if uid is None:
+            uid = self.unit_ids[unit] = len(self.units)
+            self.units.append(unit)
+        return uid
+
+    def term(self, term: Term) -> TermInfo:
+        info = self.terms.get(term)
+        if info is None:
+            ids = tuple(self.unit(u) for u in resolve_parts(term, self.lang))
+            info = self.terms[term] = TermInfo(ids, min(ids, key=self.commonness))
+        return info
+
+    def commonness(self, uid: int) -> float:
+        """How often a unit is expected to be satisfied, without corpus statistics: short
+        words are common; a prefix covers many words."""
+        kind, value = self.units[uid]
+        return (4.0 if kind == "p" else 1.0) / (len(value) ** 2)
 
     # --- evaluation ---------------------------------------------------------------------
     def compile(self, node: Node, scope: int | None = None) -> Eval:
         if isinstance(node, Term):
-            key = self.spec(node).key
-            if scope is None:
-                return lambda c: key in c.found
-            return lambda c: any(f == scope for f, _, _ in c.found.get(key, ()))
+            info = self.term(node)
+            if len(info.units) == 1:
+                (u,) = info.units
+                if scope is None:
+                    return lambda c: u in c.units
+                return lambda c: u in c.field_units(scope)
+            needed = frozenset(info.units)
+            units = info.units
+            fields = ALL_FIELDS if scope is None else (scope,)
+            return lambda c: needed <= c.units and any(phrase_at(c, f, units) for f in fields)
         if isinstance(node, And):
-            # cheap checks first: plain terms, then the rest, negations last
-            children = sorted(node.children, key=_cost)
-            return _all([self.compile(ch, scope) for ch in children])
+            plain = frozenset(u for u in (self._plain(ch, scope) for ch in node.children) if u is not None)
+            rest = sorted((ch for ch in node.children if self._plain(ch, scope) is None), key=_cost)
+            fns = [self.compile(ch, scope) for ch in rest]
+            if plain:
+                fns.insert(0, _has_all(plain))
+            return _all(fns)
         if isinstance(node, Or):
-            children = sorted(node.children, key=_cost)
-            fns = [self.compile(ch, scope) for ch in children if scope is not None or not isinstance(ch, Term)]
-            if scope is None:
-                # plain alternatives in one C-level set operation
-                keys = frozenset(self.spec(ch).key for ch in children if isinstance(ch, Term))
-                if len(keys) > 1:
-                    fns.insert(0, lambda c: not keys.isdisjoint(c.found))
-                elif keys:
-                    (key,) = keys
-                    fns.insert(0, lambda c: key in c.found)
+            plain = frozenset(u for u in (self._plain(ch, scope) for ch in node.children) if u is not None)
+            rest = sorted((ch for ch in node.children if self._plain(ch, scope) is None), key=_cost)
+            fns = [self.compile(ch, scope) for ch in rest]
+            if plain:
+                fns.insert(0, _has_any(plain))
             return _any(fns)
         if isinstance(node, Not):
             inner = self.compile(node.child, scope)
@@ -156,45 +213,48 @@ class Compiler:
             return lambda c: c.lang == value
         raise TypeError(f"unknown node {node!r}")  # pragma: no cover
 
-    def operand_keys(self, node: Node) -> list[str]:
+    def _plain(self, node: Node, scope: int | None = None) -> int | None:
+        """The unit id of a one-word term looked up anywhere (one set lookup), else None."""
+        if scope is None and isinstance(node, Term):
+            info = self.term(node)
+            if len(info.units) == 1:
+                return info.units[0]
+        return None
+
+    def operand_terms(self, node: Node) -> list[Term]:
         if isinstance(node, Term):
-            return [self.spec(node).key]
-        return [k for ch in node.children for k in self.operand_keys(ch)]  # an OR-group
+            return [node]
+        return [t for ch in node.children for t in self.operand_terms(ch)]  # an OR-group
 
     def _near(self, node: Near, scope: int | None) -> Eval:
-        left, right, distance = self.operand_keys(node.left), self.operand_keys(node.right), node.distance
+        left = [self.term(t).units for t in self.operand_terms(node.left)]
+        right = [self.term(t).units for t in self.operand_terms(node.right)]
+        # Necessary: each side has a word present somewhere (cheap set test before positions).
+        left_any = frozenset(u for units in left for u in units)
+        right_any = frozenset(u for units in right for u in units)
+        distance = node.distance
+        fields = ALL_FIELDS if scope is None else (scope,)
 
         def near(c: Ctx) -> bool:
-            found = c.found
-            a = [o for k in left for o in found.get(k, ()) if scope is None or o[0] == scope]
-            if not a:
+            present = c.units
+            if present.isdisjoint(left_any) or present.isdisjoint(right_any):
                 return False
-            b = [o for k in right for o in found.get(k, ()) if scope is None or o[0] == scope]
-            if not b:
-                return False
-            if len(a) * len(b) <= 4:
-                return any(within(c.text, x, y, distance) for x in a for y in b)
-            # common words occur many times: compare word numbers, sorted, not every pair
-            words = c.word_starts()
-            a_words = sorted((bisect_right(words, x[1]) - 1, bisect_right(words, x[2] - 1) - 1) for x in a)
-            b_words = sorted((bisect_right(words, y[1]) - 1, bisect_right(words, y[2] - 1) - 1) for y in b)
-            b_starts = [w[0] for w in b_words]
-            longest = max(last - first for first, last in b_words) + 1
-            for a_first, a_last in a_words:
-                lo = bisect_left(b_starts, a_first - distance - longest)
-                for b_first, b_last in b_words[lo:bisect_right(b_starts, a_last + distance + 1)]:
-                    if b_first - a_last - 1 <= distance and a_first - b_last - 1 <= distance:
+            for f in fields:
+                a = occurrences(c, f, left)
+                if a:
+                    b = occurrences(c, f, right)
+                    if b and near_pair(a, b, distance) is not None:
                         return True
             return False
 
         return near
 
     # --- triggers -----------------------------------------------------------------------
-    def trigger(self, node: Node) -> frozenset[str] | None:
-        """Keys of which at least one must be found for `node` to be true; None when the
-        node can be true with no term found (NOT, filters): such rules are always tried."""
+    def trigger(self, node: Node) -> frozenset[int] | None:
+        """Units of which at least one must be satisfied for `node` to be true; None when the
+        node can be true with no word at all (NOT, filters): such rules are always tried."""
         if isinstance(node, Term):
-            return frozenset([self.spec(node).key])
+            return frozenset([self.term(node).trigger])
         if isinstance(node, Scope):
             return self.trigger(node.child)
         if isinstance(node, Or):
@@ -207,26 +267,69 @@ class Compiler:
             sets = [s for s in (self.trigger(ch) for ch in children) if s is not None]
             if not sets:
                 return None
-            # any child's keys suffice; the rarest-looking set makes the fewest candidates
-            return min(sets, key=self._commonness)
+            # any child's units suffice; the rarest-looking set makes the fewest candidates
+            return min(sets, key=lambda s: sum(self.commonness(u) for u in s))
         return None  # Not, Filter
 
-    def _commonness(self, keys: frozenset[str]) -> float:
-        # Without corpus statistics: short words and prefixes are common, phrases rare.
-        return sum(1.0 / (len(self.by_key[k].anchor) ** 2 * self.by_key[k].words) for k in keys)
+
+def phrase_at(c: Ctx, f: int, units: tuple[int, ...]) -> list[tuple[int, int]]:
+    """(first, last) word numbers of each occurrence in field f of the units in a row."""
+    pos = c.positions(f)
+    first = pos.get(units[0])
+    if not first:
+        return []
+    if len(units) == 1:
+        return [(i, i) for i in first]
+    rest = []
+    for u in units[1:]:
+        at = pos.get(u)
+        if not at:
+            return []
+        rest.append(at)
+    n = len(units) - 1
+    return [(i, i + n) for i in first if all(i + k + 1 in at for k, at in enumerate(rest))]
 
 
-def within(text: str, x: tuple[int, int, int], y: tuple[int, int, int], distance: int) -> bool:
-    """Are occurrences x and y (field, start, end) in one field with at most `distance`
-    words between them (in either order; overlapping counts as near)?"""
-    if x[0] != y[0]:
-        return False
-    if y[1] < x[1]:
-        x, y = y, x
-    if y[1] <= x[2]:
-        return True
-    between = text[x[2]:y[1]]
-    return len(between.split()) <= distance
+def occurrences(c: Ctx, f: int, terms: list[tuple[int, ...]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for units in terms:
+        out.extend(phrase_at(c, f, units))
+    return out
+
+
+def near_pair(a: list[tuple[int, int]], b: list[tuple[int, int]], distance: int):
+    """A pair (x, y) of occurrences with at most `distance` words between them (in either
+    order; overlapping counts as near), or None."""
+    if len(a) * len(b) <= 16:
+        for x in a:
+            for y in b:
+                if y[0] - x[1] - 1 <= distance and x[0] - y[1] - 1 <= distance:
+                    return x, y
+        return None
+    # common words occur many times: compare sorted word numbers, not every pair
+    b = sorted(b)
+    starts = [y[0] for y in b]
+    longest = max(y[1] - y[0] for y in b) + 1
+    for x in sorted(a):
+        lo = bisect_left(starts, x[0] - distance - longest)
+        for y in b[lo:bisect_right(starts, x[1] + distance + 1)]:
+            if y[0] - x[1] - 1 <= distance and x[0] - y[1] - 1 <= distance:
+                return x, y
+    return None
+
+
+def _has_all(units: frozenset[int]) -> Eval:
+    if len(units) == 1:
+        (u,) = units
+        return lambda c: u in c.units
+    return lambda c: units <= c.units
+
+
+def _has_any(units: frozenset[int]) -> Eval:
+    if len(units) == 1:
+        (u,) = units
+        return lambda c: u in c.units
+    return lambda c: not units.isdisjoint(c.units)
 
 
 def _cost(node: Node) -> int:

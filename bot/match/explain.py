@@ -1,27 +1,27 @@
 """Why a rule matched an item: which field, which words (as written in the item), a snippet
 around the first match and a one-line description such as `pushback NEAR Greece, in title`.
 
-Owns: explanations, computed only for hits (the hot path in `matcher.py` does not keep the
-offsets of the original text). Must not decide whether a rule matches: it re-reads the item
-with the same program and reports what it finds.
+Owns: explanations, computed only for hits and only when asked (the hot path in `matcher.py`
+knows word numbers, not offsets into the original text). Must not decide whether a rule
+matches: it walks the rule over the same item context and reports what made it true.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.match.compile import FIELD_BREAK, FIELD_INDEX, Ctx, within
+from bot.match.compile import ALL_FIELDS, FIELD_INDEX, Compiler, Ctx, near_pair, phrase_at
 from bot.match.query import And, Filter, Near, Node, Not, Or, Scope, Term
 from bot.match.text import word_spans
 
 if TYPE_CHECKING:
-    from bot.match.matcher import RuleDef, _Program
+    from bot.match.matcher import RuleDef
     from bot.model import Matchable
 
 FIELDS = ("title", "summary", "text")
 SNIPPET = 160
+Occurrence = tuple[int, int, int]  # (field, first word number, last word number)
 
 
 @dataclass(frozen=True)
@@ -37,70 +37,55 @@ class Explanation:
                 "snippet": self.snippet, "description": self.description}
 
 
-class _Field:
-    """One field: original text, its words' spans, and the same words folded and spaced."""
+class ItemExplainer:
+    """Explains any number of rules against one matched item; the original offsets of its
+    words are computed once per field, on first need."""
 
-    def __init__(self, raw: str):
-        self.raw = raw
-        self.spans = word_spans(raw)
-        starts, parts, offset = [], [], 1
-        for _, _, word in self.spans:
-            starts.append(offset)
-            parts.append(word)
-            offset += len(word) + 1
-        self.starts = starts
-        self.folded = " " + " ".join(parts) + " "
-
-    def original(self, start: int, stop: int) -> tuple[int, int]:
-        first = bisect_right(self.starts, start) - 1
-        last = bisect_right(self.starts, max(start, stop - 1)) - 1
-        return self.spans[first][0], self.spans[last][1]
-
-
-def explain_rule(item: "Matchable", prog: "_Program", rule: "RuleDef") -> Explanation:
-    fields = [_Field(item.title or ""), _Field(item.summary or ""), _Field(item.text or "")]
-    bases = [0, len(fields[0].folded) + 1]
-    bases.append(bases[1] + len(fields[1].folded) + 1)
-    text = FIELD_BREAK.join(f.folded for f in fields)
-    found: dict = {}
-    if prog.automaton is not None:
-        prog.scan(text, found, bases[1], bases[2])
-    ctx = Ctx(found, text, item.source_id or "", item.tags or (), prog.lang)
-    result = _Explainer(prog, ctx).node(rule.query.ast, None)
-    occurrences, description = result if result is not None else ([], None)
-    occurrences = sorted(set(occurrences))
-    # "centre de rétention" OR rétention: show the phrase once, not also the word inside it
-    occurrences = [o for o in occurrences
-                   if not any(p != o and p[0] == o[0] and p[1] <= o[1] and o[2] <= p[2] for p in occurrences)]
-    if not occurrences:
-        # Only filters or negations matched: nothing to point at in the text.
-        return Explanation(rule.id, "title", [], _snippet(fields[0].raw, 0, 0),
-                           description or rule.query.text)
-    terms: list[str] = []
-    spans = []
-    for f, start, stop in occurrences:
-        a, b = fields[f].original(start - bases[f], stop - bases[f])
-        spans.append((f, a, b))
-        word = fields[f].raw[a:b]
-        if word not in terms:
-            terms.append(word)
-    first_field, a, b = spans[0]
-    in_fields = sorted({f for f, _, _ in spans})
-    where = " and ".join(FIELDS[f] for f in in_fields)
-    return Explanation(rule.id, FIELDS[first_field], terms, _snippet(fields[first_field].raw, a, b),
-                       f"{description or rule.query.text}, in {where}")
-
-
-class _Explainer:
-    """Walks the tree like the compiled closure, keeping the occurrences that made it true
-    and a description of the parts that matched. None means false."""
-
-    def __init__(self, prog: "_Program", ctx: Ctx):
-        self.comp = prog.compiler
+    def __init__(self, item: "Matchable", compiler: Compiler, ctx: Ctx):
+        self.raw = (item.title or "", item.summary or "", item.text or "")
+        self.comp = compiler
         self.ctx = ctx
+        self._spans: list[list | None] = [None, None, None]
 
-    def occ(self, term: Term, scope: int | None) -> list:
-        return [o for o in self.ctx.found.get(self.comp.spec(term).key, ()) if scope is None or o[0] == scope]
+    def original(self, f: int, first: int, last: int) -> tuple[int, int]:
+        """Offsets in the original field of words first..last (word numbers)."""
+        spans = self._spans[f]
+        if spans is None:
+            spans = self._spans[f] = word_spans(self.raw[f])
+        if not spans:
+            return 0, 0
+        first, last = min(first, len(spans) - 1), min(last, len(spans) - 1)
+        return spans[first][0], spans[last][1]
+
+    def explain(self, rule: "RuleDef") -> Explanation:
+        result = self.node(rule.query.ast, None)
+        occurrences, description = result if result is not None else ([], None)
+        occurrences = sorted(set(occurrences))
+        # "centre de rétention" OR rétention: show the phrase once, not also the word inside it
+        occurrences = [o for o in occurrences
+                       if not any(p != o and p[0] == o[0] and p[1] <= o[1] and o[2] <= p[2] for p in occurrences)]
+        if not occurrences:
+            # Only filters or negations matched: nothing to point at in the text.
+            return Explanation(rule.id, "title", [], _snippet(self.raw[0], 0, 0), description or rule.query.text)
+        terms: list[str] = []
+        spans = []
+        for f, first, last in occurrences:
+            a, b = self.original(f, first, last)
+            spans.append((f, a, b))
+            word = self.raw[f][a:b]
+            if word not in terms:
+                terms.append(word)
+        first_field, a, b = spans[0]
+        where = " and ".join(FIELDS[f] for f in sorted({f for f, _, _ in spans}))
+        return Explanation(rule.id, FIELDS[first_field], terms, _snippet(self.raw[first_field], a, b),
+                           f"{description or rule.query.text}, in {where}")
+
+    # Walks the tree like the compiled closure, keeping the occurrences that made it true and
+    # a description of the parts that matched. None means false.
+    def occ(self, term: Term, scope: int | None) -> list[Occurrence]:
+        units = self.comp.term(term).units
+        return [(f, a, b) for f in (ALL_FIELDS if scope is None else (scope,))
+                for a, b in phrase_at(self.ctx, f, units)]
 
     def node(self, node: Node, scope: int | None) -> tuple[list, str | None] | None:
         if isinstance(node, Term):
@@ -128,15 +113,19 @@ class _Explainer:
             return _combine(parts, " OR ") if parts else None
         if isinstance(node, Near):
             left, right = self.operand(node.left, scope), self.operand(node.right, scope)
-            pairs = [(x, y, dx, dy) for x, dx in left for y, dy in right
-                     if within(self.ctx.text, x, y, node.distance)]
-            if not pairs:
-                return None
-            x, y, dx, dy = pairs[0]
-            return [x, y], f"{dx} NEAR {dy}"
+            for f in ALL_FIELDS:
+                a = [o[1:] for o, _ in left if o[0] == f]
+                b = [o[1:] for o, _ in right if o[0] == f]
+                pair = near_pair(a, b, node.distance) if a and b else None
+                if pair is not None:
+                    x, y = (f, *pair[0]), (f, *pair[1])
+                    dx = next(d for o, d in left if o == x)
+                    dy = next(d for o, d in right if o == y)
+                    return [x, y], f"{dx} NEAR {dy}"
+            return None
         raise TypeError(f"unknown node {node!r}")  # pragma: no cover
 
-    def operand(self, node: Node, scope: int | None) -> list[tuple[tuple, str]]:
+    def operand(self, node: Node, scope: int | None) -> list[tuple[Occurrence, str]]:
         if isinstance(node, Term):
             return [(o, node.raw) for o in self.occ(node, scope)]
         return [pair for ch in node.children for pair in self.operand(ch, scope)]

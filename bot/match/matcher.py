@@ -1,14 +1,19 @@
 """The compiled matcher: every rule of every theme, indexed once, run against items.
 
-Owns: per item language, one Aho-Corasick automaton over the anchors of all rules' terms and an
-index from term keys to the rules they can trigger; scanning an item's folded fields once;
-evaluating only the candidate rules (plus the few that can match without any term, such as
-`NOT x` or `source:y`); theme-level excludes; the order of hits. Must not read files, the
-database or the network: themes come in as plain `ThemeDef`s.
+Owns: per item language, the rules compiled to closures, an index from units (see
+`compile.py`) to the rules they can trigger, a lazily learned table from folded words to the
+units they satisfy; tokenising an item once; evaluating only the candidate rules (plus the few
+that can match without any word, such as `NOT x` or `source:y`); theme-level excludes; the
+order of hits. Must not read files, the database or the network: themes come in as plain
+`ThemeDef`s.
 
-Cost per item: folding the text (C-level), one automaton pass per field (C-level), a little
-Python per anchor hit, and one closure call per candidate rule. It grows with the text and with
-the rules an item can actually trigger, not with the number of rules.
+Cost per item, in steady state: folding and splitting the fields (C-level), two C-level
+passes of the words against the program's word tables (all known? which trigger something?),
+a little Python per *triggering* word, and one closure call per candidate rule. A word is
+stemmed and checked against the rules' stems, exact words and prefixes only the first time a
+program meets it; that table is bounded (cleared past MAX_WORDS) so memory stays flat. The
+cost grows with the text and with what an item can actually trigger, not with the number of
+rules.
 """
 
 from __future__ import annotations
@@ -17,10 +22,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-import ahocorasick
-
-from bot.match.compile import FIELD_BREAK, Compiler, Ctx, Eval
-from bot.match.text import fold_text, language_code, stems_for
+from bot.match.compile import Compiler, Ctx, Eval
+from bot.match.text import has_stemmer, language_code, stems_for, tokens
 
 if TYPE_CHECKING:
     from bot.match import Query
@@ -30,6 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PRIORITY_ORDER = {"high": 0, "normal": 1, "low": 2}
+# Distinct words a program remembers before starting afresh: news vocabulary (names, numbers,
+# typos) is unbounded; relearning costs one stem per word (~40 µs, the stem cache is shared).
+MAX_WORDS = 500_000
 
 
 @dataclass(frozen=True)
@@ -60,14 +66,13 @@ class ThemeHit:
 
 
 class _Program:
-    """Everything compiled for one item language."""
+    """Everything compiled for one item language, and the words it has learned."""
 
     def __init__(self, themes: Sequence[ThemeDef], lang: str | None):
         self.lang = lang
-        self.stems = stems_for(lang)
         comp = self.compiler = Compiler(lang)
         self.rules: list[tuple[int, RuleDef, Eval]] = []  # (theme index, rule, evaluator)
-        trigger: dict[str, list[int]] = {}
+        unit_rules: dict[int, list[int]] = {}
         always: list[int] = []
         self.excludes: list[Eval | None] = []
         for t_index, theme in enumerate(themes):
@@ -77,79 +82,78 @@ class _Program:
                     continue
                 r_index = len(self.rules)
                 self.rules.append((t_index, rule, comp.compile(rule.query.ast)))
-                keys = comp.trigger(rule.query.ast)
-                if keys is None:
+                units = comp.trigger(rule.query.ast)
+                if units is None:
                     always.append(r_index)
                 else:
-                    for key in keys:
-                        trigger.setdefault(key, []).append(r_index)
-        self.trigger = {k: tuple(v) for k, v in trigger.items()}
+                    for u in units:
+                        unit_rules.setdefault(u, []).append(r_index)
+        self.unit_rules = {u: frozenset(v) for u, v in unit_rules.items()}
         self.always = tuple(always)
-        self.automaton = None
-        anchors: dict[str, list[tuple]] = {}
-        for spec in comp.terms.values():
-            # mode 0: the anchor proves the term; 1: one stemmed word to verify; 2: several words
-            mode = 0 if spec.complete else 1 if len(spec.parts) == 1 and spec.parts[0][0] == "s" else 2
-            verify = spec.parts[0][1] if mode == 1 else spec.parts
-            anchors.setdefault(spec.anchor, []).append((spec.key, mode, len(spec.anchor), verify))
-        if anchors:
-            automaton = ahocorasick.Automaton()
-            for anchor, entries in anchors.items():
-                automaton.add_word(anchor, tuple(entries))
-            automaton.make_automaton()
-            self.automaton = automaton
+        # What a new word is checked against, once: its stem, itself, its leading letters.
+        self.stems = stems_for(lang) if has_stemmer(lang) else None
+        self.by_stem: dict[str, int] = {}
+        self.by_word: dict[str, int] = {}
+        self.by_prefix: dict[str, int] = {}
+        for uid, (kind, value) in enumerate(comp.units):
+            {"s": self.by_stem, "x": self.by_word, "p": self.by_prefix}[kind][value] = uid
+        self.prefix_lengths = sorted({len(p) for p in self.by_prefix})
+        # seen: every word learned; trig: word -> (unit ids, candidate rule ids) for the
+        # words that satisfy a unit. Entries are shared between words with the same units.
+        self.seen: set[str] = set()
+        self.trig: dict[str, tuple[frozenset[int], frozenset[int]]] = {}
+        self._entries: dict[frozenset[int], tuple[frozenset[int], frozenset[int]]] = {}
 
-    def scan(self, text: str, found: dict, summary_at: int, text_at: int) -> None:
-        """Record in `found` every term occurring in `text` (folded fields joined by
-        FIELD_BREAK; the summary starts at `summary_at`, the text at `text_at`)."""
-        stems = self.stems
-        for end, entries in self.automaton.iter(text):
-            for key, mode, length, verify in entries:
-                start = end - length + 2  # the anchor starts with the space before the word
-                if mode == 0:
-                    stop = end if text[end] == " " else text.find(" ", end)
-                elif mode == 1:
-                    stop = text.find(" ", end)
-                    if stems[text[start:stop]] != verify:
-                        continue
-                else:
-                    stop = _verify(text, start, verify, stems)
-                    if stop < 0:
-                        continue
-                occurrence = (0 if start < summary_at else 1 if start < text_at else 2, start, stop)
-                occurrences = found.get(key)
-                if occurrences is None:
-                    found[key] = [occurrence]
-                else:
-                    occurrences.append(occurrence)
+    def learn(self, words: Iterable[str]) -> None:
+        """Add words never met before to `seen` and, when they satisfy a unit, to `trig`."""
+        if len(self.seen) > MAX_WORDS:
+            self.seen.clear()
+            self.trig.clear()
+        new = set(words) - self.seen
+        stems, by_stem, by_word, by_prefix = self.stems, self.by_stem, self.by_word, self.by_prefix
+        for word in new:
+            units = []
+            if by_stem:
+                u = by_stem.get(stems[word])
+                if u is not None:
+                    units.append(u)
+            u = by_word.get(word)
+            if u is not None:
+                units.append(u)
+            for n in self.prefix_lengths:
+                if n > len(word):
+                    break
+                u = by_prefix.get(word[:n])
+                if u is not None:
+                    units.append(u)
+            if units:
+                key = frozenset(units)
+                entry = self._entries.get(key)
+                if entry is None:
+                    rules = frozenset().union(*(self.unit_rules.get(u, ()) for u in key))
+                    entry = self._entries[key] = (key, rules)
+                self.trig[word] = entry
+        self.seen |= new
 
-
-def _verify(text: str, pos: int, parts: tuple[tuple[str, str], ...], stems: dict) -> int:
-    """End offset of the words at `pos` matching `parts`, or -1."""
-    n = len(text)
-    for i, (kind, value) in enumerate(parts):
-        if i:
-            while pos < n and text[pos] == " ":
-                pos += 1
-        stop = text.find(" ", pos)
-        if stop <= pos:
-            return -1
-        word = text[pos:stop]
-        if kind == "s":
-            if stems[word] != value:
-                return -1
-        elif kind == "x":
-            if word != value:
-                return -1
-        elif not word.startswith(value):
-            return -1
-        pos = stop
-    return pos
+    def context(self, item: "Matchable") -> tuple[Ctx, set[int]]:
+        """The item's context and its candidate rules (ids)."""
+        fields = (tokens(item.title), tokens(item.summary), tokens(item.text))
+        words = fields[0] + fields[1] + fields[2]
+        if not self.seen.issuperset(words):
+            self.learn(words)
+        trig = self.trig
+        units: set[int] = set()
+        candidates = set(self.always)
+        for word in trig.keys() & words:  # C-level: iterates the item's words, not the table
+            entry = trig[word]
+            units.update(entry[0])
+            candidates.update(entry[1])
+        return Ctx(units, fields, trig, item.source_id or "", item.tags or (), self.lang), candidates
 
 
 class Matcher:
     """Compiled once from the themes; `match(item)` is safe to call from one thread at a time
-    per language (the per-language programs are built lazily on first use)."""
+    (the per-language programs are built, and learn words, lazily)."""
 
     def __init__(self, themes: Iterable[ThemeDef]):
         self.themes = tuple(themes)
@@ -166,27 +170,11 @@ class Matcher:
             prog = self._programs[lang] = _Program(self.themes, lang)
         return prog
 
-    def context(self, item: "Matchable", prog: _Program) -> Ctx:
-        title = fold_text(item.title or "")
-        summary = fold_text(item.summary or "")
-        text = f"{title}{FIELD_BREAK}{summary}{FIELD_BREAK}{fold_text(item.text or '')}"
-        found: dict = {}
-        if prog.automaton is not None:
-            summary_at = len(title) + 1
-            prog.scan(text, found, summary_at, summary_at + len(summary) + 1)
-        return Ctx(found, text, item.source_id or "", item.tags or (), prog.lang)
-
     def matching(self, item: "Matchable") -> tuple[_Program, Ctx, dict[int, list[int]], dict[int, list[int]]]:
         """(program, context, {theme index: rule indexes hit}, {theme index: rule indexes
         dropped by the theme's exclude}), with no explanation work: the hot path."""
         prog = self.program(item.language)
-        ctx = self.context(item, prog)
-        trigger = prog.trigger
-        candidates = set(prog.always)
-        for key in ctx.found:
-            rules = trigger.get(key)
-            if rules:
-                candidates.update(rules)
+        ctx, candidates = prog.context(item)
         hit: dict[int, list[int]] = {}
         excluded: dict[int, list[int]] = {}
         if not candidates:
@@ -209,15 +197,19 @@ class Matcher:
         if not hit:
             return []
         out = []
+        explainer = None
         for t_index in sorted(hit, key=lambda i: (PRIORITY_ORDER.get(self.themes[i].priority, 1), i)):
             theme = self.themes[t_index]
             rules = [prog.rules[r][1] for r in hit[t_index]]
             explanations = []
             if explain:
-                from bot.match.explain import explain_rule
+                if explainer is None:
+                    from bot.match.explain import ItemExplainer
 
-                explanations = [explain_rule(item, prog, rule) for rule in rules]
+                    explainer = ItemExplainer(item, prog.compiler, ctx)
+                explanations = [explainer.explain(rule) for rule in rules]
             out.append(ThemeHit(theme.slug, theme.priority, [r.id for r in rules], explanations))
-            log.debug("item %r hits theme %s by rules %s", (item.title or "")[:60], theme.slug,
-                      ",".join(r.id for r in rules))
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("item %r hits theme %s by rules %s", (item.title or "")[:60], theme.slug,
+                          ",".join(r.id for r in rules))
         return out

@@ -146,3 +146,8 @@ def fold_text(text: str) -> str:
     if text.isascii() or _byte_foldable(text):
         return " " + text.encode("latin-1", "replace").translate(_TABLE).decode("latin-1") + " "
     return " " + _NON_WORD.sub(" ", normalise(text)) + " "
+
+
+def tokens(text: str | None) -> list[str]:
+    """`fold_words(text)` by the fast path: the matcher's words of one field."""
+    return fold_text(text).split() if text else []
