@@ -16,6 +16,13 @@ and every minute), the weekly email, retention (daily), live reload, the heartbe
 single-instance lock, the Telegram bot's long polling (with a token), and the /healthz
 and /metrics endpoint.
 
+Roles (`newsbot run --role`, PostgreSQL): `poller` polls, `sender` sends alerts, `bot` is the
+leader's work (Telegram long polling, digests, weekly email, retention), `all` (default) is
+everything. Any number of pollers and senders share the work through leases
+(bot/storage/leases.py); the leader duties run only in the process holding the leader lock
+(an advisory lock: a standby takes over within LEADER_EVERY seconds when the leader dies).
+On SQLite one process owns the file (the single-instance lock), whatever its role.
+
 Stopping (SIGTERM/SIGINT): polls and timers are cancelled (each stored item is its own
 transaction); a send in progress gets a grace period to finish, then whatever it claimed
 goes back to the queue. Owns: composition and timing. Must not: print or exit (the CLI
@@ -28,9 +35,12 @@ import asyncio
 import contextlib
 import logging
 import random
+import os
 import signal
+import socket
 import time
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
 
 from bot import due
@@ -52,6 +62,9 @@ RETENTION_EVERY = 86400.0
 RETENTION_FIRST = 600.0   # after start-up, once the first polls are done
 MIN_REAL_WAIT = 0.02      # real seconds: the shortest timer sleep
 SEND_GRACE = 20.0         # real seconds an in-flight send may take to finish at shutdown
+LEADER_EVERY = 5.0        # real seconds between attempts of a standby to become the leader
+IDLE_CLAIM_WAIT = 1.0     # real seconds a poller waits when due sources are all leased by others
+ROLES = {"all": ("poll", "deliver", "leader"), "poller": ("poll",), "sender": ("deliver",), "bot": ("leader",)}
 
 
 class Daemon:
@@ -59,8 +72,14 @@ class Daemon:
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, lock_ttl: float = 60.0,
                  reload_interval: float | None = None, send_grace: float = SEND_GRACE,
-                 console: Any = None):
+                 console: Any = None, role: str = "all", lease_ttl: float = 300.0):
         self.settings = settings
+        self.role, self.duties, self.lease_ttl = role, ROLES[role], lease_ttl
+        # Names this process in lease columns (pid included: an operator can tell who held what).
+        self.worker = f"{role}:{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.leader: Any = None
+        self._leading = asyncio.Event()
+        self._last_polled = 0
         self.clock = clock or Clock()
         self.lock_ttl = lock_ttl
         # Real seconds between config checks: a few seconds in production, faster when
@@ -106,9 +125,13 @@ class Daemon:
 
         tag_countries("Greece", "en")  # builds the country automaton (half a second) now
         self.engine = open_database(self.settings.database_url)
-        self.lock = InstanceLock(self.engine, ttl=self.lock_ttl)
-        self.lock.acquire()
-        self._recover_leases()
+        from bot.storage.leases import LeaderLock
+
+        self.leader = LeaderLock(self.engine)
+        if self.engine.dialect.name == "sqlite":   # one process per file; PostgreSQL shares
+            self.lock = InstanceLock(self.engine, ttl=self.lock_ttl)
+            self.lock.acquire()
+            self._recover_leases()
         self.metrics = OpsMetrics(self.engine, self.clock)
         self.watcher = ConfigWatcher(self.settings.config_dir, self.config, on_error=self._config_broken,
                                      clock=self.clock)
@@ -151,13 +174,19 @@ class Daemon:
                     log.error("cannot serve /healthz and /metrics on %s: %s (set NEWSBOT_HTTP)",
                               self.settings.http_address, exc.strerror or exc)
                     ops = None
+            wanted = {"heartbeat": self.lock is not None, "reload": True, "poll": "poll" in self.duties,
+                      "deliver": "deliver" in self.duties or "leader" in self.duties,
+                      "email": "leader" in self.duties, "retention": "leader" in self.duties,
+                      "leader": "leader" in self.duties}
             tasks = {name: asyncio.create_task(self._guard(name, fn), name=f"newsbot-{name}") for name, fn in (
                 ("heartbeat", self._heartbeat_loop), ("reload", self._reload_loop),
                 ("poll", self._poll_loop), ("deliver", self._deliver_loop),
-                ("email", self._email_loop), ("retention", self._retention_loop))}
-            await self._start_telegram()
-            log.info("daemon started sources=%d themes=%d chats=%d clock=%s http=%s",
-                     len(self.config.sources.enabled), len(getattr(self.config.themes, "themes", ()) or ()),
+                ("email", self._email_loop), ("retention", self._retention_loop),
+                ("leader", self._leader_loop)) if wanted[name]}
+            if "leader" in self.duties and await asyncio.to_thread(self.leader.try_acquire):
+                await self._become_leader()
+            log.info("daemon started role=%s leader=%s sources=%d themes=%d chats=%d clock=%s http=%s",
+                     self.role, self._leading.is_set(), len(self.config.sources.enabled), len(getattr(self.config.themes, "themes", ()) or ()),
                      len(self.config.deliveries.telegram.chats), self.clock,
                      f"{ops.host}:{ops.port}" if ops else "off")
             await self._stop.wait()
@@ -224,7 +253,8 @@ class Daemon:
     def _make_poller(self, config: ConfigSnapshot) -> Any:
         from bot.pipeline import Poller
 
-        return Poller(self.engine, config.sources, config.themes, self.fetcher, clock=self.clock)
+        return Poller(self.engine, config.sources, config.themes, self.fetcher, clock=self.clock,
+                      lease_owner=self.worker, lease_ttl=self.lease_ttl)
 
     async def _open_sender(self, config: ConfigSnapshot) -> Any:
         from bot.delivery.sender import Sender
@@ -232,14 +262,20 @@ class Daemon:
         names = {s.id: s.display_name for s in config.sources.sources}
         sender = Sender.from_settings(self.engine, self.settings, themes=config.themes, source_names=names,
                                       default_tz=self.settings.timezone or config.deliveries.timezone,
-                                      clock=self.clock, sleep=self.clock.sleep, stream=self.console)
+                                      clock=self.clock, sleep=self.clock.sleep, stream=self.console,
+                                      lease=timedelta(seconds=self.lease_ttl), alerts="deliver" in self.duties,
+                                      digests=self._leading.is_set())
+        sender.owner = self.worker
         await sender.__aenter__()
         return sender
 
     def _sync_destinations(self, config: ConfigSnapshot) -> None:
         from bot.delivery.outbox import sync_config_destinations
 
+        from bot.storage.leases import serialize
+
         with self.engine.begin() as conn:
+            serialize(conn, "destinations")   # several processes start at once on PostgreSQL
             counts = sync_config_destinations(conn, config.deliveries, self.clock.now())
         if any(counts.values()):
             log.info("destinations from deliveries.yaml %s",
@@ -321,6 +357,39 @@ class Daemon:
                 self.exit_code = 1
                 self._stop.set()
 
+    async def _become_leader(self) -> None:
+        self._leading.set()
+        if self.sender is not None:
+            self.sender.digests = True
+        self._wake_deliver.set()
+        await self._start_telegram()
+
+    async def _until_leader(self) -> bool:
+        """Wait until this process leads; False when stopping first."""
+        waiters = [asyncio.ensure_future(e.wait()) for e in (self._stop, self._leading)]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+        return self._leading.is_set() and not self._stop.is_set()
+
+    async def _leader_loop(self) -> None:
+        """A standby tries to become the leader every LEADER_EVERY real seconds; a leader that
+        loses its lock (its database connection broke) stops, so two never run the schedules."""
+        while not self._stop.is_set():
+            await self._wait(self.clock.scale * LEADER_EVERY)
+            if self._stop.is_set():
+                return
+            was = self._leading.is_set()
+            held = await asyncio.to_thread(self.leader.try_acquire)
+            if held and not was:
+                await self._become_leader()
+            elif was and not held:
+                log.critical("lost the leader lock; stopping so no schedule runs twice")
+                self.exit_code = 1
+                self._stop.set()
+
     async def _reload_loop(self) -> None:
         while not self._stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
@@ -350,12 +419,16 @@ class Daemon:
             self._wake_poll.clear()
             async with self._polling:
                 await self._poll_once()
+            if not self._last_polled:
+                # Due sources exist but other pollers hold them all: look again shortly.
+                await self._wait(self.clock.scale * IDLE_CLAIM_WAIT, self._wake_poll)
 
     async def _poll_once(self) -> None:
         summary = await self.poller.poll(source_ids=None, due_only=True)  # logs its own cycle line
         self._cycles += 1
         self.metrics.record_poll(summary)
         results = getattr(summary, "results", []) or []
+        self._last_polled = len(results)
         if any(getattr(r, "outcome", "") != "failed" for r in results):
             self._last_poll_ok = self.clock.now()
         failed = [r for r in results if getattr(r, "outcome", "") == "failed"]
@@ -399,6 +472,8 @@ class Daemon:
         return max(1.0, min(EMAIL_EVERY, (at - now).total_seconds() + 1.0))
 
     async def _email_loop(self) -> None:
+        if not await self._until_leader():
+            return
         while not self._stop.is_set():
             if self.weekly.enabled and self.config.deliveries.email.weekly.lists:
                 report = await self.weekly.send_due()
@@ -408,6 +483,8 @@ class Daemon:
             await self._wait(self._seconds_to_next_email())
 
     async def _retention_loop(self) -> None:
+        if not await self._until_leader():
+            return
         await self._wait(RETENTION_FIRST)
         while not self._stop.is_set():
             retention = retention_of(self.config.deliveries)
@@ -420,6 +497,8 @@ class Daemon:
         return {
             "uptime_seconds": round(time.monotonic() - self._started, 1),
             "poll_cycles": self._cycles,
+            "role": self.role,
+            "leader": self._leading.is_set(),
             "lock": "held" if self.lock and self.lock.held else "lost",
             "config_error": self.watcher.last_error if self.watcher else None,
             "telegram": "on" if self.telegram is not None else "console",
@@ -449,6 +528,13 @@ class Daemon:
         if self.lock is not None:
             with contextlib.suppress(Exception):
                 self.lock.release()
+        if self.leader is not None:
+            with contextlib.suppress(Exception):
+                from bot.storage.leases import release_sources
+
+                with self.engine.begin() as conn:
+                    release_sources(conn, self.worker)   # a poll cut short gives its sources back
+                self.leader.release()
         if self.engine is not None:
             self.engine.dispose()
         log.info("stopped cleanly")

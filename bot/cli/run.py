@@ -15,18 +15,23 @@ from bot.cli.common import EXIT_CONFIG, App, handle_errors, pass_app, setup_logg
 
 
 @click.command()
+@click.option("--role", type=click.Choice(["all", "poller", "sender", "bot"]), default="all", show_default=True,
+              help="What this process does (PostgreSQL: run any number of pollers and senders; one "
+                   "process, the leader, runs the Telegram bot and the schedules). On SQLite, one process.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one JSON object a line, for log collectors.")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
               default="INFO", show_default=True)
 @pass_app
 @handle_errors
-def run(app: App, log_format: str, log_level: str) -> None:
+def run(app: App, role: str, log_format: str, log_level: str) -> None:
     """Run the daemon: polling, alerts, digests, the weekly email, the Telegram bot.
 
     Reloads sources.yaml, rules/ and deliveries.yaml when they change (a broken edit is
     reported and the last good configuration keeps running). Stops cleanly on SIGTERM or
-    SIGINT. Health and metrics on NEWSBOT_HTTP (default 127.0.0.1:8787; `off` disables)."""
+    SIGINT. Health and metrics on NEWSBOT_HTTP (default 127.0.0.1:8787; `off` disables).
+    NEWSBOT_LEASE_TTL (seconds, default 300): how long a dead worker's sources and sends stay
+    claimed before another process takes them over."""
     from bot.clock import Clock
     from bot.daemon import Daemon
     from bot.lock import LockHeld
@@ -36,13 +41,16 @@ def run(app: App, log_format: str, log_level: str) -> None:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         clock = Clock.from_env(os.environ)
+        lease_ttl = float(os.environ.get("NEWSBOT_LEASE_TTL", "").strip() or 300)
+        if not 1 <= lease_ttl <= 86400:
+            raise ValueError(f"NEWSBOT_LEASE_TTL must be seconds between 1 and 86400 (got {lease_ttl:g})")
     except ValueError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_CONFIG)
     if not app.settings.telegram_token:
         click.echo("Notice: TELEGRAM_BOT_TOKEN is not set: alerts and digests are printed to the console.",
                    err=True)
-    daemon = Daemon(app.settings, clock=clock)
+    daemon = Daemon(app.settings, clock=clock, role=role, lease_ttl=lease_ttl)
     try:
         daemon.prepare()
     except LockHeld as exc:

@@ -17,7 +17,8 @@ Several senders (`newsbot run --role sender`, on any machines) share one outbox:
 reserves the due alerts it will send with a lease (bot.storage.leases.claim_alerts: a chat's
 rows go to one sender), and the claim before each message is still the compare-and-set
 that makes delivery exactly-once. Leases run on `lease_clock` (real time): they guard
-against real processes dying. `digests=False` leaves digests to the leader process.
+against real processes dying. `digests=False` leaves digests to the leader process,
+`alerts=False` leaves alerts to the senders (the leader of `--role bot`).
 """
 
 from __future__ import annotations
@@ -167,7 +168,8 @@ class Sender:
                  limits: FloodLimits = FloodLimits(), per_theme: int = 8,
                  max_attempts: int = 8, max_backoff: float = 900.0,
                  lease: timedelta = leases.DEFAULT_LEASE,
-                 lease_clock: Callable[[], datetime] = leases.wall_clock, digests: bool = True):
+                 lease_clock: Callable[[], datetime] = leases.wall_clock, digests: bool = True,
+                 alerts: bool = True):
         self.engine, self.transport = engine, transport
         self.titles = theme_titles(themes)
         self.source_names = dict(source_names or {})
@@ -176,7 +178,7 @@ class Sender:
         self.limiter = FloodLimiter(limits)
         self.per_theme, self.max_attempts, self.max_backoff = per_theme, max_attempts, max_backoff
         self.owner = f"sender-{uuid.uuid4().hex[:8]}"
-        self.lease, self.lease_clock, self.digests = lease, lease_clock, digests
+        self.lease, self.lease_clock, self.digests, self.alerts = lease, lease_clock, digests, alerts
         self.report = SendReport()
         self._seeded = False
         self._digest_retry: datetime | None = None
@@ -219,7 +221,8 @@ class Sender:
             if not self._seeded:
                 self._seed_limiter(conn, started)
         while True:
-            await self.send_alerts()
+            if self.alerts:
+                await self.send_alerts()
             if self.digests:
                 await self.send_due_digests()
             if not wait_retries:

@@ -34,7 +34,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Engine, and_, or_, select, text, update
 
 from bot.storage.schema import deliveries, destinations, sources
 
@@ -193,6 +193,15 @@ def release_alerts(conn: Connection, owner: str) -> int:
                         .values(lease_owner=None, lease_until=None)).rowcount or 0
 
 
+def serialize(conn: Connection, name: str) -> None:
+    """Make concurrent transactions doing `name` run one after the other (PostgreSQL: an
+    advisory lock held until this transaction ends). SQLite serialises writers already."""
+    if _is_pg(conn):
+        import zlib
+
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LEADER_KEY + zlib.crc32(name.encode())})
+
+
 # --- the leader ------------------------------------------------------------------------------
 
 class LeaderLock:
@@ -294,4 +303,4 @@ def _chunks(values: Sequence[Any], size: int = 500):  # noqa: ANN202
 
 
 __all__ = ["DEFAULT_LEASE", "LEADER_KEY", "LeaderLock", "claim_alerts", "claim_for_send", "claim_sources",
-           "recover_deliveries", "release_alerts", "release_sources", "renew_sources", "wall_clock"]
+           "recover_deliveries", "release_alerts", "release_sources", "renew_sources", "serialize", "wall_clock"]
