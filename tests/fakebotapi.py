@@ -92,6 +92,30 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def check_markup(markup: Any) -> str | None:
+    """None when Telegram would accept an inline keyboard, else the 400 description."""
+    if markup is None:
+        return None
+    if isinstance(markup, str):
+        try:
+            markup = json.loads(markup)
+        except ValueError:
+            return "Bad Request: can't parse reply keyboard markup JSON object"
+    rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+        return "Bad Request: field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays"
+    for row in rows:
+        for button in row:
+            if not isinstance(button, dict) or not button.get("text"):
+                return "Bad Request: text buttons are unallowed in the inline keyboard"
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                return "Bad Request: BUTTON_DATA_INVALID"
+            if data is None and not button.get("url"):
+                return "Bad Request: inline keyboard button needs callback_data or url"
+    return None
+
+
 def check_message(text: str, parse_mode: str | None) -> str | None:
     """None when Telegram would accept the text, else the 400 description."""
     try:
@@ -123,6 +147,7 @@ class Sent:
     ts: float
     message_id: int
     disable_preview: bool
+    reply_markup: dict | None = None
 
 
 @dataclass
@@ -172,6 +197,7 @@ class FakeBotAPI:
         self.migrated: dict[str, int] = {}         # old group id -> new supergroup id, forever
         self.chat_admins: dict[str, set[int]] = defaultdict(set)
         self.commands: list[dict] = []
+        self.answers: list[dict] = []              # answerCallbackQuery calls, in order
         self.random_faults: Callable[[dict], str | None] | None = None
         self.on_send: Callable[["Sent"], None] | None = None
         self.hung = asyncio.Event()
@@ -225,13 +251,16 @@ class FakeBotAPI:
                                       "from": {"id": user_id, "is_bot": False, "first_name": first_name}}})
 
     def callback(self, data: str, *, user_id: int = 42, chat_id: int | None = None,
-                 message_id: int = 1) -> None:
+                 message_id: int = 1) -> str:
+        """Push a button press; returns the callback query id (see `answers`)."""
         chat_id = user_id if chat_id is None else chat_id
+        qid = f"q{self._next_id()}"
         self.push_update({"callback_query": {
-            "id": str(self._next_id()), "chat_instance": "ci", "data": data,
+            "id": qid, "chat_instance": "ci", "data": data,
             "from": {"id": user_id, "is_bot": False, "first_name": "Ana"},
             "message": {"message_id": message_id, "date": int(time.time()), "text": "settings",
                         "chat": {"id": chat_id, "type": chat_type(str(chat_id))}}}})
+        return qid
 
     def messages_to(self, chat_id: int | str) -> list[Sent]:
         return [s for s in self.sent if s.chat_id == str(chat_id)]
@@ -380,7 +409,7 @@ class FakeBotAPI:
     async def _m_sendMessage(self, params: dict) -> tuple[int, Any]:
         chat = str(params.get("chat_id", ""))
         text = params.get("text", "")
-        problem = check_message(text, params.get("parse_mode"))
+        problem = check_message(text, params.get("parse_mode")) or check_markup(params.get("reply_markup"))
         if problem:
             return 400, {"ok": False, "error_code": 400, "description": problem}
         now = self.clock()
@@ -391,8 +420,10 @@ class FakeBotAPI:
         self._recent[chat].append(now)
         self._recent_all.append(now)
         lpo = params.get("link_preview_options") or {}
+        markup = params.get("reply_markup")
         sent = Sent(chat, params.get("message_thread_id"), text, params.get("parse_mode"), now,
-                    self._next_id(), bool(lpo.get("is_disabled")) if isinstance(lpo, dict) else False)
+                    self._next_id(), bool(lpo.get("is_disabled")) if isinstance(lpo, dict) else False,
+                    json.loads(markup) if isinstance(markup, str) else markup)
         self.sent.append(sent)
         if self.on_send:
             self.on_send(sent)
@@ -419,7 +450,20 @@ class FakeBotAPI:
     async def _ok(self, params: dict) -> tuple[int, Any]:
         return 200, {"ok": True, "result": True}
 
-    _m_deleteWebhook = _m_answerCallbackQuery = _m_close = _m_deleteMyCommands = _ok
+    _m_deleteWebhook = _m_close = _m_deleteMyCommands = _ok
+
+    async def _m_answerCallbackQuery(self, params: dict) -> tuple[int, Any]:
+        # Telegram: the notification text is 0-200 characters; a query is answered once.
+        text = params.get("text") or ""
+        if len(text) > 200:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: MESSAGE_TOO_LONG"}
+        qid = str(params.get("callback_query_id", ""))
+        if any(a["callback_query_id"] == qid for a in self.answers):
+            return 400, {"ok": False, "error_code": 400,
+                         "description": "Bad Request: query is too old and response timeout expired or query ID is invalid"}
+        self.answers.append({"callback_query_id": qid, "text": text,
+                             "show_alert": bool(params.get("show_alert"))})
+        return 200, {"ok": True, "result": True}
 
     async def _m_getChatMember(self, params: dict) -> tuple[int, Any]:
         chat, user = str(params.get("chat_id")), int(params.get("user_id"))

@@ -51,6 +51,7 @@ class Message:
     html: str
     delivery_ids: list[int] = field(default_factory=list)
     disable_preview: bool = False
+    buttons: list[tuple[str, str]] = field(default_factory=list)   # (label, callback_data), one row
 
     @property
     def length(self) -> int:

@@ -34,6 +34,7 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from sqlalchemy import Engine, select, update
 
+from bot import feedback
 from bot.delivery import outbox
 from bot.delivery.digest import is_due, load_entries, resolve_tz, theme_titles
 from bot.delivery.format import Message, render_alert, render_digest
@@ -44,7 +45,7 @@ from bot.storage.schema import destinations
 # documented migration switch); we read both forms below.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from telegram import Bot, LinkPreviewOptions  # noqa: E402
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions  # noqa: E402
 from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken,  # noqa: E402
                             NetworkError, RetryAfter, TelegramError)
 from telegram.request import HTTPXRequest  # noqa: E402
@@ -81,9 +82,13 @@ class TelegramTransport:
         await self.bot.shutdown()
 
     async def send(self, dest: Any, message: Message) -> int:
+        markup = None
+        if message.buttons:
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)
+                                            for label, data in message.buttons]])
         sent = await self.bot.send_message(
             chat_id=dest.chat_id, text=message.html, parse_mode="HTML",
-            message_thread_id=dest.thread_id,
+            message_thread_id=dest.thread_id, reply_markup=markup,
             link_preview_options=LinkPreviewOptions(is_disabled=message.disable_preview))
         return sent.message_id
 
@@ -333,6 +338,7 @@ class Sender:
         entry = entries[0]
         msg = render_alert(entry, self.titles.get(entry.theme, entry.theme),
                            resolve_tz(dest.timezone, self.default_tz))
+        msg.buttons = feedback.buttons(entry.hit_id)   # members' votes tune the rules
         return await self._send(dest, msg, [row.id], row.attempts)
 
     async def _send(self, dest: Any, msg: Message, ids: list[int], attempts: int) -> str:

@@ -18,8 +18,9 @@ from typing import Any, Awaitable, Callable
 from sqlalchemy import desc, func, select, update
 
 from bot.delivery import sender as _sender  # noqa: F401  (sets PTB's timedelta opt-in first)
+from bot.delivery import telegram_tools as tools
 from bot.delivery.digest import load_entries, theme_titles
-from bot.delivery.format import clip, digest_line, h
+from bot.delivery.format import MAX_LEN, clip, digest_line, h, tg_len
 from bot.delivery.outbox import find_destination, chat_key
 from bot.storage.schema import deliveries, destinations, hits, items, sources as sources_table
 
@@ -39,13 +40,13 @@ COMMANDS = [
     ("start", "what this bot does"), ("help", "the commands"), ("themes", "themes and regions"),
     ("subscribe", "THEME|REGION… follow themes or regions"), ("unsubscribe", "THEME|REGION…|all stop following"),
     ("settings", "themes, regions, alerts, digest time"), ("digest", "send my digest now"),
-    ("latest", "[THEME] the latest hits"), ("sources", "the monitored sources"), ("status", "this chat's subscription"),
+    ("latest", "[THEME] the latest hits"), ("search", "QUERY search stored items (rule language)"), ("sources", "the monitored sources"), ("status", "this chat's subscription"),
 ]
-ADMIN = [("addsource", "URL"), ("removesource", "ID"), ("pausesource", "ID"), ("health", "")]
+ADMIN = [("addsource", "URL"), ("removesource", "ID"), ("pausesource", "ID"), ("health", ""), ("report", "")]
 USAGE = {"subscribe": "/subscribe THEME|REGION… (see /themes), or /subscribe all",
          "unsubscribe": "/unsubscribe THEME|REGION…, or /unsubscribe all",
          "addsource": "/addsource URL", "removesource": "/removesource ID", "pausesource": "/pausesource ID",
-         "latest": "/latest [THEME]"}
+         "latest": "/latest [THEME]", "search": tools.SEARCH_USAGE}
 DIGEST_CHOICES = ("off", "daily 07:00", "daily 08:00", "daily 18:00", "weekly monday 08:00")
 Handler = Callable[["TelegramBot", Update, ContextTypes.DEFAULT_TYPE], Awaitable[str | None]]
 
@@ -61,7 +62,9 @@ def safe(fn: Handler) -> Callable:
             reply = "Sorry, that did not work. The admins can see why in the log."
         if reply and update.effective_chat is not None:
             try:
-                await context.bot.send_message(update.effective_chat.id, reply[:4000], parse_mode=ParseMode.HTML,
+                if tg_len(reply) > MAX_LEN:   # whole lines only: a cut inside a tag is refused
+                    reply = tools.fit(reply.split("\n"))
+                await context.bot.send_message(update.effective_chat.id, reply, parse_mode=ParseMode.HTML,
                                                message_thread_id=_thread(update),
                                                link_preview_options=_no_preview())
             except Exception:  # noqa: BLE001
@@ -284,6 +287,12 @@ class TelegramBot:
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         try:
+            # An alert's relevant / not relevant buttons: any member may vote, in any chat.
+            user = update.effective_user.id if update.effective_user else None
+            answer = tools.vote(self.engine, query.data, user, self.clock())
+            if answer is not None:
+                await query.answer(answer)
+                return
             why = await self.may_change(update, context)
             if why:
                 await query.answer(why, show_alert=True)
@@ -348,6 +357,18 @@ class TelegramBot:
     def _source_names(self) -> dict[str, str]:
         srcs = getattr(getattr(self.config, "sources", None), "sources", ()) or ()
         return {s.id: s.display_name for s in srcs}
+
+    def _weights(self) -> dict[str, float]:
+        srcs = getattr(getattr(self.config, "sources", None), "sources", ()) or ()
+        return {s.id: s.weight for s in srcs}
+
+    @safe
+    async def cmd_search(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+        # The raw text keeps the query's quotes and parentheses as typed.
+        text = update.effective_message.text or "" if update.effective_message else ""
+        query = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
+        return tools.search_reply(self.engine, query, self.clock(), weights=self._weights(),
+                                  titles=self.titles, names=self._source_names())
 
     @safe
     async def cmd_sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
@@ -450,14 +471,28 @@ class TelegramBot:
         with self.engine.connect() as conn:
             bad = conn.execute(select(sources_table).where(sources_table.c.status == "failing")
                                .order_by(sources_table.c.failing_since)).all()
+        votes = tools.precision_lines(self.engine, self.clock())
         if not bad:
-            return "All sources are healthy."
+            return tools.fit(["All sources are healthy."] + ([""] + votes if votes else []))
         lines = [f"<b>{len(bad)} failing sources</b>"]
         for s in bad[:40]:
             since = s.failing_since.strftime("%d %b %H:%M") if s.failing_since else "?"
             lines.append(f"⚠️ <code>{h(s.id)}</code> {h(s.last_error_kind or '?')} ×{s.error_count} since {since}: "
                          f"{h(clip(s.last_error, 120))}")
-        return "\n".join(lines)
+        # Votes first when the list is long: cut from the end, the failing list loses its tail.
+        return tools.fit(lines[:1] + votes + ([""] if votes else []) + lines[1:], keep=1 + len(votes))
+
+    @safe
+    async def cmd_report(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+        if not self.is_admin(update):
+            return "This command is for newsbot admins (TELEGRAM_ADMIN_IDS)."
+        srcs = getattr(getattr(self.config, "sources", None), "enabled", None)
+        ids = [s.id for s in srcs] if srcs is not None else None
+        text = tools.report_text(self.engine, self.clock(), ids)
+        for part in tools.report_messages(text):
+            await context.bot.send_message(update.effective_chat.id, part, parse_mode=ParseMode.HTML,
+                                           message_thread_id=_thread(update))
+        return None
 
     @safe
     async def cmd_unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
