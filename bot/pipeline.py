@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from concurrent.futures import ThreadPoolExecutor
 import logging
 import random
 import time
@@ -117,6 +118,7 @@ class Poller:
         self.concurrency = max(1, concurrency)
         self.rng = rng or random.Random()
         self._pending: list[_Unchanged] = []
+        self._work: ThreadPoolExecutor | None = None
         self.parse_executor = parse_executor
         self.lease_owner, self.lease_ttl = lease_owner, lease_ttl
 
@@ -157,6 +159,11 @@ class Poller:
         for s in todo:
             queue.put_nowait(s)
         refill = self._claimer(queue, states, now) if leasing else None
+        # Parsing and storing run on one thread beside the event loop, one source at a time:
+        # a first poll can spend seconds storing a source's backlog, and on the loop thread
+        # that time would count against the deadlines of the fetches in flight (spurious
+        # timeouts under load). One thread keeps the writes to the database sequential.
+        self._work = ThreadPoolExecutor(1, thread_name_prefix="newsbot-poll")
 
         async def worker() -> None:
             while True:
@@ -169,7 +176,7 @@ class Poller:
                 result = await self._poll_one(source, states[source.id])
                 summary.results.append(result)
                 if len(self._pending) >= _FLUSH_EVERY:
-                    self._flush_unchanged()
+                    await self._flush_async()
                 if progress is not None:
                     progress(result, len(summary.results), max(len(todo), len(summary.results)))
 
@@ -177,7 +184,11 @@ class Poller:
             workers = self.concurrency if leasing else min(self.concurrency, len(todo)) or 1
             await asyncio.gather(*(worker() for _ in range(workers)))
         finally:
-            self._flush_unchanged()
+            try:
+                await self._flush_async()
+            finally:
+                self._work.shutdown(wait=True)
+                self._work = None
         for r in summary.results:
             summary.polled += 1
             summary.new_items += r.new_items
@@ -208,7 +219,7 @@ class Poller:
                 if not queue.empty():
                     return True
                 # Write (and so un-lease) what this poller finished before taking more.
-                self._flush_unchanged()
+                await self._flush_async()
                 with self.engine.begin() as conn:
                     ids = leases.claim_sources(conn, self.lease_owner, due_at, limit=self.concurrency,
                                                exclude=exclude, lease=ttl)
@@ -233,21 +244,33 @@ class Poller:
         try:
             await self._fetch_and_store(source, state, result)
         except FetchError as exc:
-            self._record_failure(source, state, result, exc.kind, exc.message,
+            await self._off_loop(self._record_failure, source, state, result, exc.kind, exc.message,
                                  getattr(exc, "retry_after", None))
         except Exception as exc:  # a bug in one part must not stop the other sources
             log.exception("source %s: unexpected error", source.id)
-            self._record_failure(source, state, result, "internal", f"{type(exc).__name__}: {exc}", None)
+            await self._off_loop(self._record_failure, source, state, result, "internal",
+                                 f"{type(exc).__name__}: {exc}", None)
         result.elapsed = time.monotonic() - started
         if result.outcome == "failed":
             log.debug("source %s failed kind=%s error=%s", source.id, result.error_kind, result.error)
         return result
 
+    async def _off_loop(self, fn: Callable, *args: Any, **kw: Any) -> Any:
+        """Run `fn` on the poll's work thread (inline when called outside a poll cycle)."""
+        if self._work is None:
+            return fn(*args, **kw)
+        return await asyncio.get_running_loop().run_in_executor(self._work, functools.partial(fn, *args, **kw))
+
+    async def _flush_async(self) -> None:
+        batch, self._pending = self._pending, []  # taken on the loop thread: no append is lost
+        if batch:
+            await self._off_loop(self._write_unchanged, batch)
+
     async def _parse(self, body: bytes, **kw: Any) -> Any:
         if self.parse_executor is None:
             from bot import parse
 
-            return parse.parse_document(body, **kw)
+            return await self._off_loop(parse.parse_document, body, **kw)
         loop = asyncio.get_running_loop()
         outcome = await loop.run_in_executor(self.parse_executor, functools.partial(_parse_in_worker, body, kw))
         if outcome[0] == "error":
@@ -277,7 +300,7 @@ class Poller:
                                        kind="feed", **parse_kw)
             feed_url = fetched.url
             log.info("source %s: using the feed %s linked from %s", source.id, feed_url, source.url)
-        self._store(source, state, fetched, parsed, feed_url, now, result)
+        await self._off_loop(self._store, source, state, fetched, parsed, feed_url, now, result)
 
     def _store(self, source: Source, state: Any, fetched: Any, parsed: Any, feed_url: str | None,
                now: datetime, result: SourceResult) -> None:
@@ -335,6 +358,9 @@ class Poller:
         """Write the state of the unchanged sources polled so far in one transaction: thousands
         of 304s must not cost a transaction (an fsync) each."""
         pending, self._pending = self._pending, []
+        self._write_unchanged(pending)
+
+    def _write_unchanged(self, pending: list[_Unchanged]) -> None:
         if not pending:
             return
         with self.engine.begin() as conn:

@@ -122,7 +122,7 @@ async def test_new_items_stored_once_then_conditional_get_parses_nothing(env, pa
     env.sources("picum /etag.xml", "ecre /lm.xml", "plain /plain.xml")
 
     first = await env.poll()
-    assert (first.polled, first.new_items, first.failed) == (3, 4, 0)
+    assert (first.polled, first.new_items, first.failed) == (3, 4, 0), first.results
     assert {r.source_id: r.outcome for r in first.results} == {"picum": "changed", "ecre": "changed", "plain": "changed"}
     assert len(parse_calls) == 3
     stored = env.rows(items)
@@ -296,3 +296,25 @@ async def test_parsing_in_a_worker_process(env):
     # the worker's FetchError comes back classified, not as a pickling failure
     assert outcome == {"w": ("changed", None, 1), "page": ("failed", "not-a-feed", 0)}
     assert [r.guid for r in env.rows(items)] == ["w1"]
+
+
+async def test_lease_owner_claims_due_sources_and_frees_them(env):
+    from bot.storage.schema import sources as sources_table
+
+    env.server.add("/a.xml", rss([("a1", "https://a.org/1", "A")]))
+    env.server.add("/b.xml", status=404, body=b"x", content_type="text/plain")
+    env.sources("a /a.xml", "b /b.xml", "off /a.xml enabled: false")
+    async with Fetcher(FetchPolicy(allow_private=True, timeout=5)) as fetcher:
+        poller = Poller(env.engine, load_sources(env.dir), load_themes(env.dir), fetcher, env.clock,
+                        lease_owner="worker-1", lease_ttl=60.0)
+        res = await poller.poll()
+        assert sorted(r.source_id for r in res.results) == ["a", "b"]   # disabled never claimed
+        leased = env.rows(sources_table, sources_table.c.lease_owner.is_not(None))
+        assert leased == []                                              # every poll freed its lease
+        assert (await poller.poll()).polled == 0                         # nothing due
+        # a source leased by another live worker is not polled
+        env.clock.advance(days=2)
+        with env.engine.begin() as conn:
+            conn.execute(sources_table.update().where(sources_table.c.id == "a").values(
+                lease_owner="worker-2", lease_until=datetime.now(timezone.utc) + timedelta(minutes=5)))
+        assert [r.source_id for r in (await poller.poll()).results] == ["b"]
