@@ -354,13 +354,9 @@ class Poller:
         log.debug("source %s changed new_items=%d hits=%d queued=%d backlog=%s", source.id, new_count,
                   len(new_hits), queued, is_backlog)
 
-    def _flush_unchanged(self) -> None:
-        """Write the state of the unchanged sources polled so far in one transaction: thousands
-        of 304s must not cost a transaction (an fsync) each."""
-        pending, self._pending = self._pending, []
-        self._write_unchanged(pending)
-
     def _write_unchanged(self, pending: list[_Unchanged]) -> None:
+        """Write the state of a batch of unchanged sources in one transaction: thousands of
+        304s must not cost a transaction (an fsync) each."""
         if not pending:
             return
         with self.engine.begin() as conn:
