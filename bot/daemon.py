@@ -237,7 +237,8 @@ class Daemon:
         await self.fetcher.__aenter__()
         self.poller = self._make_poller(self.config)
         self.sender = await self._open_sender(self.config)
-        self.weekly = WeeklyEmail(self.engine, self.config.deliveries, self.config.themes, self.settings, self.clock)
+        if "leader" in self.duties:   # it reads sources.yaml again: seconds for thousands of sources
+            self.weekly = WeeklyEmail(self.engine, self.config.deliveries, self.config.themes, self.settings, self.clock)
 
     def _fetch_policy(self, config: ConfigSnapshot) -> Any:
         from bot.fetch import FetchPolicy
@@ -261,6 +262,7 @@ class Daemon:
 
         names = {s.id: s.display_name for s in config.sources.sources}
         sender = Sender.from_settings(self.engine, self.settings, themes=config.themes, source_names=names,
+                                      weights={s.id: s.weight for s in config.sources.sources},
                                       default_tz=self.settings.timezone or config.deliveries.timezone,
                                       clock=self.clock, sleep=self.clock.sleep, stream=self.console,
                                       lease=timedelta(seconds=self.lease_ttl), alerts="deliver" in self.duties,
@@ -315,7 +317,8 @@ class Daemon:
             await stale.__aexit__(None, None, None)
         from bot.delivery.email import WeeklyEmail
 
-        self.weekly = WeeklyEmail(self.engine, snapshot.deliveries, snapshot.themes, self.settings, self.clock)
+        if "leader" in self.duties:
+            self.weekly = WeeklyEmail(self.engine, snapshot.deliveries, snapshot.themes, self.settings, self.clock)
         if self.telegram is not None and hasattr(self.telegram, "reload"):
             self.telegram.reload(snapshot, sender=self.sender)
         self.metrics.reloads.labels(result="ok").inc()

@@ -31,6 +31,9 @@ from typing import Any, Iterable, Sequence
 PRIORITY_FACTOR = {"high": 4.0, "normal": 2.0, "low": 1.0}
 DIGEST_HALF_LIFE = timedelta(hours=24)
 EMAIL_HALF_LIFE = timedelta(hours=72)
+# The votes that make a rule's feedback factor: those on its hits of the last 90 days (long
+# enough to gather votes on a quiet rule, short enough that a rewritten rule recovers).
+RULE_VOTES_WINDOW = timedelta(days=90)
 
 
 @dataclass(frozen=True)

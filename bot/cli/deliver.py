@@ -28,6 +28,14 @@ def _context(app: App):  # noqa: ANN202
     return themes, names, deliveries_cfg, tz
 
 
+def weights_of(app: App) -> dict[str, float]:
+    """sources.yaml `weight` per source id, for ranking digests (all 1 without the file)."""
+    try:
+        return {s.id: s.weight for s in app.sources().sources}
+    except (OSError, NewsbotError):
+        return {}
+
+
 def _sync(app: App, deliveries_cfg, now: datetime) -> None:  # noqa: ANN001
     from bot.delivery.outbox import sync_config_destinations
 
@@ -58,7 +66,8 @@ def _dry_run(app: App, themes, names, tz, show) -> dict:  # noqa: ANN001
                 counts["alerts"] += 1
         for dest in dests.values():
             if is_due(dest, now, tz):
-                for part in preview_messages(conn, dest=dest, titles=titles, source_names=names, default_tz=tz, now=now):
+                for part in preview_messages(conn, dest=dest, titles=titles, source_names=names, default_tz=tz, now=now,
+                                             weights=weights_of(app)):
                     show(f"── would send digest to {dest.name or dest.chat_id} (chat {dest.chat_id}) ──\n{to_plain(part.html)}\n")
                     counts["digests"] += 1
     return counts
@@ -93,7 +102,7 @@ def deliver(app: App, once: bool, dry_run: bool, wait_retries: int, verbose: boo
 
     async def go():  # noqa: ANN202
         async with Sender.from_settings(app.engine, app.settings, themes=themes, source_names=names,
-                                        default_tz=tz) as sender:
+                                        default_tz=tz, weights=weights_of(app)) as sender:
             return await sender.run_once(wait_retries=wait_retries > 0, max_wait=float(wait_retries))
 
     report = asyncio.run(go())

@@ -47,8 +47,11 @@ def digest(app: App, preview: bool, chat: str | None, since: str, per_theme: int
             dest = find_destination(conn, chat, None)
             if dest is None:
                 raise click.BadParameter(f"no destination with chat id {chat}", param_hint="--chat")
+        from bot.cli.deliver import weights_of
+
         parts = preview_messages(conn, dest=dest, since=now - period, titles=theme_titles(themes),
-                                 source_names=names, per_theme=per_theme, default_tz=tz, now=now)
+                                 source_names=names, per_theme=per_theme, default_tz=tz, now=now,
+                                 weights=weights_of(app))
     if fmt == "json":
         echo_json([{"html": p.html, "text": to_plain(p.html), "length": p.length} for p in parts])
         return

@@ -1,7 +1,8 @@
 """Digest schedules and the database side of messages: when a destination's digest is due,
-and turning outbox rows into `format.Entry` values.
+turning outbox rows into `format.Entry` values (with "also reported by" from the story's
+members), and ranking them with bot.ranking (DIGEST_HALF_LIFE).
 
-Must not send anything or decide what matches; reads hits, items and stories only.
+Must not send anything or decide what matches; reads hits, items, stories and votes only.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, select
 
+from bot import ranking
 from bot.delivery.format import Entry
+from bot.feedback import hit_votes, rule_votes
 from bot.storage.schema import hits, items
+from bot.stories import story_members
 
 log = logging.getLogger(__name__)
 
@@ -91,20 +95,17 @@ def load_entries(conn: Connection, rows: Sequence[tuple[int, int]],
                items.c.source_id, items.c.published_at, items.c.first_seen_at, items.c.countries,
                items.c.summary)
         .join(items, items.c.id == hits.c.item_id).where(hits.c.id.in_(list(by_hit)))).all()
-    stories = {r.story_id for r in found if r.story_id is not None}
-    story_sources: dict[int, list[tuple[int, str]]] = {}
-    if stories:
-        for sid, iid, src in conn.execute(select(items.c.story_id, items.c.id, items.c.source_id)
-                                          .where(items.c.story_id.in_(stories))
-                                          .order_by(items.c.id)):
-            story_sources.setdefault(sid, []).append((iid, src))
+    story_sources = story_members(conn, (r.story_id for r in found))
     entries = []
     for r in found:
         also: list[str] = []
+        ids = [r.source_id]
         for iid, src in story_sources.get(r.story_id, []):
             name = source_names.get(src, src)
             if iid != r.item_id and src != r.source_id and name not in also:
                 also.append(name)
+            if src not in ids:
+                ids.append(src)
         entries.append(Entry(
             hit_id=r.id, item_id=r.item_id, story_id=r.story_id, theme=r.theme,
             priority=r.priority or "normal", title=r.title, url=r.url,
@@ -112,9 +113,33 @@ def load_entries(conn: Connection, rows: Sequence[tuple[int, int]],
             published=r.published_at or r.first_seen_at,
             countries=_country_names(r.countries or []), summary=r.summary or "",
             explanations=r.explanations or [], rules=r.rules or [], also=also,
-            delivery_ids=by_hit[r.id]))
+            delivery_ids=by_hit[r.id], source_ids=ids))
     entries.sort(key=lambda e: e.hit_id)
     return entries
+
+
+def rank_entries(conn: Connection, entries: Sequence[Entry], now: datetime, *,
+                 weights: Mapping[str, float] | None = None,
+                 half_life: timedelta = ranking.DIGEST_HALF_LIFE,
+                 rule_feedback: Mapping[str, tuple[int, int]] | None = None) -> None:
+    """Set each entry's `score` by bot.ranking (the formula of the README's "Stories, ranking
+    and search"): theme priority, distinct sources of the story, the heaviest source's
+    weight, recency (`half_life`) and members' votes on the hit and on its best rule.
+    `rule_feedback` (rule -> (up, down)) may be passed in when ranking many digests."""
+    if not entries:
+        return
+    weights = weights or {}
+    votes = hit_votes(conn, [e.hit_id for e in entries])
+    if rule_feedback is None:
+        rule_feedback = rule_votes(conn, now - ranking.RULE_VOTES_WINDOW)
+    for e in entries:
+        up, down = votes.get(e.hit_id, (0, 0))
+        rule_up, rule_down = ranking.best_rule_votes(list(e.rules), dict(rule_feedback))
+        sources = list(e.source_ids) or [e.source]
+        e.score = ranking.score(ranking.Rankable(
+            key=e.hit_id, priority=e.priority, sources=len(sources),
+            when=e.published or now, weight=max(weights.get(s, 1.0) for s in sources),
+            votes_up=up, votes_down=down, rule_up=rule_up, rule_down=rule_down), now, half_life)
 
 
 def theme_titles(themes: Any) -> dict[str, str]:
@@ -130,7 +155,7 @@ def theme_titles(themes: Any) -> dict[str, str]:
 def preview_messages(conn: Connection, *, dest: Any = None, since: datetime | None = None,
                      titles: Mapping[str, str] | None = None, source_names: Mapping[str, str] | None = None,
                      per_theme: int = 8, default_tz: str | None = None,
-                     now: datetime | None = None) -> list:
+                     now: datetime | None = None, weights: Mapping[str, float] | None = None) -> list:
     """The digest a destination would get now (its queued rows), or, with no destination,
     a digest of every alertable hit stored since `since`. Reads only."""
     from bot.delivery import outbox
@@ -147,6 +172,7 @@ def preview_messages(conn: Connection, *, dest: Any = None, since: datetime | No
         pairs = [(0, hid) for hid in conn.execute(q.order_by(hits.c.id)).scalars()]
         tz = resolve_tz(None, default_tz)
     entries = load_entries(conn, pairs, source_names)
+    rank_entries(conn, entries, now, weights=weights)
     for e in entries:
         e.delivery_ids = [i for i in e.delivery_ids if i]
     return render_digest(entries, titles or {}, per_theme=per_theme, tz=tz,

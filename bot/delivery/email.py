@@ -83,6 +83,7 @@ class WeeklyEmail:
     def __init__(self, engine: Engine, deliveries_cfg: DeliveriesFile, themes: Any, settings: Any,
                  clock: Callable[[], datetime] | None = None, *,
                  source_names: Mapping[str, str] | None = None, tls_context: Any = None,
+                 weights: Mapping[str, float] | None = None,
                  sleep: Callable[[float], Any] = asyncio.sleep, max_attempts: int = 4,
                  backoff: float = 2.0, max_per_theme: int = 10,
                  catch_up: timedelta = timedelta(days=2), unsubscribe_url: str | None = None):
@@ -92,6 +93,7 @@ class WeeklyEmail:
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.source_names = dict(source_names) if source_names is not None else _load_source_names(settings)
+        self.weights = dict(weights) if weights is not None else _load_weights(settings)
         self.tls_context = tls_context
         self.sleep = sleep
         self.max_attempts = max_attempts
@@ -101,7 +103,8 @@ class WeeklyEmail:
         self.unsubscribe_url = unsubscribe_url
         weekly = deliveries_cfg.email.weekly
         self.tz = ZoneInfo(weekly.timezone or getattr(settings, "timezone", None) or deliveries_cfg.timezone)
-        self.builder = DigestBuilder(engine, self.catalog, self.tz, self.source_names, max_per_theme)
+        self.builder = DigestBuilder(engine, self.catalog, self.tz, self.source_names, max_per_theme,
+                                     weights=self.weights)
 
     @property
     def enabled(self) -> bool:
@@ -279,15 +282,24 @@ def _addr(email_from: str | None) -> str:
     from email.utils import parseaddr
     return parseaddr(email_from or "")[1]
 
-def _load_source_names(settings: Any) -> dict[str, str]:
-    """Display names from sources.yaml when the caller passed none; ids serve otherwise."""
+def _configured_sources(settings: Any) -> list:
     config_dir = getattr(settings, "config_dir", None)
     if config_dir is None:
-        return {}
+        return []
     try:
         from bot.config.sources import load_sources
         cfg = load_sources(config_dir)
     except Exception as exc:  # noqa: BLE001  (names are cosmetic; a broken file is reported by `check`)
-        log.debug("email: source names unavailable: %s", exc)
-        return {}
-    return {s.id: (s.name or s.id) for s in getattr(cfg, "sources", ())}
+        log.debug("email: sources.yaml unavailable: %s", exc)
+        return []
+    return list(getattr(cfg, "sources", ()))
+
+
+def _load_source_names(settings: Any) -> dict[str, str]:
+    """Display names from sources.yaml when the caller passed none; ids serve otherwise."""
+    return {s.id: (s.name or s.id) for s in _configured_sources(settings)}
+
+
+def _load_weights(settings: Any) -> dict[str, float]:
+    """sources.yaml `weight` per source when the caller passed none (ranking; 1 otherwise)."""
+    return {s.id: s.weight for s in _configured_sources(settings)}

@@ -1,15 +1,15 @@
 """What goes into a weekly digest: the hits of one list and week, grouped by theme and story,
 ranked, and the summary table. Reads `items`/`hits` rows; writes nothing.
 
-Owns: ISO weeks in a time zone, the ranking formula, the list filters.
+Owns: ISO weeks in a time zone, the list filters.
 Must not: send, render templates or decide when a digest is due (`bot.delivery.email`).
 
-Ranking within a theme, one entry per story (the earliest item found):
-    score = min(sources - 1, 5) + recency + priority
-  sources  distinct sources reporting the story (each extra one outweighs a week of age)
-  recency  1 at the end of the week down to 0 seven days earlier (published, else found)
-  priority 1 high, 0.5 normal, 0 low (a theme's priority may change mid-week)
-ties: newer first, then item id. Themes: high priority first, then normal, then low.
+Ranking within a theme, one entry per story (the earliest item found): `bot.ranking`, the
+same formula as the Telegram digests (README "Stories, ranking and search") with the email's
+longer half-life, EMAIL_HALF_LIFE (72 h), measured from the end of the week; the story's
+sources are those found before the week ended (a digest of a past week does not change);
+the votes are those on the story's hits in this theme, and on the best of their rules.
+Ties: newer first, then the higher item id. Themes: high priority first, then normal, low.
 The summary compares this week's hits per theme with the mean of the previous
 SUMMARY_WEEKS weeks, counting only weeks after the first hit ever stored (a young
 database does not drag the average down).
@@ -26,12 +26,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 
+from bot import ranking
 from bot.config.deliveries import EmailList
+from bot.feedback import hit_votes, rule_votes
 from bot.delivery.email_render import DigestEntry, SummaryRow, ThemeSection, WeeklyDigest
 from bot.storage.schema import hits, items
 
 PRIORITY_ORDER = {"high": 0, "normal": 1, "low": 2}
-PRIORITY_WEIGHT = {"high": 1.0, "normal": 0.5, "low": 0.0}
 SUMMARY_WEEKS = 4
 SNIPPET_CHARS = 280
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -77,13 +78,14 @@ def theme_catalog(themes: Any) -> dict[str, tuple[str, str]]:
     return {t.slug: (t.title or t.slug, t.priority) for t in found}
 
 
-def score(n_sources: int, when: datetime | None, week_end: datetime, priority: str) -> float:
-    """The ranking formula of the module docstring."""
-    recency = 0.0
-    if when is not None:
-        age_days = (week_end - when).total_seconds() / 86400
-        recency = min(1.0, max(0.0, 1.0 - age_days / 7))
-    return min(max(n_sources - 1, 0), 5) + recency + PRIORITY_WEIGHT.get(priority, 0.5)
+def score(n_sources: int, when: datetime | None, week_end: datetime, priority: str, *,
+          weight: float = 1.0, votes: tuple[int, int] = (0, 0),
+          rule_votes: tuple[int, int] = (0, 0)) -> float:
+    """A story's score in the email: bot.ranking.score at the end of the week."""
+    return ranking.score(ranking.Rankable(
+        key=0, priority=priority, sources=max(n_sources, 1), when=when or week_end, weight=weight,
+        votes_up=votes[0], votes_down=votes[1], rule_up=rule_votes[0], rule_down=rule_votes[1]),
+        week_end, ranking.EMAIL_HALF_LIFE)
 
 
 def _country_name(code: str) -> str:
@@ -129,12 +131,14 @@ class DigestBuilder:
     """Builds WeeklyDigest values from the database for any list and week."""
 
     def __init__(self, engine: Engine, catalog: Mapping[str, tuple[str, str]], tz: ZoneInfo,
-                 source_names: Mapping[str, str], max_per_theme: int = 10):
+                 source_names: Mapping[str, str], max_per_theme: int = 10,
+                 weights: Mapping[str, float] | None = None):
         self.engine = engine
         self.catalog = dict(catalog)
         self.tz = tz
         self.source_names = dict(source_names)
         self.max_per_theme = max_per_theme
+        self.weights = dict(weights or {})       # sources.yaml `weight`
 
     def build(self, lst: EmailList, week: str, *, generated_at: datetime, footer: list[str]) -> WeeklyDigest:
         start, end = week_bounds(week, self.tz)
@@ -144,7 +148,9 @@ class DigestBuilder:
             story_ids = {r["story_id"] for r in rows if r["story_id"] is not None}
             story_sources = _story_sources(conn, story_ids, end)
             summary, weeks_averaged = self._summary(conn, lst, week, rows)
-        sections = self._sections(rows, story_sources, end)
+            votes = hit_votes(conn, [r["hit_id"] for r in rows])
+            rules = rule_votes(conn, end - ranking.RULE_VOTES_WINDOW)
+        sections = self._sections(rows, story_sources, end, votes, rules)
         return WeeklyDigest(
             list_name=lst.name, list_title=lst.title or lst.name, week=week,
             first_day=parse_week(week), last_day=parse_week(week) + timedelta(days=6),
@@ -155,8 +161,8 @@ class DigestBuilder:
     def _theme(self, slug: str, fallback_priority: str) -> tuple[str, str]:
         return self.catalog.get(slug, (slug, fallback_priority))
 
-    def _sections(self, rows: list[Mapping], story_sources: dict[int, list[str]],
-                  week_end: datetime) -> list[ThemeSection]:
+    def _sections(self, rows: list[Mapping], story_sources: dict[int, list[str]], week_end: datetime,
+                  votes: Mapping[int, tuple[int, int]], rules: dict[str, tuple[int, int]]) -> list[ThemeSection]:
         by_theme: dict[str, dict[Any, list[Mapping]]] = defaultdict(lambda: defaultdict(list))
         for r in rows:
             key = r["story_id"] if r["story_id"] is not None else ("item", r["item_id"])
@@ -164,15 +170,16 @@ class DigestBuilder:
         sections = []
         for slug, stories in by_theme.items():
             title, priority = self._theme(slug, stories[next(iter(stories))][0]["priority"])
-            entries = [self._entry(group, story_sources, week_end) for group in stories.values()]
-            entries.sort(key=lambda e: (-e.score, -(e.published.timestamp() if e.published else 0), e.item_id))
+            entries = [self._entry(group, story_sources, week_end, votes, rules) for group in stories.values()]
+            entries.sort(key=lambda e: (-e.score, -(e.published.timestamp() if e.published else 0), -e.item_id))
             sections.append(ThemeSection(slug=slug, title=title, priority=priority,
                                          entries=entries[: self.max_per_theme], stories=len(entries),
                                          hits=sum(len(g) for g in stories.values())))
         sections.sort(key=lambda s: (PRIORITY_ORDER.get(s.priority, 1), s.title.casefold(), s.slug))
         return sections
 
-    def _entry(self, group: list[Mapping], story_sources: dict[int, list[str]], week_end: datetime) -> DigestEntry:
+    def _entry(self, group: list[Mapping], story_sources: dict[int, list[str]], week_end: datetime,
+               votes: Mapping[int, tuple[int, int]], rules: dict[str, tuple[int, int]]) -> DigestEntry:
         lead = min(group, key=lambda r: (r["first_seen_at"], r["item_id"]))
         source_ids = story_sources.get(lead["story_id"]) if lead["story_id"] is not None else None
         source_ids = source_ids or [lead["source_id"]]
@@ -180,6 +187,9 @@ class DigestBuilder:
             if r["source_id"] not in source_ids:
                 source_ids = [*source_ids, r["source_id"]]
         when = lead["published_at"] or lead["first_seen_at"]
+        up = sum(votes.get(r["hit_id"], (0, 0))[0] for r in group)
+        down = sum(votes.get(r["hit_id"], (0, 0))[1] for r in group)
+        best_rule = ranking.best_rule_votes(sorted({x for r in group for x in r["rules"] or []}), rules)
         return DigestEntry(
             item_id=lead["item_id"], title=lead["title"], url=lead["url"],
             source=self.source_names.get(lead["source_id"], lead["source_id"]),
@@ -188,7 +198,9 @@ class DigestBuilder:
             snippet=_snippet(lead["summary"], lead["text"]),
             why=_why(lead["explanations"], lead["rules"]),
             sources=[self.source_names.get(s, s) for s in source_ids],
-            score=score(len(source_ids), when, week_end, lead["priority"]),
+            score=score(len(source_ids), when, week_end, lead["priority"],
+                        weight=max(self.weights.get(s, 1.0) for s in source_ids),
+                        votes=(up, down), rule_votes=best_rule),
         )
 
     def _summary(self, conn: Any, lst: EmailList, week: str, rows: list[Mapping]) -> tuple[list[SummaryRow], int]:

@@ -46,8 +46,9 @@ class DigestEntry:
 
     @property
     def reported_by(self) -> str:
-        n = len(self.sources)
-        return f"Reported by {n} source{'s' if n != 1 else ''}: {', '.join(self.sources)}"
+        """'Also reported by B, C' (the story's other sources), or '' for one source."""
+        others = [s for s in self.sources if s != self.source]
+        return f"Also reported by {', '.join(others)}" if others else ""
 
 
 @dataclass

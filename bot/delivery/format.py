@@ -44,6 +44,8 @@ class Entry:
     rules: Sequence[str] = ()
     also: Sequence[str] = ()          # other sources that reported the same story
     delivery_ids: list[int] = field(default_factory=list)
+    source_ids: Sequence[str] = ()    # ids of every source of the story, its own first
+    score: float = 0.0                # bot.ranking score (digest.rank_entries); orders a theme
 
 
 @dataclass
@@ -142,15 +144,16 @@ def render_alert(entry: Entry, theme_title: str, tz: tzinfo = timezone.utc) -> M
 
 def _merge(entries: Iterable[Entry], titles: Mapping[str, str]) -> list[tuple[Entry, list[str]]]:
     """One line per story: the same story from several items or themes shows once, under
-    its most urgent theme, with the rest of its themes named."""
+    its most urgent theme, with the rest of its themes named. Within a theme the higher
+    `score` comes first (bot.ranking), then the older hit."""
     by_key: dict[str, tuple[Entry, list[str]]] = {}
     ordered = sorted(entries, key=lambda e: (PRIORITY_ORDER.get(e.priority, 9),
-                                              titles.get(e.theme, e.theme).lower(), e.hit_id))
+                                              titles.get(e.theme, e.theme).lower(), -e.score, e.hit_id))
     for e in ordered:
         key = f"s{e.story_id}" if e.story_id is not None else f"i{e.item_id}"
         if key not in by_key:
             by_key[key] = (Entry(**{**e.__dict__, "delivery_ids": list(e.delivery_ids),
-                                    "also": list(e.also)}), [])
+                                    "also": list(e.also), "source_ids": list(e.source_ids)}), [])
             continue
         kept, themes = by_key[key]
         kept.delivery_ids.extend(e.delivery_ids)
@@ -179,8 +182,9 @@ def digest_line(entry: Entry, other_themes: Sequence[str], titles: Mapping[str, 
 
 def render_digest(entries: Sequence[Entry], titles: Mapping[str, str], *, heading: str = "Digest",
                   per_theme: int = 8, tz: tzinfo = timezone.utc, limit: int = MAX_LEN) -> list[Message]:
-    """Hits grouped by theme (high priority first), at most `per_theme` lines per theme and
-    a '+K more' line, split into messages of at most `limit` Telegram characters."""
+    """Hits grouped by theme (high priority first), best `score` first within a theme, at
+    most `per_theme` lines per theme and a '+K more' line, split into messages of at most
+    `limit` Telegram characters."""
     if not entries:
         return []
     merged = _merge(entries, titles)

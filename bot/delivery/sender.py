@@ -36,7 +36,7 @@ from sqlalchemy import Engine, select, update
 
 from bot import feedback
 from bot.delivery import outbox
-from bot.delivery.digest import is_due, load_entries, resolve_tz, theme_titles
+from bot.delivery.digest import is_due, load_entries, rank_entries, resolve_tz, theme_titles
 from bot.delivery.format import Message, render_alert, render_digest
 from bot.storage import leases
 from bot.storage.schema import destinations
@@ -51,6 +51,9 @@ from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken,  
 from telegram.request import HTTPXRequest  # noqa: E402
 
 log = logging.getLogger(__name__)
+
+
+RULE_CACHE = timedelta(minutes=10)
 
 
 def utcnow() -> datetime:
@@ -174,10 +177,12 @@ class Sender:
                  max_attempts: int = 8, max_backoff: float = 900.0,
                  lease: timedelta = leases.DEFAULT_LEASE,
                  lease_clock: Callable[[], datetime] = leases.wall_clock, digests: bool = True,
-                 alerts: bool = True):
+                 alerts: bool = True, weights: Mapping[str, float] | None = None):
         self.engine, self.transport = engine, transport
         self.titles = theme_titles(themes)
         self.source_names = dict(source_names or {})
+        self.weights = dict(weights or {})        # sources.yaml `weight`, for digest ranking
+        self._rule_votes: tuple[datetime, dict] | None = None
         self.default_tz, self.admin_ids = default_tz, frozenset(admin_ids)
         self.clock, self.sleep = clock, sleep
         self.limiter = FloodLimiter(limits)
@@ -423,6 +428,17 @@ class Sender:
                 log.warning("could not tell admin %s: %s", admin, exc)
 
     # --- digests -------------------------------------------------------------------------
+    def _rule_feedback(self, conn: Any) -> dict:
+        """Votes per rule, read once per RULE_CACHE of clock time: a pass of many digests
+        scans the hits once, and a vote cast meanwhile moves a rule by one vote at most."""
+        from bot.feedback import rule_votes
+        from bot.ranking import RULE_VOTES_WINDOW
+
+        now = self.clock()
+        if self._rule_votes is None or not timedelta(0) <= now - self._rule_votes[0] < RULE_CACHE:
+            self._rule_votes = (now, rule_votes(conn, now - RULE_VOTES_WINDOW))
+        return self._rule_votes[1]
+
     async def send_due_digests(self) -> None:
         now = self.clock()
         with self.engine.connect() as conn:
@@ -438,6 +454,8 @@ class Sender:
             dest = conn.execute(select(destinations).where(destinations.c.id == dest_id)).one()
             rows = outbox.queued_digest_rows(conn, dest_id, since)
             entries = load_entries(conn, [(r.id, r.hit_id) for r in rows], self.source_names)
+            rank_entries(conn, entries, self.clock(), weights=self.weights,
+                         rule_feedback=self._rule_feedback(conn))
         tz = resolve_tz(dest.timezone, self.default_tz)
         parts = render_digest(entries, self.titles, per_theme=self.per_theme, tz=tz,
                               heading=f"Digest · {self.clock().astimezone(tz):%d %b %Y}")

@@ -188,12 +188,52 @@ def test_schedule_day_time_and_zone(db, tmp_path):
     assert w.scheduled_at(WEEK) == datetime(2026, 11, 27, 22, 30, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("n,age_days,priority,expected", [
-    (1, 0, "normal", 1.5), (1, 7, "normal", 0.5), (3, 3.5, "high", 3.5), (9, 0, "low", 6.0), (1, 10, "low", 0.0),
+@pytest.mark.parametrize("n,age_days,priority,kw,expected", [
+    (1, 0, "normal", {}, 2.0),                     # the neutral story: bot.ranking's 2
+    (1, 3, "normal", {}, 1.0),                     # 72 h old at the end of the week: half
+    (2, 0, "high", {}, 8.0),                       # priority 4 x coverage 2
+    (4, 6, "low", {}, 0.75),                       # 1 x 3 x 0.25
+    (1, 0, "normal", {"weight": 2.0}, 4.0),
+    (1, 0, "normal", {"votes": (0, 1)}, 4 / 3),
+    (1, 0, "normal", {"rule_votes": (3, 0)}, 3.2),
 ])
-def test_score(n, age_days, priority, expected):
+def test_score_is_the_shared_ranking_with_the_email_half_life(n, age_days, priority, kw, expected):
+    from bot.ranking import EMAIL_HALF_LIFE, Rankable
+    from bot.ranking import score as shared
+
     end = datetime(2026, 11, 23, tzinfo=UTC)
-    assert score(n, end - timedelta(days=age_days), end, priority) == pytest.approx(expected)
+    when = end - timedelta(days=age_days)
+    assert score(n, when, end, priority, **kw) == pytest.approx(expected)
+    assert score(n, when, end, priority) == pytest.approx(
+        shared(Rankable(key=1, priority=priority, sources=n, when=when), end, EMAIL_HALF_LIFE))
+
+
+def test_weights_and_votes_reorder_a_theme(tmp_path):
+    from sqlalchemy import select
+
+    from bot.feedback import record_vote
+    from bot.storage.schema import hits, items
+
+    engine = seed(tmp_path / "votes.db")
+    try:
+        def order(**kw):  # noqa: ANN202
+            w = WeeklyEmail(engine, deliveries(None), THEMES, settings(tmp_path, "smtp://127.0.0.1:2525"),
+                            clock=lambda: NOW, source_names=SOURCE_NAMES, **kw)
+            d = w.digest(w.list_named(None), WEEK)
+            return [e.source for e in next(s for s in d.sections if s.slug == "detention").entries]
+
+        assert order() == ["ECRE", "PICUM"]                       # the newer first
+        # PICUM's story is 6.6 days old at the end of the week, ECRE's 4 hours: recency 0.22
+        # against 0.96 (half-life 72 h); a source 5x heavier, or 8 "not relevant" votes, flip it.
+        assert order(weights={"picum": 5.0}) == ["PICUM", "ECRE"]
+        with engine.begin() as conn:
+            ecre_hit = conn.execute(select(hits.c.id).join(items, items.c.id == hits.c.item_id).where(
+                items.c.source_id == "ecre", hits.c.theme == "detention", items.c.story_id == 6)).scalar_one()
+            for k in range(8):
+                record_vote(conn, ecre_hit, f"u{k}", -1, NOW)
+        assert order() == ["PICUM", "ECRE"]                       # members said not relevant
+    finally:
+        engine.dispose()
 
 
 # ---- templates and message ---------------------------------------------------------------
