@@ -2,7 +2,9 @@
 file of items, or on the items stored in the database, to tune them before committing.
 
 Composes bot.config.themes (rules), bot.match (matching), bot.countries (tags) and, for the
-backtest without --file, the items table. Prints; never writes to the database.
+backtest without --file, the items table and members' votes (bot.feedback: each rule's
+precision over the stored hits of the period, and the noisiest rules). Prints; never writes
+to the database.
 """
 
 from __future__ import annotations
@@ -241,10 +243,34 @@ def backtest_cmd(app: App, since: str, file: Path | None, samples: int, fmt: str
         source = stored_items(app, window)
     report = backtest(themes, source, samples)
     report["source"] = str(file) if file is not None else f"database, items of the last {since}"
+    if file is None:
+        add_feedback(report, app, window)
     if fmt == "json":
         echo_json(report)
         return
     _echo_backtest(report)
+
+
+def add_feedback(report: dict, app: App, window: timedelta) -> None:
+    """Members' votes on the stored hits of the period: per rule (votes_up, votes_down,
+    precision: None without votes) and the noisiest rules (lowest smoothed precision)."""
+    from bot.feedback import noisiest_rules, rule_stats
+
+    since = datetime.now(timezone.utc) - window
+    with app.engine.connect() as conn:
+        stats = rule_stats(conn, since)
+        noisy = noisiest_rules(conn, since)
+    per_rule: dict[str, list[int]] = {}
+    for s in stats:
+        acc = per_rule.setdefault(s.rule, [0, 0])
+        acc[0] += s.votes_up
+        acc[1] += s.votes_down
+    for theme in report["themes"]:
+        for rule in theme["rules"]:
+            up, down = per_rule.get(rule["rule"], (0, 0))
+            rule.update(votes_up=up, votes_down=down,
+                        precision=round(up / (up + down), 3) if up + down else None)
+    report["noisiest_rules"] = [s.to_dict() for s in noisy]
 
 
 def _echo_backtest(r: dict) -> None:
@@ -256,13 +282,19 @@ def _echo_backtest(r: dict) -> None:
         click.echo(f"\n{t['theme']} ({t['priority']}): {t['hits']} hits ({t['share']:.1%})"
                    + (f" [{langs}]" if langs else "") + (f", {t['excluded']} dropped by exclude" if t["excluded"] else ""))
         for rule in t["rules"]:
-            click.echo(f"  {rule['rule']:<32} {rule['hits']:>6}")
+            votes = rule.get("votes_up", 0) + rule.get("votes_down", 0)
+            precision = (f"  {rule['precision']:.0%} relevant ({rule['votes_up']} of {votes} votes)"
+                         if votes else "")
+            click.echo(f"  {rule['rule']:<32} {rule['hits']:>6}{precision}")
         for s in t["samples"]:
             click.echo(f"  - [{s['language'] or '?'}] {s['title'][:90]}")
             if s["matched"]:
                 click.echo(f"      matched {s['matched']}")
     if r["rules_without_hits"]:
         click.echo(f"\nrules without hits: {', '.join(r['rules_without_hits'])}")
+    if "noisiest_rules" in r:
+        noisy = ", ".join(f"{n['rule']} {n['precision']:.0%} of {n['votes']}" for n in r["noisiest_rules"])
+        click.echo(f"\nnoisiest rules by member votes: {noisy or 'none with 3 or more votes yet'}")
     sys.stdout.flush()
 
 
