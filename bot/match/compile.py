@@ -19,6 +19,7 @@ are kept for `bot.search`, which narrows SQL candidates with them.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from itertools import compress
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -34,9 +35,10 @@ Unit = tuple[str, str]  # ('s', stem) | ('x', word) | ('p', prefix)
 class Ctx:
     """What a compiled query sees of one item: `units` (ids of the units its words satisfy),
     `fields` (the folded words of title, summary and text), and its source, tags and language.
-    `trig` maps a word to (unit ids, rule ids) for the words that satisfy any unit."""
+    `trig` maps a word to the unit ids it satisfies, for the words that satisfy any."""
 
-    __slots__ = ("units", "fields", "trig", "source", "raw_tags", "lang", "_tags", "_field_units", "_pos")
+    __slots__ = ("units", "fields", "trig", "source", "raw_tags", "lang", "_tags", "_field_units", "_pos",
+                 "_joined")
 
     def __init__(self, units: set, fields: Sequence[list[str]], trig: dict, source: str,
                  raw_tags: Sequence[str], lang: str | None):
@@ -49,6 +51,7 @@ class Ctx:
         self._tags: frozenset[str] | None = None
         self._field_units: list | None = None
         self._pos: list | None = None
+        self._joined: list | None = None
 
     def field_units(self, f: int) -> set:
         """Units satisfied by the words of field f (for title:, summary:, text:)."""
@@ -57,10 +60,19 @@ class Ctx:
         units = self._field_units[f]
         if units is None:
             trig = self.trig
-            units = self._field_units[f] = set()
-            for word in trig.keys() & self.fields[f]:  # C-level: iterates the words, not the dict
-                units.update(trig[word][0])
+            # C-level: `keys & list` iterates the field's words, not the table
+            units = self._field_units[f] = set().union(*map(trig.__getitem__, trig.keys() & self.fields[f]))
         return units
+
+    def joined(self, f: int) -> str:
+        """' ' + the words of field f joined by single spaces + ' ': an exact phrase is a
+        substring search away."""
+        if self._joined is None:
+            self._joined = [None, None, None]
+        text = self._joined[f]
+        if text is None:
+            text = self._joined[f] = f" {' '.join(self.fields[f])} "
+        return text
 
     def positions(self, f: int) -> dict[int, list[int]]:
         """unit id -> word numbers in field f where it is satisfied (ascending)."""
@@ -69,16 +81,15 @@ class Ctx:
         pos = self._pos[f]
         if pos is None:
             pos = self._pos[f] = {}
-            trig = self.trig
-            for i, word in enumerate(self.fields[f]):
-                entry = trig.get(word)
-                if entry is not None:
-                    for u in entry[0]:
-                        at = pos.get(u)
-                        if at is None:
-                            pos[u] = [i]
-                        else:
-                            at.append(i)
+            trig, words = self.trig, self.fields[f]
+            # the numbers of the words that satisfy some unit, found in C; Python only for those
+            for i in compress(range(len(words)), map(trig.__contains__, words)):
+                for u in trig[words[i]]:
+                    at = pos.get(u)
+                    if at is None:
+                        pos[u] = [i]
+                    else:
+                        at.append(i)
         return pos
 
     @property
@@ -182,6 +193,11 @@ class Compiler:
             needed = frozenset(info.units)
             units = info.units
             fields = ALL_FIELDS if scope is None else (scope,)
+            parts = resolve_parts(node, self.lang)
+            if all(kind == "x" for kind, _ in parts):
+                # an exact phrase: one substring search in C, no word positions
+                pattern = " " + " ".join(word for _, word in parts) + " "
+                return lambda c: needed <= c.units and any(pattern in c.joined(f) for f in fields)
             return lambda c: needed <= c.units and any(phrase_at(c, f, units) for f in fields)
         if isinstance(node, And):
             plain = frozenset(u for u in (self._plain(ch, scope) for ch in node.children) if u is not None)
@@ -250,26 +266,41 @@ class Compiler:
         return near
 
     # --- triggers -----------------------------------------------------------------------
-    def trigger(self, node: Node) -> frozenset[int] | None:
-        """Units of which at least one must be satisfied for `node` to be true; None when the
-        node can be true with no word at all (NOT, filters): such rules are always tried."""
+    def triggers(self, node: Node) -> tuple[frozenset[int], frozenset[int]] | None:
+        """Two sets of units, each of which must have a member satisfied for `node` to be
+        true (the rarest-looking two the tree offers, possibly the same set twice); None when
+        the node can be true with no word at all (NOT, filters): such rules are always tried.
+        A rule is a candidate for an item only when both sets are hit, so `asylum AND court`
+        is tried only on items with both words, not on every item that mentions a court."""
+        sets = self._necessary(node)
+        if not sets:
+            return None
+        ranked = sorted(set(sets), key=self._set_commonness)
+        return ranked[0], ranked[1] if len(ranked) > 1 else ranked[0]
+
+    def _necessary(self, node: Node) -> list[frozenset[int]]:
+        """Unit sets each of which `node` needs one member of (empty: none known)."""
         if isinstance(node, Term):
-            return frozenset([self.term(node).trigger])
+            units = self.term(node).units
+            return [frozenset([u]) for u in set(units)]  # a phrase needs each of its words
         if isinstance(node, Scope):
-            return self.trigger(node.child)
+            return self._necessary(node.child)
         if isinstance(node, Or):
-            sets = [self.trigger(ch) for ch in node.children]
-            if any(s is None for s in sets):
-                return None
-            return frozenset().union(*sets)
+            # each alternative contributes its rarest requirement; all must have one
+            best = []
+            for ch in node.children:
+                sets = self._necessary(ch)
+                if not sets:
+                    return []
+                best.append(min(sets, key=self._set_commonness))
+            return [frozenset().union(*best)]
         if isinstance(node, (And, Near)):
             children = node.children if isinstance(node, And) else (node.left, node.right)
-            sets = [s for s in (self.trigger(ch) for ch in children) if s is not None]
-            if not sets:
-                return None
-            # any child's units suffice; the rarest-looking set makes the fewest candidates
-            return min(sets, key=lambda s: sum(self.commonness(u) for u in s))
-        return None  # Not, Filter
+            return [s for ch in children for s in self._necessary(ch)]
+        return []  # Not, Filter
+
+    def _set_commonness(self, units: frozenset[int]) -> float:
+        return sum(self.commonness(u) for u in units)
 
 
 def phrase_at(c: Ctx, f: int, units: tuple[int, ...]) -> list[tuple[int, int]]:

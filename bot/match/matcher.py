@@ -72,7 +72,7 @@ class _Program:
         self.lang = lang
         comp = self.compiler = Compiler(lang)
         self.rules: list[tuple[int, RuleDef, Eval]] = []  # (theme index, rule, evaluator)
-        unit_rules: dict[int, list[int]] = {}
+        unit_rules: tuple[dict[int, list[int]], dict[int, list[int]]] = ({}, {})
         always: list[int] = []
         self.excludes: list[Eval | None] = []
         for t_index, theme in enumerate(themes):
@@ -82,13 +82,14 @@ class _Program:
                     continue
                 r_index = len(self.rules)
                 self.rules.append((t_index, rule, comp.compile(rule.query.ast)))
-                units = comp.trigger(rule.query.ast)
-                if units is None:
+                pair = comp.triggers(rule.query.ast)
+                if pair is None:
                     always.append(r_index)
                 else:
-                    for u in units:
-                        unit_rules.setdefault(u, []).append(r_index)
-        self.unit_rules = {u: frozenset(v) for u, v in unit_rules.items()}
+                    for side, units in enumerate(pair):
+                        for u in units:
+                            unit_rules[side].setdefault(u, []).append(r_index)
+        self.unit_rules = tuple({u: frozenset(v) for u, v in side.items()} for side in unit_rules)
         self.always = tuple(always)
         # What a new word is checked against, once: its stem, itself, its leading letters.
         self.stems = stems_for(lang) if has_stemmer(lang) else None
@@ -98,17 +99,24 @@ class _Program:
         for uid, (kind, value) in enumerate(comp.units):
             {"s": self.by_stem, "x": self.by_word, "p": self.by_prefix}[kind][value] = uid
         self.prefix_lengths = sorted({len(p) for p in self.by_prefix})
-        # seen: every word learned; trig: word -> (unit ids, candidate rule ids) for the
-        # words that satisfy a unit. Entries are shared between words with the same units.
+        # seen: every word learned; for the words that satisfy a unit, trig: word -> unit ids,
+        # first/second: word -> the rules whose first/second trigger set it hits. Values are
+        # shared between words with the same units.
         self.seen: set[str] = set()
-        self.trig: dict[str, tuple[frozenset[int], frozenset[int]]] = {}
-        self._entries: dict[frozenset[int], tuple[frozenset[int], frozenset[int]]] = {}
+        self.trig: dict[str, frozenset[int]] = {}
+        self.first: dict[str, frozenset[int]] = {}
+        self.second: dict[str, frozenset[int]] = {}
+        self._shared: dict[frozenset[int], tuple] = {}
+        self.evals = [evaluate for _, _, evaluate in self.rules]
+        self.theme_of = [t_index for t_index, _, _ in self.rules]
 
     def learn(self, words: Iterable[str]) -> None:
         """Add words never met before to `seen` and, when they satisfy a unit, to `trig`."""
         if len(self.seen) > MAX_WORDS:
             self.seen.clear()
             self.trig.clear()
+            self.first.clear()
+            self.second.clear()
         new = set(words) - self.seen
         stems, by_stem, by_word, by_prefix = self.stems, self.by_stem, self.by_word, self.by_prefix
         for word in new:
@@ -128,11 +136,11 @@ class _Program:
                     units.append(u)
             if units:
                 key = frozenset(units)
-                entry = self._entries.get(key)
-                if entry is None:
-                    rules = frozenset().union(*(self.unit_rules.get(u, ()) for u in key))
-                    entry = self._entries[key] = (key, rules)
-                self.trig[word] = entry
+                shared = self._shared.get(key)
+                if shared is None:
+                    shared = self._shared[key] = (key, *(
+                        frozenset().union(*(side.get(u, ()) for u in key)) for side in self.unit_rules))
+                self.trig[word], self.first[word], self.second[word] = shared
         self.seen |= new
 
     def context(self, item: "Matchable") -> tuple[Ctx, set[int]]:
@@ -142,12 +150,16 @@ class _Program:
         if not self.seen.issuperset(words):
             self.learn(words)
         trig = self.trig
-        units: set[int] = set()
+        present = trig.keys() & words  # C-level: iterates the item's words, not the table
+        # unions in C over the few words that trigger something: a rule is a candidate when
+        # both its trigger sets are hit
         candidates = set(self.always)
-        for word in trig.keys() & words:  # C-level: iterates the item's words, not the table
-            entry = trig[word]
-            units.update(entry[0])
-            candidates.update(entry[1])
+        if present:
+            hit_first = set().union(*map(self.first.__getitem__, present))
+            if hit_first:
+                hit_first.intersection_update(set().union(*map(self.second.__getitem__, present)))
+                candidates |= hit_first
+        units = set().union(*map(trig.__getitem__, present)) if candidates else set()
         return Ctx(units, fields, trig, item.source_id or "", item.tags or (), self.lang), candidates
 
 
@@ -179,11 +191,10 @@ class Matcher:
         excluded: dict[int, list[int]] = {}
         if not candidates:
             return prog, ctx, hit, excluded
-        program_rules = prog.rules
+        evals, theme_of = prog.evals, prog.theme_of
         for r_index in sorted(candidates):
-            t_index, _, evaluate = program_rules[r_index]
-            if evaluate(ctx):
-                hit.setdefault(t_index, []).append(r_index)
+            if evals[r_index](ctx):
+                hit.setdefault(theme_of[r_index], []).append(r_index)
         for t_index in list(hit):
             exclude = prog.excludes[t_index]
             if exclude is not None and exclude(ctx):

@@ -125,6 +125,12 @@ _TABLE, _SPECIAL = _build_table()
 _BEYOND_LATIN1 = re.compile(r"[^\x00-\xff]+")
 
 
+# UTF-8 lead bytes of characters beyond latin-1 (0xC2/0xC3 lead latin-1 itself; 0x80-0xBF
+# continue a character): what is left after deleting every other byte.
+_NOT_BEYOND = bytes(range(0x00, 0xC4))
+_PUNCT_LEAD = b"\xe2"  # U+2000-U+2FFF; U+2000-U+203F (’ “ – …) and € hold no letter
+
+
 def _byte_foldable(text: str) -> bool:
     """True when every letter of `text` is in latin-1: what lies beyond (’ – … “ €) is
     punctuation, which 'replace' turns into '?' and the table into a space. Letters beyond
@@ -132,6 +138,13 @@ def _byte_foldable(text: str) -> bool:
     general path. A character-class regex with \\w would cost ~50 µs a text here."""
     if "µ" in text:
         return False
+    # Common case first, in C: the only characters beyond latin-1 are general punctuation
+    # (U+2000-U+203F, UTF-8 E2 80 xx) or € (E2 82 AC), none of them a letter or a mark.
+    utf8 = text.encode("utf-8", "surrogatepass")
+    beyond = utf8.translate(None, _NOT_BEYOND)
+    if beyond.count(_PUNCT_LEAD) == len(beyond) and \
+            len(beyond) == utf8.count(b"\xe2\x80") + utf8.count(b"\xe2\x82\xac"):
+        return True
     for run in _BEYOND_LATIN1.findall(text):
         for ch in run:
             if ch.isalnum() or unicodedata.combining(ch):
