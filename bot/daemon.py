@@ -12,12 +12,13 @@ time of each destination in its own time zone, across daylight-saving changes.
 
 Duties (one task each): the poll cycle (wakes at the earliest `next_poll_at`, plus jitter),
 the delivery sender (wakes after a poll queued something, at each digest time, for retries,
-and every minute), the weekly email, retention (daily), live reload, the heartbeat of the
+and every minute), the weekly email, the weekly coordinator report to the admins (Monday
+08:00, bot/weekly_report.py), retention (daily), live reload, the heartbeat of the
 single-instance lock, the Telegram bot's long polling (with a token), and the /healthz
 and /metrics endpoint.
 
 Roles (`newsbot run --role`, PostgreSQL): `poller` polls, `sender` sends alerts, `bot` is the
-leader's work (Telegram long polling, digests, weekly email, retention), `all` (default) is
+leader's work (Telegram long polling, digests, weekly email and report, retention), `all` (default) is
 everything. Any number of pollers and senders share the work through leases
 (bot/storage/leases.py); the leader duties run only in the process holding the leader lock
 (an advisory lock: a standby takes over within LEADER_EVERY seconds when the leader dies).
@@ -59,6 +60,7 @@ POLL_CAP = 300.0          # simulated seconds: look at the sources table at leas
 DELIVER_EVERY = 60.0      # simulated seconds between sender runs when nothing wakes it
 EMAIL_EVERY = 3600.0      # simulated seconds between weekly-email checks (retries within catch-up)
 RETENTION_EVERY = 86400.0
+REPORT_EVERY = 3600.0     # simulated seconds between weekly-report checks at most
 RETENTION_FIRST = 600.0   # after start-up, once the first polls are done
 MIN_REAL_WAIT = 0.02      # real seconds: the shortest timer sleep
 SEND_GRACE = 20.0         # real seconds an in-flight send may take to finish at shutdown
@@ -177,11 +179,13 @@ class Daemon:
             wanted = {"heartbeat": self.lock is not None, "reload": True, "poll": "poll" in self.duties,
                       "deliver": "deliver" in self.duties or "leader" in self.duties,
                       "email": "leader" in self.duties, "retention": "leader" in self.duties,
+                      "report": "leader" in self.duties and bool(self.settings.admin_ids),
                       "leader": "leader" in self.duties}
             tasks = {name: asyncio.create_task(self._guard(name, fn), name=f"newsbot-{name}") for name, fn in (
                 ("heartbeat", self._heartbeat_loop), ("reload", self._reload_loop),
                 ("poll", self._poll_loop), ("deliver", self._deliver_loop),
                 ("email", self._email_loop), ("retention", self._retention_loop),
+                ("report", self._report_loop),
                 ("leader", self._leader_loop)) if wanted[name]}
             if "leader" in self.duties and await asyncio.to_thread(self.leader.try_acquire):
                 await self._become_leader()
@@ -484,6 +488,18 @@ class Daemon:
                 if sent or not getattr(report, "ok", True):
                     log.info("weekly email sent=%s ok=%s", sent, getattr(report, "ok", "?"))
             await self._wait(self._seconds_to_next_email())
+
+    async def _report_loop(self) -> None:
+        """The coordinator report to the admins once per ISO week (bot/weekly_report.py)."""
+        from bot import weekly_report
+
+        if not await self._until_leader():
+            return
+        while not self._stop.is_set():
+            if self.sender is not None:
+                await weekly_report.send_due(self.engine, self.sender.notify_admins, self.clock.now(),
+                                             self._default_tz(), [s.id for s in self.config.sources.enabled])
+            await self._wait(weekly_report.seconds_to_next(self._default_tz(), self.clock.now(), REPORT_EVERY))
 
     async def _retention_loop(self) -> None:
         if not await self._until_leader():

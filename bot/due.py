@@ -34,6 +34,16 @@ def next_slot(spec: str | None, tz_name: str | None, now: datetime) -> datetime 
     return fire.astimezone(timezone.utc) if fire else None
 
 
+def previous_slot(spec: str | None, tz_name: str | None, now: datetime) -> datetime | None:
+    """The latest time at or before `now` of 'daily HH:MM' / 'weekly DAY HH:MM' in `tz_name`
+    (looking back at most 8 days), or None."""
+    slot = next_slot(spec, tz_name, now - timedelta(days=8))
+    last = None
+    while slot is not None and slot <= now:
+        last, slot = slot, next_slot(spec, tz_name, slot)
+    return last
+
+
 def seconds_to_next_poll(engine: Engine, enabled_ids: list[str], now: datetime, cap: float) -> float:
     """Simulated seconds until the earliest enabled, unpaused source is due (0: one is due now)."""
     ids = enabled_ids

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import logging
+import textwrap
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -52,16 +53,15 @@ def split_plain(text: str, limit: int = MAX_LEN) -> list[str]:
     def units(s: str) -> int:
         return len(s.encode("utf-16-le")) // 2
 
+    lines: list[str] = []
+    for line in text.rstrip("\n").split("\n"):
+        # a long list on one line (sources without hits) wraps between words; half the
+        # limit in characters is safe whatever their UTF-16 width
+        lines.extend(textwrap.wrap(line, limit // 2, subsequent_indent="  ") if units(line) > limit else [line])
     parts: list[str] = []
     current: list[str] = []
     used = 0
-    for line in text.rstrip("\n").split("\n"):
-        while units(line) > limit:           # never happens with the report's short lines
-            head, line = line[: limit // 2], line[limit // 2:]
-            if current:
-                parts.append("\n".join(current))
-                current, used = [], 0
-            parts.append(head)
+    for line in lines:
         cost = units(line) + (1 if current else 0)
         if current and used + cost > limit:
             parts.append("\n".join(current))

@@ -361,6 +361,12 @@ async def test_daemon_end_to_end(world: World):
             if monday <= hit_at[title] < monday + timedelta(days=7):
                 assert title in text, f"missing from the email of {week}: {title}"
 
+    # The weekly coordinator report reached the admin once per ISO week, through the kills.
+    reports = [s.text for s in w.bot_api.messages_to(ADMIN) if s.text.startswith("Coordinator report, ")]
+    sent_weeks = [datetime.fromisoformat(t.split(", ", 1)[1].split()[0]).isocalendar()[:2] for t in reports]
+    assert reports and len(set(sent_weeks)) == len(sent_weeks), f"reports per week: {sent_weeks}"
+    assert w.scalar(select(kv.c.value).where(kv.c.key == "report:weekly")) == "%d-W%02d" % max(sent_weeks)
+
     # Health endpoint of the running daemon.
     port = int(re.findall(r"ops http listening on http://127\.0\.0\.1:(\d+)", fourth.text())[-1])
     reader, writer = await asyncio.open_connection("127.0.0.1", port)

@@ -42,5 +42,9 @@ def test_split_plain_and_report_messages():
     parts = split_plain(text, 4096)
     assert len(parts) > 1 and all(len(p.encode("utf-16-le")) // 2 <= 4096 for p in parts)
     assert "\n".join(parts) == text.rstrip("\n")
+    wide = "ids: " + ", ".join(f"src-{i}-🚤" for i in range(1500))
+    parts = split_plain(wide)
+    assert len(parts) > 1 and all(len(p.encode("utf-16-le")) // 2 <= 4096 for p in parts)
+    assert " ".join(" ".join(parts).split()) == wide
     for msg in report_messages(text):
         assert msg.startswith("<pre>") and check_message(msg, "HTML") is None

@@ -1,0 +1,90 @@
+"""The weekly coordinator report to the admins on Telegram: when it is due and that it goes
+out once per ISO week.
+
+Schedule: Monday 08:00 in the deliveries time zone (NEWSBOT_TZ, else deliveries.yaml
+`timezone`), through bot.due (APScheduler's CronTrigger does the calendar and DST). The
+ISO week of the slot is recorded in the `kv` row 'report:weekly' *before* the report is
+sent, with a compare-and-set, so a restart, or a second leader, never sends a week twice.
+The price: a send that fails (Telegram down for the whole attempt) is not retried that
+week; `/report` and `newsbot report` give it on demand. A daemon down on Monday catches up
+within CATCH_UP; later, that week is skipped rather than sent stale.
+
+Owns: the 'report:weekly' kv row. Must not: build the report (bot.report does) or talk to
+Telegram itself (the caller passes `notify`, the sender's admin notification).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable, Iterable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot import due
+from bot.storage.schema import kv
+
+log = logging.getLogger(__name__)
+
+SCHEDULE = "weekly monday 08:00"
+KV_KEY = "report:weekly"
+CATCH_UP = timedelta(days=2)
+
+
+def _week(slot: datetime, tz_name: str | None) -> str:
+    year, week, _ = slot.astimezone(ZoneInfo(tz_name or "UTC")).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def due_week(engine: Engine, tz_name: str | None, now: datetime) -> str | None:
+    """The ISO week whose report should go out now, or None (not yet, already sent, or
+    missed by more than CATCH_UP)."""
+    slot = due.previous_slot(SCHEDULE, tz_name, now)
+    if slot is None or now - slot > CATCH_UP:
+        return None
+    week = _week(slot, tz_name)
+    with engine.connect() as conn:
+        sent = conn.execute(select(kv.c.value).where(kv.c.key == KV_KEY)).scalar()
+    return None if sent == week else week
+
+
+def claim(engine: Engine, week: str) -> bool:
+    """Record `week` as sent; False when it already was (by this or another process)."""
+    try:
+        with engine.begin() as conn:
+            old = conn.execute(select(kv.c.value).where(kv.c.key == KV_KEY)).first()
+            if old is None:
+                conn.execute(insert(kv).values(key=KV_KEY, value=week))
+                return True
+            if old.value == week:
+                return False
+            # compare-and-set: only the process that saw the old value moves it on
+            return conn.execute(update(kv).where(kv.c.key == KV_KEY, kv.c.value == old.value)
+                                .values(value=week)).rowcount == 1
+    except IntegrityError:       # another process inserted the row first
+        return False
+
+
+def seconds_to_next(tz_name: str | None, now: datetime, cap: float) -> float:
+    """Seconds until the next scheduled report (at most `cap`)."""
+    slot = due.next_slot(SCHEDULE, tz_name, now)
+    if slot is None:
+        return cap
+    return max(1.0, min(cap, (slot - now).total_seconds() + 1.0))
+
+
+async def send_due(engine: Engine, notify: Callable[[str], Awaitable[Any]], now: datetime,
+                   tz_name: str | None, source_ids: Iterable[str] | None) -> str | None:
+    """Send this week's report if it is due; returns the week sent, or None."""
+    from bot.delivery.telegram_tools import report_text, split_plain
+
+    week = due_week(engine, tz_name, now)
+    if week is None or not claim(engine, week):
+        return None
+    text = report_text(engine, now, source_ids)
+    for part in split_plain(text):
+        await notify(part)
+    log.info("weekly coordinator report sent week=%s", week)
+    return week
