@@ -180,10 +180,13 @@ class Poller:
                 if progress is not None:
                     progress(result, len(summary.results), max(len(todo), len(summary.results)))
 
+        renewing = asyncio.create_task(self._renew_leases()) if leasing else None
         try:
             workers = self.concurrency if leasing else min(self.concurrency, len(todo)) or 1
             await asyncio.gather(*(worker() for _ in range(workers)))
         finally:
+            if renewing is not None:
+                renewing.cancel()
             try:
                 await self._flush_async()
             finally:
@@ -235,6 +238,19 @@ class Poller:
                 return bool(ids)
 
         return refill
+
+    async def _renew_leases(self) -> None:
+        """Keep this poller's leases alive while it works (a slow store, a loaded machine): every
+        third of the lease, extend whatever it still holds. Finished sources hold none."""
+        from bot.storage import leases
+
+        while True:
+            await asyncio.sleep(self.lease_ttl / 3)
+            try:
+                with self.engine.begin() as conn:
+                    leases.renew_sources(conn, self.lease_owner, None, lease=timedelta(seconds=self.lease_ttl))
+            except Exception as exc:  # noqa: BLE001  (the next renewal may work; expiry is the fallback)
+                log.warning("could not renew source leases: %s", type(exc).__name__)
 
     # --- one source ---------------------------------------------------------------------------
 

@@ -90,10 +90,13 @@ def claim_sources(conn: Connection, owner: str, due_at: datetime, *, limit: int,
     return claimed
 
 
-def renew_sources(conn: Connection, owner: str, ids: Sequence[str], *, lease: timedelta = DEFAULT_LEASE,
+def renew_sources(conn: Connection, owner: str, ids: Sequence[str] | None, *, lease: timedelta = DEFAULT_LEASE,
                   lease_now: datetime | None = None) -> int:
-    """Extend `owner`'s leases on `ids`; returns how many it still held."""
+    """Extend `owner`'s leases on `ids` (all it holds when None); returns how many it still held."""
     now = lease_now or wall_clock()
+    if ids is None:
+        return conn.execute(update(sources).where(sources.c.lease_owner == owner)
+                            .values(lease_until=now + lease)).rowcount or 0
     total = 0
     for chunk in _chunks(ids):
         total += conn.execute(update(sources).where(sources.c.id.in_(chunk), sources.c.lease_owner == owner)
