@@ -6,9 +6,10 @@ the rule engine decides exactly, ranking orders the results, one result per stor
    stem (shortest over the coalition's languages, as the matcher's anchors are built), a
    prefix stays a prefix, an exact word stays a word. `NOT`, `source:`/`tag:`/`lang:` give no
    term; an OR gives its terms as alternatives. If some terms are required, candidates are
-   items holding all of them (FTS5 on SQLite through `bot.storage.fulltext`); else items of
-   any of the alternatives; a query with no term at all, or a database without an
-   accent-folding index (PostgreSQL for now), scans the period's items, newest first (capped).
+   items holding all of them (FTS5 on SQLite, the tsvector index on PostgreSQL, through
+   `bot.storage.fulltext`); else items of any of the alternatives; a query with no term at
+   all, or a database without an accent-folding index (PostgreSQL without the unaccent
+   extension), scans the period's items, newest first (capped).
 3. Each candidate is matched with the query itself, so results are exactly the query's.
 4. Results are grouped by story (the best item speaks for it, with "also reported by") and
    ordered by `bot.ranking.score` (half-life SEARCH_HALF_LIFE) times the text relevance
@@ -101,9 +102,8 @@ def _clauses(node) -> list[list[_Need]] | None:  # noqa: ANN001
 
 def _candidates(conn: Connection, query, since: datetime) -> list[int]:  # noqa: ANN001
     clauses = _clauses(query.ast)
-    # Off SQLite the adapter falls back to ILIKE, which is accent-sensitive ('retention' would
-    # miss 'rétention'): scan the period there until a folded full-text index exists.
-    if clauses and conn.dialect.name == "sqlite":
+    # Without a folding index ('retention' would miss 'rétention'): scan the period instead.
+    if clauses and fulltext.folds_accents(conn):
         singles = [c[0] for c in clauses if len(c) == 1]
         if singles:
             return fulltext.search_item_ids(conn, [n.term for n in singles],

@@ -84,3 +84,16 @@ def _search_postgresql(conn: Connection, terms: Sequence[str], any_term: bool, p
         stmt = stmt.bindparams(bindparam("since", type_=items.c.first_seen_at.type))
         params["since"] = since
     return [r[0] for r in conn.execute(stmt, params)]
+
+
+def folds_accents(conn: Connection) -> bool:
+    """Whether this database's index folds accents as the rule language does: always with
+    FTS5; on PostgreSQL when migration 0005 could map `newsbot_fts` through unaccent."""
+    if conn.dialect.name == "sqlite":
+        return True
+    if conn.dialect.name != "postgresql":
+        return False
+    return conn.execute(text(
+        "SELECT 1 FROM pg_ts_config_map m JOIN pg_ts_config c ON c.oid = m.mapcfg "
+        "JOIN pg_ts_dict d ON d.oid = m.mapdict "
+        "WHERE c.cfgname = 'newsbot_fts' AND d.dictname = 'unaccent' LIMIT 1")).first() is not None
