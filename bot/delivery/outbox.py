@@ -107,8 +107,9 @@ def queue_for_hits(conn: Connection, hits: Iterable[NewHit], now: datetime) -> i
                              "attempts": 0, "next_attempt_at": now, "created_at": now})
     inserted = 0
     for row in rows:
-        # one statement per row so a duplicate key only skips that row
-        inserted += conn.execute(_insert_ignore(conn).values(**row)).rowcount or 0
+        # one statement per row so a duplicate key only skips that row; counted by RETURNING,
+        # as an INSERT's rowcount is -1 on PostgreSQL (SQLAlchemy adds RETURNING id itself)
+        inserted += len(conn.execute(_insert_ignore(conn).values(**row).returning(deliveries.c.id)).all())
     log.debug("queued deliveries=%d hits=%d destinations=%d", inserted, len(hits), len(dests))
     return inserted
 

@@ -1,4 +1,5 @@
-"""The Poller against the real feed server on 127.0.0.1 and a real SQLite file."""
+"""The Poller against the real feed server on 127.0.0.1, on a real SQLite file and a real
+PostgreSQL database (the `db_url` fixture runs each test on both)."""
 
 from __future__ import annotations
 
@@ -57,12 +58,12 @@ rules:
 
 
 @pytest.fixture
-def env(tmp_path, feedserver):
+def env(tmp_path, feedserver, db_url):
     """A config dir writer, the database, the clock, and a Poller factory."""
     cfg_dir = tmp_path / "cfg"
     (cfg_dir / "rules").mkdir(parents=True)
     (cfg_dir / "rules" / "detention.yaml").write_text(RULE)
-    engine = open_database(f"sqlite:///{tmp_path / 'newsbot.db'}")
+    engine = open_database(db_url)   # SQLite and PostgreSQL (tests/conftest_db.py)
     clock = Clock()
 
     class Env:
@@ -144,7 +145,7 @@ async def test_new_items_stored_once_then_conditional_get_parses_nothing(env, pa
     assert env.state("plain").last_success_at == env.clock.now  # unchanged by hash is a success
 
 
-async def test_changed_feed_stores_only_new_items_and_restart_keeps_state(env, tmp_path):
+async def test_changed_feed_stores_only_new_items_and_restart_keeps_state(env, db_url):
     env.server.add("/f.xml", rss([("a1", "https://picum.org/a1", "One")]), etag='"v1"')
     env.sources("picum /f.xml")
     await env.poll()
@@ -155,7 +156,7 @@ async def test_changed_feed_stores_only_new_items_and_restart_keeps_state(env, t
     assert res.new_items == 1 and res.results[0].backlog is False
     # a fresh engine on the same file (a restart) still sends the stored ETag
     env.engine.dispose()
-    env.engine = open_database(f"sqlite:///{tmp_path / 'newsbot.db'}")
+    env.engine = open_database(db_url)
     env.clock.advance(days=1)
     res = await env.poll()
     assert res.results[0].outcome == "unchanged"

@@ -1,9 +1,9 @@
-"""bot.storage.repo and bot.storage.fulltext on a real SQLite file."""
+"""bot.storage.repo and bot.storage.fulltext on a real SQLite file and a real PostgreSQL database
+(the `engine` and `db_url` fixtures of tests/conftest_db.py run each test on both)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import select
 
 from bot.model import Item
@@ -13,13 +13,6 @@ from bot.storage.fulltext import fts_expression, search_item_ids
 from bot.storage.schema import items, sources
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def engine(tmp_path):
-    eng = open_database(f"sqlite:///{tmp_path / 'newsbot.db'}")
-    yield eng
-    eng.dispose()
 
 
 def item(source="picum", guid="g1", url="https://picum.org/a", title="Detention of children in Greece",
@@ -122,8 +115,8 @@ def test_source_state_round_trip_and_url_change_resets(engine):
         assert not repo.set_source_status(conn, "nope", "paused", NOW)
 
 
-def test_state_survives_reopening_the_database(tmp_path):
-    url = f"sqlite:///{tmp_path / 'newsbot.db'}"
+def test_state_survives_reopening_the_database(db_url):
+    url = db_url
     eng = open_database(url)
     with eng.begin() as conn:
         repo.ensure_sources(conn, [("picum", "https://picum.org/feed/")], NOW)
