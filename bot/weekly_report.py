@@ -15,6 +15,7 @@ Telegram itself (the caller passes `notify`, the sender's admin notification).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Iterable
@@ -83,7 +84,8 @@ async def send_due(engine: Engine, notify: Callable[[str], Awaitable[Any]], now:
     week = due_week(engine, tz_name, now)
     if week is None or not claim(engine, week):
         return None
-    text = report_text(engine, now, source_ids)
+    # a few queries over 30 days of rows: off the event loop, polls and sends go on meanwhile
+    text = await asyncio.to_thread(report_text, engine, now, list(source_ids) if source_ids is not None else None)
     for part in split_plain(text):
         await notify(part)
     log.info("weekly coordinator report sent week=%s", week)
