@@ -146,10 +146,10 @@ def check_flood_limits(server: FakeBotAPI, limits: FloodLimits, accepted_only: b
 
 
 @pytest.fixture
-async def world(tmp_path):
+async def world(db_url):
     clock = VirtualClock(START)
     server = await FakeBotAPI(clock=clock.ts, enforce_limits=ServerLimits()).start()
-    engine = open_database(f"sqlite:///{tmp_path / 'tg.db'}")
+    engine = open_database(db_url)   # SQLite and PostgreSQL (tests/conftest_db.py)
     yield clock, server, engine
     await server.stop()
     engine.dispose()
@@ -237,6 +237,9 @@ def _orig_chat(dest) -> str:
     return MIGRATING if dest.chat_id == str(MIGRATED_TO) else dest.chat_id
 
 
+# The longest test of the suite: on SQLite only (the cancel/restart test below and
+# tests/integration/test_multiworker.py cover the sender on PostgreSQL).
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_500_hits_to_a_dozen_destinations_exactly_once_within_flood_limits(world, capsys) -> None:
     clock, server, engine = world
     built = build(engine, 520)

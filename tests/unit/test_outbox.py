@@ -17,11 +17,7 @@ from bot.storage.schema import deliveries, destinations, hits, items, stories
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def engine(tmp_path):
-    eng = open_database(f"sqlite:///{tmp_path / 'o.db'}")
-    yield eng
-    eng.dispose()
+# `engine` comes from tests/conftest_db.py: every test runs on SQLite and on PostgreSQL.
 
 
 def add_dest(conn, chat, **kw) -> int:
