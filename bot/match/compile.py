@@ -205,13 +205,20 @@ class Compiler:
             fns = [self.compile(ch, scope) for ch in rest]
             if plain:
                 fns.insert(0, _has_all(plain))
-            return _all(fns)
+            elif fns:
+                fns.insert(0, self._prefilter(node))
+            return _all([fn for fn in fns if fn is not None])
         if isinstance(node, Or):
             plain = frozenset(u for u in (self._plain(ch, scope) for ch in node.children) if u is not None)
             rest = sorted((ch for ch in node.children if self._plain(ch, scope) is None), key=_cost)
             fns = [self.compile(ch, scope) for ch in rest]
             if plain:
                 fns.insert(0, _has_any(plain))
+            elif len(fns) > 1:
+                # a big OR of phrases and NEARs: one C-level test rules most items out
+                check = self._prefilter(node)
+                if check is not None:
+                    return _all([check, _any(fns)])
             return _any(fns)
         if isinstance(node, Not):
             inner = self.compile(node.child, scope)
@@ -229,6 +236,13 @@ class Compiler:
             return lambda c: c.lang == value
         raise TypeError(f"unknown node {node!r}")  # pragma: no cover
 
+    def _prefilter(self, node: Node) -> Eval | None:
+        """A cheap necessary condition for `node` (one of its rarest words is present), or None."""
+        sets = self._necessary(node)
+        if not sets:
+            return None
+        return _has_any(min(sets, key=self._set_commonness))
+
     def _plain(self, node: Node, scope: int | None = None) -> int | None:
         """The unit id of a one-word term looked up anywhere (one set lookup), else None."""
         if scope is None and isinstance(node, Term):
@@ -242,12 +256,22 @@ class Compiler:
             return [node]
         return [t for ch in node.children for t in self.operand_terms(ch)]  # an OR-group
 
+    def operand(self, node: Node) -> "Operand":
+        """A NEAR operand (a term or an OR-group of terms): its one-word units in one set,
+        its phrases apart."""
+        singles, phrases = set(), []
+        for t in self.operand_terms(node):
+            units = self.term(t).units
+            if len(units) == 1:
+                singles.add(units[0])
+            else:
+                phrases.append((frozenset(units), units))
+        return Operand(frozenset(singles), tuple(phrases))
+
     def _near(self, node: Near, scope: int | None) -> Eval:
-        left = [self.term(t).units for t in self.operand_terms(node.left)]
-        right = [self.term(t).units for t in self.operand_terms(node.right)]
+        left, right = self.operand(node.left), self.operand(node.right)
         # Necessary: each side has a word present somewhere (cheap set test before positions).
-        left_any = frozenset(u for units in left for u in units)
-        right_any = frozenset(u for units in right for u in units)
+        left_any, right_any = left.any_units, right.any_units
         distance = node.distance
         fields = ALL_FIELDS if scope is None else (scope,)
 
@@ -256,9 +280,9 @@ class Compiler:
             if present.isdisjoint(left_any) or present.isdisjoint(right_any):
                 return False
             for f in fields:
-                a = occurrences(c, f, left)
+                a = left.occurrences(c, f)
                 if a:
-                    b = occurrences(c, f, right)
+                    b = right.occurrences(c, f)
                     if b and near_pair(a, b, distance) is not None:
                         return True
             return False
@@ -321,11 +345,22 @@ def phrase_at(c: Ctx, f: int, units: tuple[int, ...]) -> list[tuple[int, int]]:
     return [(i, i + n) for i in first if all(i + k + 1 in at for k, at in enumerate(rest))]
 
 
-def occurrences(c: Ctx, f: int, terms: list[tuple[int, ...]]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for units in terms:
-        out.extend(phrase_at(c, f, units))
-    return out
+class Operand:
+    __slots__ = ("singles", "phrases", "any_units")
+
+    def __init__(self, singles: frozenset[int], phrases: tuple[tuple[frozenset[int], tuple[int, ...]], ...]):
+        self.singles = singles
+        self.phrases = phrases
+        self.any_units = singles.union(*(needed for needed, _ in phrases))
+
+    def occurrences(self, c: Ctx, f: int) -> list[tuple[int, int]]:
+        """(first, last) word numbers in field f of every occurrence of the operand's terms."""
+        pos = c.positions(f)
+        out = [(i, i) for u in pos.keys() & self.singles for i in pos[u]]
+        for needed, units in self.phrases:
+            if needed <= c.units:
+                out.extend(phrase_at(c, f, units))
+        return out
 
 
 def near_pair(a: list[tuple[int, int]], b: list[tuple[int, int]], distance: int):

@@ -110,14 +110,8 @@ class _Program:
         self.evals = [evaluate for _, _, evaluate in self.rules]
         self.theme_of = [t_index for t_index, _, _ in self.rules]
 
-    def learn(self, words: Iterable[str]) -> None:
-        """Add words never met before to `seen` and, when they satisfy a unit, to `trig`."""
-        if len(self.seen) > MAX_WORDS:
-            self.seen.clear()
-            self.trig.clear()
-            self.first.clear()
-            self.second.clear()
-        new = set(words) - self.seen
+    def learn(self, new: set[str]) -> None:
+        """Learn words never met before (into `seen`, and `trig` when they satisfy a unit)."""
         stems, by_stem, by_word, by_prefix = self.stems, self.by_stem, self.by_word, self.by_prefix
         for word in new:
             units = []
@@ -140,7 +134,11 @@ class _Program:
                 if shared is None:
                     shared = self._shared[key] = (key, *(
                         frozenset().union(*(side.get(u, ()) for u in key)) for side in self.unit_rules))
-                self.trig[word], self.first[word], self.second[word] = shared
+                self.trig[word] = shared[0]
+                if shared[1]:
+                    self.first[word] = shared[1]
+                if shared[2]:
+                    self.second[word] = shared[2]
         self.seen |= new
 
     def context(self, item: "Matchable") -> tuple[Ctx, set[int]]:
@@ -148,18 +146,21 @@ class _Program:
         fields = (tokens(item.title), tokens(item.summary), tokens(item.text))
         words = fields[0] + fields[1] + fields[2]
         if not self.seen.issuperset(words):
-            self.learn(words)
-        trig = self.trig
-        present = trig.keys() & words  # C-level: iterates the item's words, not the table
-        # unions in C over the few words that trigger something: a rule is a candidate when
-        # both its trigger sets are hit
+            if len(self.seen) > MAX_WORDS:
+                for table in (self.seen, self.trig, self.first, self.second):
+                    table.clear()
+            self.learn(set(words) - self.seen)
+        # A rule is a candidate when both its trigger sets are hit. Most items hit no first
+        # set: then nothing else is looked up. All passes over words are C-level (`keys & list`
+        # iterates the list, not the table; unions run over the few words found).
         candidates = set(self.always)
-        if present:
-            hit_first = set().union(*map(self.first.__getitem__, present))
-            if hit_first:
-                hit_first.intersection_update(set().union(*map(self.second.__getitem__, present)))
-                candidates |= hit_first
-        units = set().union(*map(trig.__getitem__, present)) if candidates else set()
+        first = self.first.keys() & words
+        if first:
+            hit = set().union(*map(self.first.__getitem__, first))
+            hit.intersection_update(set().union(*map(self.second.__getitem__, self.second.keys() & words)))
+            candidates |= hit
+        trig = self.trig
+        units = set().union(*map(trig.__getitem__, trig.keys() & words)) if candidates else set()
         return Ctx(units, fields, trig, item.source_id or "", item.tags or (), self.lang), candidates
 
 

@@ -162,5 +162,12 @@ def fold_text(text: str) -> str:
 
 
 def tokens(text: str | None) -> list[str]:
-    """`fold_words(text)` by the fast path: the matcher's words of one field."""
-    return fold_text(text).split() if text else []
+    """`fold_words(text)` by the fast path: the matcher's words of one field (as
+    `fold_text(text).split()`, without copying the text to pad it)."""
+    if not text:
+        return []
+    if "ß" in text:
+        text = text.replace("ß", "ss")
+    if text.isascii() or _byte_foldable(text):
+        return text.encode("latin-1", "replace").translate(_TABLE).decode("latin-1").split()
+    return _NON_WORD.sub(" ", normalise(text)).split()

@@ -1,0 +1,183 @@
+"""The matcher's index (learned word table, two trigger sets per rule, lazy positions) against a
+plain reference evaluator written from the language's definition, on random rules over real
+news; the fast tokeniser against the general folding; the learned table's memory bound."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from functools import lru_cache
+
+import pytest
+
+from bot.match import Matcher, RuleDef, ThemeDef, compile_query
+from bot.match import matcher as matcher_module
+from bot.match.compile import FIELD_INDEX, resolve_parts
+from bot.match.query import And, Filter, Near, Not, Or, Scope, Term
+from bot.match.text import fold_words, has_stemmer, language_code, stems_for, tokens
+from bot.model import Item
+
+
+@pytest.mark.parametrize("text", [
+    "Plain ASCII text, with punctuation!", "Réfugiés à l’aéroport – «accueil» … 10 €", "Straße und Flüchtlinge",
+    "Ναυάγιο ανοιχτά της Πύλου· μετανάστες", "Erdoğan and œuvre", "e\u0301te\u0301 decomposed", "µ-law 5µm",
+    "snake_case and under_scores", "tab\tand\nnewline", "", "‘quotes’ — and ™ ① ℓ Ω", "\u2070\u2071 x\u2080",
+])
+def test_tokens_are_the_folded_words(text):
+    assert tokens(text) == fold_words(text)
+
+
+def _rows(corpus) -> list[dict]:
+    return [json.loads(line) for line in (corpus / "news" / "news_sample.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_tokens_agree_on_the_corpus(corpus):
+    for row in _rows(corpus):
+        for text in (row["title"], row["summary"]):
+            assert tokens(text) == fold_words(text)
+
+
+# --- a reference evaluator: every rule on every item, word by word ---------------------------
+
+@lru_cache(maxsize=None)
+def _unit_ok(unit: tuple[str, str], word: str, lang: str | None) -> bool:
+    kind, value = unit
+    if kind == "s":
+        return stems_for(lang)[word] == value if has_stemmer(lang) else word == value
+    if kind == "x":
+        return word == value
+    return word.startswith(value)
+
+
+_SPANS: dict = {}
+
+
+def _spans(term: Term, words: list[str], lang: str | None) -> list[tuple[int, int]]:
+    key = (term, id(words))  # words: one field of the item under test, alive meanwhile
+    found = _SPANS.get(key)
+    if found is None:
+        units = resolve_parts(term, lang)
+        first, rest, n = units[0], list(enumerate(units))[1:], len(units) - 1
+        starts = sorted(i for w in set(words) if _unit_ok(first, w, lang)
+                        for i, v in enumerate(words) if v == w and i + n < len(words))
+        found = _SPANS[key] = [(i, i + n) for i in starts
+                               if all(_unit_ok(u, words[i + k], lang) for k, u in rest)]
+    return found
+
+
+def _operand(node, words, lang):  # noqa: ANN001
+    if isinstance(node, Term):
+        return _spans(node, words, lang)
+    return [s for ch in node.children for s in _operand(ch, words, lang)]
+
+
+def reference(node, fields: list[list[str]], item: Item, lang: str | None, scope: int | None = None) -> bool:  # noqa: ANN001
+    looked = fields if scope is None else [fields[scope]]
+    if isinstance(node, Term):
+        return any(_spans(node, words, lang) for words in looked)
+    if isinstance(node, And):
+        return all(reference(ch, fields, item, lang, scope) for ch in node.children)
+    if isinstance(node, Or):
+        return any(reference(ch, fields, item, lang, scope) for ch in node.children)
+    if isinstance(node, Not):
+        return not reference(node.child, fields, item, lang, scope)
+    if isinstance(node, Scope):
+        return reference(node.child, fields, item, lang, FIELD_INDEX[node.field])
+    if isinstance(node, Near):
+        for words in looked:
+            for a0, a1 in _operand(node.left, words, lang):
+                for b0, b1 in _operand(node.right, words, lang):
+                    if b0 - a1 - 1 <= node.distance and a0 - b1 - 1 <= node.distance:
+                        return True
+        return False
+    if isinstance(node, Filter):
+        if node.field == "source":
+            return item.source_id == node.value
+        if node.field == "tag":
+            return node.value in {t.lower() for t in item.tags}
+        return lang == node.value
+    raise TypeError(node)
+
+
+def _random_rules(rows: list[dict], rnd: random.Random, n: int) -> list[str]:
+    """Queries of every shape from the corpus' own words, common and rare, and bigrams."""
+    by_lang: dict[str, Counter] = {}
+    bigrams: list[str] = []
+    for row in rows:
+        words = fold_words(f"{row['title']} {row['summary']}")
+        by_lang.setdefault(row["lang"], Counter()).update(w for w in words if len(w) > 2)
+        bigrams.extend(f"{a} {b}" for a, b in zip(words, words[1:]) if len(a) > 2 and len(b) > 2)
+    ranked = {lang: [w for w, _ in c.most_common(3000)] for lang, c in by_lang.items()}
+
+    def word(lang: str) -> str:
+        w = rnd.choice(ranked[lang][:60] if rnd.random() < 0.3 else ranked[lang])
+        r = rnd.random()
+        if r < 0.15 and len(w) > 5:
+            return w[:4] + "*"
+        if r < 0.3:
+            return f'"{rnd.choice(bigrams)}"'
+        return w
+
+    def group(lang: str) -> str:
+        k = rnd.randint(1, 3)
+        return word(lang) if k == 1 else "(" + " OR ".join(word(lang) for _ in range(k)) + ")"
+
+    shapes = [
+        lambda g, w: f"{g()} AND {g()}",
+        lambda g, w: f"{g()} {g()} {g()}",
+        lambda g, w: f"{g()} NEAR/{rnd.randint(0, 6)} {g()}",
+        lambda g, w: f"title:{g()} {g()}",
+        lambda g, w: f"{g()} -{w()}",
+        lambda g, w: f"({g()} {g()}) OR {g()}",
+        lambda g, w: f"NOT {w()}",
+        lambda g, w: f"{g()} lang:{rnd.choice(['en', 'de', 'fr', 'it'])}",
+        lambda g, w: f"summary:({g()} NEAR/3 {g()}) OR text:{w()}",
+        lambda g, w: g(),
+    ]
+    out = []
+    for _ in range(n):
+        lang = rnd.choice(sorted(ranked))
+        out.append(rnd.choice(shapes)(lambda: group(lang), lambda: word(lang)))
+    return out
+
+
+def test_indexed_matcher_agrees_with_the_reference_on_random_rules(corpus):
+    rnd = random.Random(11)
+    rows = _rows(corpus)
+    queries = _random_rules(rows, rnd, 150)
+    rules = [RuleDef(f"r{i}", compile_query(q)) for i, q in enumerate(queries)]
+    # one theme a rule, so every rule's hit is visible
+    matcher = Matcher([ThemeDef(r.id, "normal", (r,)) for r in rules])
+    checked = hits = 0
+    for row in rnd.sample(rows, 100):
+        extra = rnd.choice(rows)
+        item = Item(row["dataset"], row["id"], None, row["title"], summary=row["summary"],
+                    text=extra["summary"] if extra["lang"] == row["lang"] else "", language=row["lang"], tags=["News"])
+        lang = language_code(item.language)
+        fields = [fold_words(item.title), fold_words(item.summary), fold_words(item.text)]
+        _SPANS.clear()
+        expected = {r.id for r in rules if reference(r.query.ast, fields, item, lang)}
+        got = {h.theme for h in matcher.match(item, explain=False)}
+        assert got == expected, (row["title"], sorted(got ^ expected))
+        checked += 1
+        hits += len(expected - {r.id for r in rules if r.query.text.startswith("NOT ")})
+    assert checked == 100 and hits > 50  # the rules do hit: the comparison is not trivially empty
+
+
+def test_learned_words_are_bounded_and_relearned(corpus, monkeypatch):
+    rows = _rows(corpus)[:300]
+    queries = ["refugee* OR asylum", '"prime minister"', "migrant NEAR/5 border", "government (plan OR law)"]
+    themes = [ThemeDef("t", "normal", tuple(RuleDef(f"r{i}", compile_query(q)) for i, q in enumerate(queries)))]
+    items = [Item(r["dataset"], r["id"], None, r["title"], summary=r["summary"], language=r["lang"]) for r in rows]
+    unbounded = Matcher(themes)
+    expected = [[h.rules for h in unbounded.match(it, explain=False)] for it in items]
+    monkeypatch.setattr(matcher_module, "MAX_WORDS", 200)
+    bounded = Matcher(themes)
+    got = []
+    for it in items:
+        got.append([h.rules for h in bounded.match(it, explain=False)])
+        prog = bounded.program(it.language)
+        assert len(prog.seen) <= 200 + 300  # cleared past the bound (+ one item's words)
+    assert got == expected
+    assert sum(1 for g in got if g) > 5
