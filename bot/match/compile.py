@@ -414,8 +414,15 @@ def _all(fns: list[Eval]) -> Eval:
     if len(fns) == 2:
         a, b = fns
         return lambda c: a(c) and b(c)
-    head, rest = fns[0], _all(fns[1:])
-    return lambda c: head(c) and rest(c)
+    fns = tuple(fns)
+
+    def all_of(c: Ctx) -> bool:  # one frame for a long AND, not a chain of closures
+        for fn in fns:
+            if not fn(c):
+                return False
+        return True
+
+    return all_of
 
 
 def _any(fns: list[Eval]) -> Eval:
@@ -424,5 +431,12 @@ def _any(fns: list[Eval]) -> Eval:
     if len(fns) == 2:
         a, b = fns
         return lambda c: a(c) or b(c)
-    head, rest = fns[0], _any(fns[1:])
-    return lambda c: head(c) or rest(c)
+    fns = tuple(fns)
+
+    def any_of(c: Ctx) -> bool:  # the packs' ORs of twenty phrases: one frame, not twenty
+        for fn in fns:
+            if fn(c):
+                return True
+        return False
+
+    return any_of

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from bot.match.compile import ALL_FIELDS, FIELD_INDEX, Compiler, Ctx, near_pair, phrase_at
 from bot.match.query import And, Filter, Near, Node, Not, Or, Scope, Term
-from bot.match.text import word_spans
+from bot.match.text import word_offsets
 
 if TYPE_CHECKING:
     from bot.match.matcher import RuleDef
@@ -51,7 +51,7 @@ class ItemExplainer:
         """Offsets in the original field of words first..last (word numbers)."""
         spans = self._spans[f]
         if spans is None:
-            spans = self._spans[f] = word_spans(self.raw[f])
+            spans = self._spans[f] = word_offsets(self.raw[f])
         if not spans:
             return 0, 0
         first, last = min(first, len(spans) - 1), min(last, len(spans) - 1)
@@ -84,6 +84,8 @@ class ItemExplainer:
     # a description of the parts that matched. None means false.
     def occ(self, term: Term, scope: int | None) -> list[Occurrence]:
         units = self.comp.term(term).units
+        if not self.ctx.units.issuperset(units):
+            return []
         return [(f, a, b) for f in (ALL_FIELDS if scope is None else (scope,))
                 for a, b in phrase_at(self.ctx, f, units)]
 

@@ -171,3 +171,12 @@ def tokens(text: str | None) -> list[str]:
     if text.isascii() or _byte_foldable(text):
         return text.encode("latin-1", "replace").translate(_TABLE).decode("latin-1").split()
     return _NON_WORD.sub(" ", normalise(text)).split()
+
+
+def word_offsets(text: str) -> list[tuple[int, int]]:
+    """(start, end) in `text` of each word of `fold_words(text)`, in order (for explanations).
+    When every letter is in latin-1 each word is one run of letters/digits of the text itself,
+    found by one regex pass; otherwise `word_spans`, which folds word by word."""
+    if text.isascii() or _byte_foldable(text):
+        return [m.span() for m in WORD.finditer(text)]
+    return [(start, end) for start, end, _ in word_spans(text)]

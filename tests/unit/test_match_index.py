@@ -15,7 +15,7 @@ from bot.match import Matcher, RuleDef, ThemeDef, compile_query
 from bot.match import matcher as matcher_module
 from bot.match.compile import FIELD_INDEX, resolve_parts
 from bot.match.query import And, Filter, Near, Not, Or, Scope, Term
-from bot.match.text import fold_words, has_stemmer, language_code, stems_for, tokens
+from bot.match.text import fold_words, has_stemmer, language_code, stems_for, tokens, word_offsets, word_spans
 from bot.model import Item
 
 
@@ -26,6 +26,7 @@ from bot.model import Item
 ])
 def test_tokens_are_the_folded_words(text):
     assert tokens(text) == fold_words(text)
+    assert word_offsets(text) == [(a, b) for a, b, _ in word_spans(text)]
 
 
 def _rows(corpus) -> list[dict]:
@@ -36,6 +37,7 @@ def test_tokens_agree_on_the_corpus(corpus):
     for row in _rows(corpus):
         for text in (row["title"], row["summary"]):
             assert tokens(text) == fold_words(text)
+            assert word_offsets(text) == [(a, b) for a, b, _ in word_spans(text)]
 
 
 # --- a reference evaluator: every rule on every item, word by word ---------------------------
