@@ -40,10 +40,12 @@ Meaning:
 Evaluation order, for one item:
 1. The item's language picks a compiled program (built on first use for that language). Rules
    with `languages: [..]` are only in the programs of those languages.
-2. Each field is folded and scanned once by an Aho-Corasick automaton over the anchors of all
-   terms of all rules; stemmed words found are verified by stemming the word (cached).
-3. Candidate rules are those one of whose trigger terms was found (for `a AND b` the rarer side
-   suffices), plus the few rules that can match with no term found (`NOT x`, filters).
+2. Each field is folded and split into words (C-level). The program remembers every word it
+   has met: the first time, the word is stemmed and checked against the rules' stems, exact
+   words and prefixes (`units`); afterwards it is one hash lookup. The table is bounded.
+3. Candidate rules are those both of whose two rarest required word sets are hit (for
+   `a AND b`, one word of each side; for an OR, any alternative's), plus the few rules that
+   can match with no word at all (`NOT x`, filters).
 4. Each candidate's compiled closure decides; a theme hits when one of its rules matched, and
    its `exclude` query (evaluated on the same item) drops the whole theme hit.
 5. Hits come out high priority first, then in theme order; explanations are computed for hits
