@@ -31,10 +31,10 @@ demo: $(STAMP)
 check: $(STAMP)
 	$(BIN)/newsbot check
 
-## system-deps: what the test suite needs from Debian: Chromium (email rendering) and PostgreSQL
-SYSTEM_PACKAGES := chromium postgresql
+## system-deps: what the test suite needs from Debian: Chromium (email rendering), PostgreSQL, nginx (multi-worker feeds)
+SYSTEM_PACKAGES := chromium postgresql nginx-light
 system-deps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ! [ -x /usr/sbin/nginx ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES); \
 	fi
