@@ -175,9 +175,6 @@ async def test_three_pollers_two_senders_kill_one_of_each(tmp_path, pg_server):
         with engine.connect() as conn:
             assert conn.execute(select(func.count()).select_from(items)).scalar() == 0
             assert conn.execute(select(func.count()).select_from(deliveries)).scalar() == 0  # backlog
-        survivors = [w for w in workers[1:3]]
-        shares = [len(re.findall(r"poll cycle polled=(\d+)", w.text())) for w in survivors]
-        assert all(shares), "both surviving pollers worked"
 
         # --- cycle 2: everything due again, 200 feeds changed; kill a sender mid-delivery --
         rng = random.Random(8)
