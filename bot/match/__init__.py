@@ -40,9 +40,12 @@ Meaning:
 Evaluation order, for one item:
 1. The item's language picks a compiled program (built on first use for that language). Rules
    with `languages: [..]` are only in the programs of those languages.
-2. Each field is folded and split into words (C-level). The program remembers every word it
-   has met: the first time, the word is stemmed and checked against the rules' stems, exact
-   words and prefixes (`units`); afterwards it is one hash lookup. The table is bounded.
+2. The item's text is cut into raw tokens without folding (C-level: ASCII lowered, ASCII
+   punctuation separates; `text.raw_tokens`). The program remembers every token it has met:
+   the first time, the token is folded into words, stemmed and checked against the rules'
+   stems, exact words and prefixes (`units`); afterwards it is one hash lookup. The table is
+   bounded. Fields are folded into words only when a candidate rule needs positions (phrases
+   with stems, NEAR), a field (`title:`) or an exact phrase (substring search).
 3. Candidate rules are those both of whose two rarest required word sets are hit (for
    `a AND b`, one word of each side; for an OR, any alternative's), plus the few rules that
    can match with no word at all (`NOT x`, filters).

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from bot.match.query import And, Filter, Near, Node, Not, Or, Scope, Term
-from bot.match.text import has_stemmer, stems_for
+from bot.match.text import has_stemmer, stems_for, tokens
 
 FIELD_INDEX = {"title": 0, "summary": 1, "text": 2}
 ALL_FIELDS = (0, 1, 2)
@@ -34,24 +34,36 @@ Unit = tuple[str, str]  # ('s', stem) | ('x', word) | ('p', prefix)
 
 class Ctx:
     """What a compiled query sees of one item: `units` (ids of the units its words satisfy),
-    `fields` (the folded words of title, summary and text), and its source, tags and language.
-    `trig` maps a word to the unit ids it satisfies, for the words that satisfy any."""
+    the raw `texts` of title, summary and text (their folded words, `words(f)`, are computed
+    only when a candidate rule asks for positions, a field or a phrase), and its source, tags
+    and language. `trig` maps a folded word to the unit ids it satisfies, for the words that
+    satisfy any."""
 
-    __slots__ = ("units", "fields", "trig", "source", "raw_tags", "lang", "_tags", "_field_units", "_pos",
-                 "_joined")
+    __slots__ = ("units", "texts", "trig", "source", "raw_tags", "lang", "_tags", "_words", "_field_units",
+                 "_pos", "_joined")
 
-    def __init__(self, units: set, fields: Sequence[list[str]], trig: dict, source: str,
+    def __init__(self, units: set, texts: Sequence[str], trig: dict, source: str,
                  raw_tags: Sequence[str], lang: str | None):
         self.units = units
-        self.fields = fields
+        self.texts = texts
         self.trig = trig
         self.source = source
         self.raw_tags = raw_tags
         self.lang = lang
         self._tags: frozenset[str] | None = None
+        self._words: list | None = None
         self._field_units: list | None = None
         self._pos: list | None = None
         self._joined: list | None = None
+
+    def words(self, f: int) -> list[str]:
+        """The folded words of field f, in order (folded once per item and field, on demand)."""
+        if self._words is None:
+            self._words = [None, None, None]
+        words = self._words[f]
+        if words is None:
+            words = self._words[f] = tokens(self.texts[f])
+        return words
 
     def field_units(self, f: int) -> set:
         """Units satisfied by the words of field f (for title:, summary:, text:)."""
@@ -61,7 +73,7 @@ class Ctx:
         if units is None:
             trig = self.trig
             # C-level: `keys & list` iterates the field's words, not the table
-            units = self._field_units[f] = set().union(*map(trig.__getitem__, trig.keys() & self.fields[f]))
+            units = self._field_units[f] = set().union(*map(trig.__getitem__, trig.keys() & self.words(f)))
         return units
 
     def joined(self, f: int) -> str:
@@ -71,7 +83,7 @@ class Ctx:
             self._joined = [None, None, None]
         text = self._joined[f]
         if text is None:
-            text = self._joined[f] = f" {' '.join(self.fields[f])} "
+            text = self._joined[f] = f" {' '.join(self.words(f))} "
         return text
 
     def positions(self, f: int) -> dict[int, list[int]]:
@@ -81,7 +93,7 @@ class Ctx:
         pos = self._pos[f]
         if pos is None:
             pos = self._pos[f] = {}
-            trig, words = self.trig, self.fields[f]
+            trig, words = self.trig, self.words(f)
             # the numbers of the words that satisfy some unit, found in C; Python only for those
             for i in compress(range(len(words)), map(trig.__contains__, words)):
                 for u in trig[words[i]]:

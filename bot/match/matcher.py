@@ -7,13 +7,14 @@ that can match without any word, such as `NOT x` or `source:y`); theme-level exc
 order of hits. Must not read files, the database or the network: themes come in as plain
 `ThemeDef`s.
 
-Cost per item, in steady state: folding and splitting the fields (C-level), two C-level
-passes of the words against the program's word tables (all known? which trigger something?),
-a little Python per *triggering* word, and one closure call per candidate rule. A word is
-stemmed and checked against the rules' stems, exact words and prefixes only the first time a
-program meets it; that table is bounded (cleared past MAX_WORDS) so memory stays flat. The
-cost grows with the text and with what an item can actually trigger, not with the number of
-rules.
+Cost per item, in steady state: one C-level pass that cuts the item's text into raw tokens
+(`text.raw_tokens`: ASCII lowered, no folding) and maps each to the record number learned for
+it, then a little Python per distinct *triggering* record and one closure call per candidate
+rule. A raw token is folded, stemmed and checked against the rules' stems, exact words and
+prefixes only the first time a program meets it; that table is bounded (cleared past
+MAX_WORDS) so memory stays flat. Fields are folded into words only for candidate rules that
+need positions, a field or a phrase. The cost grows with the text and with what an item can
+actually trigger, not with the number of rules.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from bot.match.compile import Compiler, Ctx, Eval
-from bot.match.text import has_stemmer, language_code, stems_for, tokens
+from bot.match.text import has_stemmer, language_code, raw_tokens, stems_for, token_words
 
 if TYPE_CHECKING:
     from bot.match import Query
@@ -99,69 +100,83 @@ class _Program:
         for uid, (kind, value) in enumerate(comp.units):
             {"s": self.by_stem, "x": self.by_word, "p": self.by_prefix}[kind][value] = uid
         self.prefix_lengths = sorted({len(p) for p in self.by_prefix})
-        # seen: every word learned; for the words that satisfy a unit, trig: word -> unit ids,
-        # first/second: word -> the rules whose first/second trigger set it hits. Values are
-        # shared between words with the same units.
-        self.seen: set[str] = set()
+        # seen: raw token (`raw_tokens`) -> record number, for every token learned; a record is
+        # (unit ids, rules whose first trigger set they hit, rules whose second set they hit),
+        # shared by all tokens with the same units; record 0: no unit. trig: folded word ->
+        # unit ids, for the words that satisfy any (word positions, `title:`).
+        self.seen: dict[bytes, int] = {}
         self.trig: dict[str, frozenset[int]] = {}
-        self.first: dict[str, frozenset[int]] = {}
-        self.second: dict[str, frozenset[int]] = {}
-        self._shared: dict[frozenset[int], tuple] = {}
+        self.records: list[tuple[frozenset[int], frozenset[int], frozenset[int]]] = [(frozenset(),) * 3]
+        self._record_of: dict[frozenset[int], int] = {frozenset(): 0}
         self.evals = [evaluate for _, _, evaluate in self.rules]
         self.theme_of = [t_index for t_index, _, _ in self.rules]
 
-    def learn(self, new: set[str]) -> None:
-        """Learn words never met before (into `seen`, and `trig` when they satisfy a unit)."""
-        stems, by_stem, by_word, by_prefix = self.stems, self.by_stem, self.by_word, self.by_prefix
-        for word in new:
-            units = []
-            if by_stem:
-                u = by_stem.get(stems[word])
-                if u is not None:
-                    units.append(u)
-            u = by_word.get(word)
+    def word_units(self, word: str) -> list[int]:
+        """The units a folded word satisfies: its stem, itself, its leading letters."""
+        units = []
+        if self.by_stem:
+            u = self.by_stem.get(self.stems[word])
             if u is not None:
                 units.append(u)
-            for n in self.prefix_lengths:
-                if n > len(word):
-                    break
-                u = by_prefix.get(word[:n])
-                if u is not None:
-                    units.append(u)
-            if units:
-                key = frozenset(units)
-                shared = self._shared.get(key)
-                if shared is None:
-                    shared = self._shared[key] = (key, *(
-                        frozenset().union(*(side.get(u, ()) for u in key)) for side in self.unit_rules))
-                self.trig[word] = shared[0]
-                if shared[1]:
-                    self.first[word] = shared[1]
-                if shared[2]:
-                    self.second[word] = shared[2]
-        self.seen |= new
+        u = self.by_word.get(word)
+        if u is not None:
+            units.append(u)
+        by_prefix = self.by_prefix
+        for n in self.prefix_lengths:
+            if n > len(word):
+                break
+            u = by_prefix.get(word[:n])
+            if u is not None:
+                units.append(u)
+        return units
+
+    def learn(self, new: Iterable[bytes]) -> None:
+        """Learn raw tokens never met before: fold them (once), note what their words satisfy."""
+        trig = self.trig
+        for token in new:
+            units: set[int] = set()
+            for word in token_words(token):
+                found = trig.get(word)
+                if found is None:
+                    found = self.word_units(word)
+                    if found:
+                        trig[word] = frozenset(found)
+                units.update(found)
+            key = frozenset(units)
+            record = self._record_of.get(key)
+            if record is None:
+                record = self._record_of[key] = len(self.records)
+                self.records.append((key, *(
+                    frozenset().union(*(side.get(u, ()) for u in key)) for side in self.unit_rules)))
+            self.seen[token] = record
 
     def context(self, item: "Matchable") -> tuple[Ctx, set[int]]:
         """The item's context and its candidate rules (ids)."""
-        fields = (tokens(item.title), tokens(item.summary), tokens(item.text))
-        words = fields[0] + fields[1] + fields[2]
-        if not self.seen.issuperset(words):
-            if len(self.seen) > MAX_WORDS:
-                for table in (self.seen, self.trig, self.first, self.second):
-                    table.clear()
-            self.learn(set(words) - self.seen)
-        # A rule is a candidate when both its trigger sets are hit. Most items hit no first
-        # set: then nothing else is looked up. All passes over words are C-level (`keys & list`
-        # iterates the list, not the table; unions run over the few words found).
+        texts = (item.title or "", item.summary or "", item.text or "")
+        # One C-level pass: raw tokens (no folding), then their record numbers. Python only
+        # runs for the few distinct records, and to learn tokens never met before.
+        toks = raw_tokens(f"{texts[0]}\n{texts[1]}\n{texts[2]}")
+        seen = self.seen
+        found = set(map(seen.get, toks))
+        if None in found:
+            if len(seen) > MAX_WORDS:
+                seen.clear()
+                self.trig.clear()
+            self.learn(set(toks).difference(seen))
+            found = set(map(seen.get, toks))
+        found.discard(0)
         candidates = set(self.always)
-        first = self.first.keys() & words
-        if first:
-            hit = set().union(*map(self.first.__getitem__, first))
-            hit.intersection_update(set().union(*map(self.second.__getitem__, self.second.keys() & words)))
-            candidates |= hit
-        trig = self.trig
-        units = set().union(*map(trig.__getitem__, trig.keys() & words)) if candidates else set()
-        return Ctx(units, fields, trig, item.source_id or "", item.tags or (), self.lang), candidates
+        units: set[int] = set()
+        if found:
+            records = self.records
+            # A rule is a candidate when both its trigger sets are hit.
+            hit = set().union(*[records[r][1] for r in found])
+            if hit:
+                hit &= set().union(*[records[r][2] for r in found])
+                candidates |= hit
+            if candidates:
+                units = set().union(*[records[r][0] for r in found])
+        return Ctx(units, texts, self.trig, item.source_id or "", item.tags or (), self.lang), candidates
 
 
 class Matcher:

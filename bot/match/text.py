@@ -5,14 +5,19 @@ Owns: what "case- and accent-insensitive" means (casefold, then NFD without comb
 apostrophes, hyphens and all punctuation separate words, so `l'asile` is `l` + `asile`), and
 which Snowball stemmer serves which language. Must not know about rules, items or storage.
 
-Two foldings produce the same words:
-- `fold_words(text)` for rule words and explanations: general, slower (regex based);
-- `fold_text(text)` for the matcher's hot path: one latin-1 encode, one `bytes.translate`
-  and one decode for Latin-script text (no regex substitution over the whole text, which alone
-  would cost more than the 20 µs an item may take at 50,000 items/s); other scripts take the
-  general path.
-  It returns the folded text padded with spaces, every non-word character replaced by a space,
-  so an Aho-Corasick automaton can check word boundaries by itself (anchors start with ' ').
+Three tokenisers, one meaning:
+- `fold_words(text)`: the folded words, general and slower (regex based); rule words and
+  the reference for the others;
+- `tokens(text)`: the same words by a faster path (one latin-1 encode, one `bytes.translate`,
+  one decode for Latin-script text; other scripts take the general path); the matcher folds
+  a field with it only when a candidate rule needs word positions, a field or a phrase;
+- `raw_tokens(text)`: the matcher's hot path, no folding at all: the UTF-8 bytes, ASCII
+  letters lowered and every other ASCII character a space, split. A raw token is one or more
+  words (`l’asile`: the typographic apostrophe is not ASCII) possibly written with accents or
+  capitals (`Réfugiés`); `fold_words(token)` gives its words, and the tokens' words in order
+  are exactly `fold_words(text)`, because folding works character by character and ASCII
+  punctuation folds to itself (a separator). The matcher folds a raw token once, the first
+  time it meets it, and remembers what its words satisfy.
 """
 
 from __future__ import annotations
@@ -153,12 +158,36 @@ def _byte_foldable(text: str) -> bool:
 
 
 def fold_text(text: str) -> str:
-    """' ' + folded words separated by one or more spaces + ' ' (see the module docstring)."""
+    """' ' + the folded words separated by one or more spaces + ' ': every non-word character
+    is a space, so a folded phrase padded with spaces is found by substring search."""
     if "ß" in text:
         text = text.replace("ß", "ss")
     if text.isascii() or _byte_foldable(text):
         return " " + text.encode("latin-1", "replace").translate(_TABLE).decode("latin-1") + " "
     return " " + _NON_WORD.sub(" ", normalise(text)) + " "
+
+
+def _build_raw_table() -> bytes:
+    """UTF-8 byte -> ASCII letters and digits lowered, other ASCII -> space, bytes of
+    non-ASCII characters unchanged (a character's UTF-8 bytes are all >= 0x80)."""
+    table = bytearray(range(256))
+    for b in range(128):
+        ch = chr(b)
+        table[b] = ord(ch.lower()) if ch.isalnum() else 0x20
+    return bytes(table)
+
+
+_RAW_TABLE = _build_raw_table()
+
+
+def raw_tokens(text: str) -> list[bytes]:
+    """The raw tokens of `text` (see the module docstring): C-level, no per-character Python."""
+    return text.encode("utf-8", "surrogatepass").translate(_RAW_TABLE).split()
+
+
+def token_words(token: bytes) -> list[str]:
+    """The folded words of one raw token."""
+    return fold_words(token.decode("utf-8", "surrogatepass"))
 
 
 def tokens(text: str | None) -> list[str]:

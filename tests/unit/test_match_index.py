@@ -15,7 +15,8 @@ from bot.match import Matcher, RuleDef, ThemeDef, compile_query
 from bot.match import matcher as matcher_module
 from bot.match.compile import FIELD_INDEX, resolve_parts
 from bot.match.query import And, Filter, Near, Not, Or, Scope, Term
-from bot.match.text import fold_words, has_stemmer, language_code, stems_for, tokens, word_offsets, word_spans
+from bot.match.text import (fold_words, has_stemmer, language_code, raw_tokens, stems_for, token_words, tokens,
+                            word_offsets, word_spans)
 from bot.model import Item
 
 
@@ -23,9 +24,12 @@ from bot.model import Item
     "Plain ASCII text, with punctuation!", "Réfugiés à l’aéroport – «accueil» … 10 €", "Straße und Flüchtlinge",
     "Ναυάγιο ανοιχτά της Πύλου· μετανάστες", "Erdoğan and œuvre", "e\u0301te\u0301 decomposed", "µ-law 5µm",
     "snake_case and under_scores", "tab\tand\nnewline", "", "‘quotes’ — and ™ ① ℓ Ω", "\u2070\u2071 x\u2080",
+    "l’asile, d'asile et L’ASILE", "ÉTAT-état Ärzte ÆØÅ", "ﬁnance ﬂow", "a.\u0301b \u0301c", "ΟΔΟΣ Σ σς İstanbul",
+    "ᾳ \u0345 x", "x\u00a0y\u2009z", "Ǆemal ǅ", "naïve coöperate", "50km/h 3,5% e-mail",
 ])
 def test_tokens_are_the_folded_words(text):
     assert tokens(text) == fold_words(text)
+    assert [w for t in raw_tokens(text) for w in token_words(t)] == fold_words(text)
     assert word_offsets(text) == [(a, b) for a, b, _ in word_spans(text)]
 
 
@@ -37,6 +41,7 @@ def test_tokens_agree_on_the_corpus(corpus):
     for row in _rows(corpus):
         for text in (row["title"], row["summary"]):
             assert tokens(text) == fold_words(text)
+            assert [w for t in raw_tokens(text) for w in token_words(t)] == fold_words(text)
             assert word_offsets(text) == [(a, b) for a, b, _ in word_spans(text)]
 
 
@@ -142,6 +147,17 @@ def _random_rules(rows: list[dict], rnd: random.Random, n: int) -> list[str]:
         lang = rnd.choice(sorted(ranked))
         out.append(rnd.choice(shapes)(lambda: group(lang), lambda: word(lang)))
     return out
+
+
+def test_raw_tokens_split_only_where_folding_separates():
+    # The raw tokeniser cuts at ASCII non-letters without folding: each must fold to itself,
+    # a separator, so cutting there first changes nothing; ASCII letters are only lowered.
+    for b in range(128):
+        ch = chr(b)
+        if ch.isalnum():
+            assert fold_words(ch) == [ch.lower()] and raw_tokens(ch) == [ch.lower().encode()]
+        else:
+            assert fold_words(f"a{ch}b") == ["a", "b"] and raw_tokens(f"a{ch}b") == [b"a", b"b"]
 
 
 def test_indexed_matcher_agrees_with_the_reference_on_random_rules(corpus):
