@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from bot.config.durations import parse_duration
-from bot.config.yamlfile import display_path, load_yaml, position, validate
+from pydantic import ValidationError
+
+from bot.config.yamlfile import display_path, load_yaml_text, position, read_text, validate
 from bot.errors import ConfigError, Problem
 
 SOURCES_FILE = "sources.yaml"
@@ -151,20 +153,33 @@ class SourcesConfig:
 def load_sources(config_dir: Path) -> SourcesConfig:
     path = config_dir / SOURCES_FILE
     shown = display_path(path, config_dir)
-    data = load_yaml(path, shown)
-    parsed = validate(SourcesFile, data, shown)
+    text = read_text(path, shown)
+    # The fast loader carries no positions: a file with problems is read again to place them.
+    try:
+        parsed = SourcesFile.model_validate(load_yaml_text(text, shown, fast=True) or {})
+    except ValidationError:
+        # Same data, so this raises the ConfigError again, now with file:line:col.
+        parsed = validate(SourcesFile, load_yaml_text(text, shown), shown)
+    if _find_problems(parsed, None, shown):
+        raise ConfigError(_find_problems(parsed, load_yaml_text(text, shown), shown))
+    return SourcesConfig(parsed, path)
+
+
+def _find_problems(parsed: SourcesFile, data: object, shown: str) -> list[Problem]:
+    """Checks across entries; `data` (round-trip YAML) places them, None only detects."""
+    def place(*loc: str | int) -> tuple[int | None, int | None]:
+        return position(data, loc) if data is not None else (None, None)
+
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for i, src in enumerate(parsed.sources):
         if src.id in seen:
-            line, col = position(data, ("sources", i, "id"))
+            line, col = place("sources", i, "id")
             problems.append(Problem(shown, line, col,
                                     f"sources[{i}].id: duplicate id {src.id!r} (first at sources[{seen[src.id]}])"))
         else:
             seen[src.id] = i
         if src.type == "html" and src.html is None:
-            line, col = position(data, ("sources", i))
+            line, col = place("sources", i)
             problems.append(Problem(shown, line, col, f"sources[{i}].html: type html needs html selectors (item, title, link)"))
-    if problems:
-        raise ConfigError(problems)
-    return SourcesConfig(parsed, path)
+    return problems
