@@ -49,9 +49,12 @@ def seconds_to_next_poll(engine: Engine, enabled_ids: list[str], now: datetime, 
     ids = enabled_ids
     if not ids:
         return cap
+    # Read every row and filter here: an IN list of all ids would pass one bound parameter
+    # per source, and PostgreSQL allows 65,535 of them.
+    wanted = set(ids)
     with engine.connect() as conn:
         rows = {r.id: r for r in conn.execute(
-            select(sources.c.id, sources.c.status, sources.c.next_poll_at).where(sources.c.id.in_(ids)))}
+            select(sources.c.id, sources.c.status, sources.c.next_poll_at)) if r.id in wanted}
     best = cap
     for sid in ids:
         row = rows.get(sid)
