@@ -37,23 +37,24 @@ class Ctx:
     the raw `texts` of title, summary and text (their folded words, `words(f)`, are computed
     only when a candidate rule asks for positions, a field or a phrase), and its source, tags
     and language. `trig` maps a folded word to the unit ids it satisfies, for the words that
-    satisfy any."""
+    satisfy any; `unit_words` is the other way round (unit id -> folded words)."""
 
-    __slots__ = ("units", "texts", "trig", "source", "raw_tags", "lang", "_tags", "_words", "_field_units",
+    __slots__ = ("units", "texts", "trig", "unit_words", "source", "raw_tags", "lang", "_tags", "_words", "_field_units",
                  "_pos", "_joined")
 
-    def __init__(self, units: set, texts: Sequence[str], trig: dict, source: str,
+    def __init__(self, units: set, texts: Sequence[str], trig: dict, unit_words: dict, source: str,
                  raw_tags: Sequence[str], lang: str | None):
         self.units = units
         self.texts = texts
         self.trig = trig
+        self.unit_words = unit_words
         self.source = source
         self.raw_tags = raw_tags
         self.lang = lang
         self._tags: frozenset[str] | None = None
         self._words: list | None = None
         self._field_units: list | None = None
-        self._pos: list | None = None
+        self._pos: dict | None = None
         self._joined: list | None = None
 
     def words(self, f: int) -> list[str]:
@@ -86,23 +87,22 @@ class Ctx:
             text = self._joined[f] = f" {' '.join(self.words(f))} "
         return text
 
-    def positions(self, f: int) -> dict[int, list[int]]:
-        """unit id -> word numbers in field f where it is satisfied (ascending)."""
+    def where(self, f: int, u: int) -> list[int]:
+        """The word numbers in field f (ascending) of the words that satisfy unit u: one
+        C-level pass over the field's words against the words known to satisfy u."""
         if self._pos is None:
-            self._pos = [None, None, None]
-        pos = self._pos[f]
-        if pos is None:
-            pos = self._pos[f] = {}
-            trig, words = self.trig, self.words(f)
-            # the numbers of the words that satisfy some unit, found in C; Python only for those
-            for i in compress(range(len(words)), map(trig.__contains__, words)):
-                for u in trig[words[i]]:
-                    at = pos.get(u)
-                    if at is None:
-                        pos[u] = [i]
-                    else:
-                        at.append(i)
-        return pos
+            self._pos = {}
+        key = (f, u)
+        at = self._pos.get(key)
+        if at is None:
+            satisfying = self.unit_words.get(u)
+            if satisfying:
+                words = self.words(f)
+                at = list(compress(range(len(words)), map(satisfying.__contains__, words)))
+            else:
+                at = []
+            self._pos[key] = at
+        return at
 
     @property
     def tags(self) -> frozenset[str]:
@@ -172,6 +172,8 @@ class Compiler:
         self.unit_ids: dict[Unit, int] = {}
         self.units: list[Unit] = []
         self.terms: dict[Term, TermInfo] = {}
+        # unit id -> share of items it was satisfied in, once the matcher has observed some
+        self.frequency: dict[int, float] | None = None
 
     def unit(self, unit: Unit) -> int:
         uid = self.unit_ids.get(unit)
@@ -188,8 +190,13 @@ class Compiler:
         return info
 
     def commonness(self, uid: int) -> float:
-        """How often a unit is expected to be satisfied, without corpus statistics: short
-        words are common; a prefix covers many words."""
+        """How often a unit is expected to be satisfied: the observed share of items when
+        the matcher has counted them (`frequency`), else a guess: short words are common; a
+        prefix covers many words."""
+        if self.frequency is not None:
+            found = self.frequency.get(uid)
+            if found is not None:
+                return found
         kind, value = self.units[uid]
         return (4.0 if kind == "p" else 1.0) / (len(value) ** 2)
 
@@ -341,18 +348,17 @@ class Compiler:
 
 def phrase_at(c: Ctx, f: int, units: tuple[int, ...]) -> list[tuple[int, int]]:
     """(first, last) word numbers of each occurrence in field f of the units in a row."""
-    pos = c.positions(f)
-    first = pos.get(units[0])
+    first = c.where(f, units[0])
     if not first:
         return []
     if len(units) == 1:
         return [(i, i) for i in first]
     rest = []
     for u in units[1:]:
-        at = pos.get(u)
+        at = c.where(f, u)
         if not at:
             return []
-        rest.append(at)
+        rest.append(set(at))
     n = len(units) - 1
     return [(i, i + n) for i in first if all(i + k + 1 in at for k, at in enumerate(rest))]
 
@@ -367,8 +373,7 @@ class Operand:
 
     def occurrences(self, c: Ctx, f: int) -> list[tuple[int, int]]:
         """(first, last) word numbers in field f of every occurrence of the operand's terms."""
-        pos = c.positions(f)
-        out = [(i, i) for u in pos.keys() & self.singles for i in pos[u]]
+        out = [(i, i) for u in self.singles.intersection(c.units) for i in c.where(f, u)]
         for needed, units in self.phrases:
             if needed <= c.units:
                 out.extend(phrase_at(c, f, units))

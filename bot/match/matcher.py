@@ -20,6 +20,7 @@ actually trigger, not with the number of rules.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Sequence
 
@@ -37,6 +38,8 @@ PRIORITY_ORDER = {"high": 0, "normal": 1, "low": 2}
 # Distinct words a program remembers before starting afresh: news vocabulary (names, numbers,
 # typos) is unbounded; relearning costs one stem per word (~40 µs, the stem cache is shared).
 MAX_WORDS = 500_000
+# After how many items of a language its trigger sets are chosen again from observed frequencies.
+REINDEX_AT = (200, 2000)
 
 
 @dataclass(frozen=True)
@@ -73,25 +76,23 @@ class _Program:
         self.lang = lang
         comp = self.compiler = Compiler(lang)
         self.rules: list[tuple[int, RuleDef, Eval]] = []  # (theme index, rule, evaluator)
-        unit_rules: tuple[dict[int, list[int]], dict[int, list[int]]] = ({}, {})
-        always: list[int] = []
         self.excludes: list[Eval | None] = []
         for t_index, theme in enumerate(themes):
             self.excludes.append(comp.compile(theme.exclude.ast) if theme.exclude is not None else None)
             for rule in theme.rules:
                 if rule.languages is not None and lang not in rule.languages:
                     continue
-                r_index = len(self.rules)
                 self.rules.append((t_index, rule, comp.compile(rule.query.ast)))
-                pair = comp.triggers(rule.query.ast)
-                if pair is None:
-                    always.append(r_index)
-                else:
-                    for side, units in enumerate(pair):
-                        for u in units:
-                            unit_rules[side].setdefault(u, []).append(r_index)
-        self.unit_rules = tuple({u: frozenset(v) for u, v in side.items()} for side in unit_rules)
-        self.always = tuple(always)
+        # Records (see below), one list per part, indexed by record number.
+        self.rec_units: list[frozenset[int]] = [frozenset()]
+        self.rec_first: list[frozenset[int]] = []
+        self.rec_second: list[frozenset[int]] = []
+        self._record_of: dict[frozenset[int], int] = {frozenset(): 0}
+        # Items each record (so each unit) was met in, on the first items of this language:
+        # the trigger sets are chosen again from them, twice (REINDEX_AT).
+        self.observed = 0
+        self.record_counts: Counter[int] = Counter()
+        self.index()
         # What a new word is checked against, once: its stem, itself, its leading letters.
         self.stems = stems_for(lang) if has_stemmer(lang) else None
         self.by_stem: dict[str, int] = {}
@@ -100,16 +101,65 @@ class _Program:
         for uid, (kind, value) in enumerate(comp.units):
             {"s": self.by_stem, "x": self.by_word, "p": self.by_prefix}[kind][value] = uid
         self.prefix_lengths = sorted({len(p) for p in self.by_prefix})
-        # seen: raw token (`raw_tokens`) -> record number, for every token learned; a record is
-        # (unit ids, rules whose first trigger set they hit, rules whose second set they hit),
-        # shared by all tokens with the same units; record 0: no unit. trig: folded word ->
-        # unit ids, for the words that satisfy any (word positions, `title:`).
+        # seen: raw token (`raw_tokens`) -> record number, for every token learned; record r
+        # holds the unit ids its words satisfy (rec_units[r]) and the rules whose first and
+        # second trigger sets those hit (rec_first[r], rec_second[r]); tokens with the same
+        # units share a record; record 0: no unit. trig: folded word -> unit ids, for the words
+        # that satisfy any (word positions, `title:`).
         self.seen: dict[bytes, int] = {}
         self.trig: dict[str, frozenset[int]] = {}
-        self.records: list[tuple[frozenset[int], frozenset[int], frozenset[int]]] = [(frozenset(),) * 3]
-        self._record_of: dict[frozenset[int], int] = {frozenset(): 0}
+        self.unit_words: dict[int, set[str]] = {}
         self.evals = [evaluate for _, _, evaluate in self.rules]
         self.theme_of = [t_index for t_index, _, _ in self.rules]
+
+    def index(self) -> None:
+        """(Re)build the candidate index: each rule's two trigger sets, by unit, and every
+        record's rule sets. Run at start and when observed frequencies replace the guesses."""
+        comp = self.compiler
+        unit_rules: tuple[dict[int, list[int]], dict[int, list[int]]] = ({}, {})
+        always: list[int] = []
+        for r_index, (_, rule, _) in enumerate(self.rules):
+            pair = comp.triggers(rule.query.ast)
+            if pair is None:
+                always.append(r_index)
+            else:
+                for side, units in enumerate(pair):
+                    for u in units:
+                        unit_rules[side].setdefault(u, []).append(r_index)
+        self.unit_rules = tuple({u: frozenset(v) for u, v in side.items()} for side in unit_rules)
+        self.always = tuple(always)
+        del self.rec_first[:], self.rec_second[:]
+        self.with_first: set[int] = set()  # records whose rec_first is not empty
+        self.with_second: set[int] = set()
+        for record in range(len(self.rec_units)):
+            self._derive(record)
+
+    def _derive(self, record: int) -> None:
+        units = self.rec_units[record]
+        first, second = (frozenset().union(*(side.get(u, ()) for u in units)) for side in self.unit_rules)
+        self.rec_first.append(first)
+        self.rec_second.append(second)
+        if first:
+            self.with_first.add(record)
+        if second:
+            self.with_second.add(record)
+
+    def observe(self, found: set[int]) -> None:
+        """Count the item's records; at REINDEX_AT items, choose the trigger sets again by the
+        observed unit frequencies (rarest first): fewer candidate rules than length-based
+        guesses. A unit's count is the sum of its records' (an upper bound: two tokens of one
+        item may share a unit), enough to rank units."""
+        self.record_counts.update(found)
+        self.observed += 1
+        if self.observed in REINDEX_AT:
+            freq: Counter[int] = Counter()
+            for record, count in self.record_counts.items():
+                for u in self.rec_units[record]:
+                    freq[u] += count
+            n = self.observed
+            self.compiler.frequency = {u: (freq[u] + 0.5) / (n + 1) for u in range(len(self.compiler.units))}
+            self.index()
+            log.debug("program %s: trigger sets chosen from %d items' unit frequencies", self.lang, n)
 
     def word_units(self, word: str) -> list[int]:
         """The units a folded word satisfies: its stem, itself, its leading letters."""
@@ -141,13 +191,15 @@ class _Program:
                     found = self.word_units(word)
                     if found:
                         trig[word] = frozenset(found)
+                        for u in found:
+                            self.unit_words.setdefault(u, set()).add(word)
                 units.update(found)
             key = frozenset(units)
             record = self._record_of.get(key)
             if record is None:
-                record = self._record_of[key] = len(self.records)
-                self.records.append((key, *(
-                    frozenset().union(*(side.get(u, ()) for u in key)) for side in self.unit_rules)))
+                record = self._record_of[key] = len(self.rec_units)
+                self.rec_units.append(key)
+                self._derive(record)
             self.seen[token] = record
 
     def context(self, item: "Matchable") -> tuple[Ctx, set[int]]:
@@ -162,21 +214,25 @@ class _Program:
             if len(seen) > MAX_WORDS:
                 seen.clear()
                 self.trig.clear()
+                self.unit_words.clear()
             self.learn(set(toks).difference(seen))
             found = set(map(seen.get, toks))
         found.discard(0)
         candidates = set(self.always)
         units: set[int] = set()
         if found:
-            records = self.records
-            # A rule is a candidate when both its trigger sets are hit.
-            hit = set().union(*[records[r][1] for r in found])
-            if hit:
-                hit &= set().union(*[records[r][2] for r in found])
+            # A rule is a candidate when both its trigger sets are hit. C-level maps: Python
+            # work does not grow with the number of records found.
+            first = found & self.with_first
+            if first:
+                hit = set().union(*map(self.rec_first.__getitem__, first))
+                hit &= set().union(*map(self.rec_second.__getitem__, found & self.with_second))
                 candidates |= hit
             if candidates:
-                units = set().union(*[records[r][0] for r in found])
-        return Ctx(units, texts, self.trig, item.source_id or "", item.tags or (), self.lang), candidates
+                units = set().union(*map(self.rec_units.__getitem__, found))
+        if self.observed < REINDEX_AT[-1]:
+            self.observe(found)
+        return Ctx(units, texts, self.trig, self.unit_words, item.source_id or "", item.tags or (), self.lang), candidates
 
 
 class Matcher:

@@ -199,3 +199,24 @@ def test_learned_words_are_bounded_and_relearned(corpus, monkeypatch):
         assert len(prog.seen) <= 200 + 300  # cleared past the bound (+ one item's words)
     assert got == expected
     assert sum(1 for g in got if g) > 5
+
+
+def test_trigger_sets_chosen_again_from_observed_frequencies_change_no_result(corpus, monkeypatch):
+    rnd = random.Random(5)
+    rows = _rows(corpus)
+    rules = [RuleDef(f"r{i}", compile_query(q)) for i, q in enumerate(_random_rules(rows, rnd, 150))]
+    themes = [ThemeDef(r.id, "normal", (r,)) for r in rules]
+    items = [Item(r["dataset"], r["id"], None, r["title"], summary=r["summary"], language=r["lang"])
+             for r in rnd.sample(rows, 200)]
+    fixed = Matcher(themes)
+    expected = [[h.theme for h in fixed.match(it, explain=False)] for it in items]
+    monkeypatch.setattr(matcher_module, "REINDEX_AT", (10, 40))
+    adaptive = Matcher(themes)
+    before = [adaptive.program(lang).unit_rules for lang in ("en", "fr")]
+    assert [[h.theme for h in adaptive.match(it, explain=False)] for it in items] == expected
+    assert [[h.theme for h in adaptive.match(it, explain=False)] for it in items] == expected
+    programs = [adaptive.program(lang) for lang in ("en", "fr")]
+    assert all(p.observed == 40 and p.compiler.frequency for p in programs)
+    # the index really was rebuilt from the counts: some rules are keyed on other units
+    assert all(p.unit_rules != b for p, b in zip(programs, before))
+    assert sum(1 for e in expected if e) > 20
