@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
-from bot.config.sources import Strict
+from bot.config.fields import Strict
 from bot.config.yamlfile import display_path, load_yaml, validate
 
 DELIVERIES_FILE = "deliveries.yaml"

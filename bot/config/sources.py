@@ -2,54 +2,25 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 
-from bot.config.durations import parse_duration
-from pydantic import ValidationError
-
+from bot.config.fields import Duration, LanguageCode, Size, Slug, Strict
 from bot.config.yamlfile import display_path, load_yaml_text, position, read_text, validate
 from bot.errors import ConfigError, Problem
 
 SOURCES_FILE = "sources.yaml"
 MIN_INTERVAL = timedelta(minutes=5)
 MAX_INTERVAL = timedelta(hours=24)
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-
-
-def _duration(value: object) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    return parse_duration(value)  # type: ignore[arg-type]
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-
-
-def _size(value: object) -> int:
-    if isinstance(value, int):
-        return value
-    m = re.fullmatch(r"\s*(\d+)\s*([kKmM]?)[bB]?\s*", str(value))
-    if not m:
-        raise ValueError("expected a size such as 500KB or 10MB")
-    return int(m.group(1)) * {"": 1, "k": 1024, "m": 1024 * 1024}[m.group(2).lower()]
-
-
-Size = Annotated[int, BeforeValidator(_size)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Defaults(Strict):
     interval: Duration = timedelta(minutes=30)
-    language: str | None = None
+    language: LanguageCode | None = None
     timeout: Duration = timedelta(seconds=20)
     max_size: Size = 10 * 1024 * 1024
     max_redirects: int = Field(5, ge=0, le=20)
@@ -79,23 +50,16 @@ class HtmlSelectors(Strict):
 
 
 class Source(Strict):
-    id: str
+    id: Slug
     name: str | None = None
     url: str
     type: Literal["auto", "feed", "html"] = "auto"
     tags: tuple[str, ...] = ()
-    language: str | None = None
+    language: LanguageCode | None = None
     interval: Duration | None = None
     enabled: bool = True
     weight: float = Field(1.0, gt=0, le=10)
     html: HtmlSelectors | None = None
-
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, v: str) -> str:
-        if not SLUG.match(v):
-            raise ValueError("must be a slug of a-z, 0-9 and '-'")
-        return v
 
     @field_validator("url")
     @classmethod
@@ -109,13 +73,6 @@ class Source(Strict):
     @classmethod
     def _interval_bounds(cls, v: timedelta | None) -> timedelta | None:
         return None if v is None else _check_interval(v)
-
-    @field_validator("language")
-    @classmethod
-    def _lang(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"[a-z]{2,3}", v):
-            raise ValueError("must be a two-letter language code such as en or fr")
-        return v
 
     @property
     def display_name(self) -> str:

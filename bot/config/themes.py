@@ -6,38 +6,23 @@ database or the network.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from bot.config.fields import LANG, Slug, Strict
 from bot.config.yamlfile import display_path, load_yaml, position, validate
 from bot.errors import ConfigError, Problem, RuleSyntaxError
 from bot.match import Matcher, Query, QuerySyntaxError, RuleDef, ThemeDef, compile_query
 
 RULES_DIR = "rules"
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-LANG = re.compile(r"^[a-z]{2,3}$")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RuleModel(_Strict):
-    id: str
+class RuleModel(Strict):
+    id: Slug
     query: str = Field(min_length=1)
     languages: tuple[str, ...] | None = None
     description: str | None = None
-
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, v: str) -> str:
-        if not SLUG.match(v):
-            raise ValueError("must be a slug of a-z, 0-9 and '-'")
-        return v
 
     @field_validator("languages")
     @classmethod
@@ -51,20 +36,13 @@ class RuleModel(_Strict):
         return v
 
 
-class ThemeFile(_Strict):
-    theme: str
+class ThemeFile(Strict):
+    theme: Slug
     title: str
     description: str = ""
     priority: Literal["high", "normal", "low"] = "normal"
     rules: tuple[RuleModel, ...] = Field(min_length=1)
     exclude: str | None = None
-
-    @field_validator("theme")
-    @classmethod
-    def _slug(cls, v: str) -> str:
-        if not SLUG.match(v):
-            raise ValueError("must be a slug of a-z, 0-9 and '-'")
-        return v
 
 
 @dataclass(frozen=True)
