@@ -9,7 +9,10 @@ Cycles (the Poller, full pipeline: fetch, parse, store, countries, stories, rule
   2. steady state: 10% of the feeds gained one item since (the figure the 60 s target is about);
   3. nothing changed: every request is a conditional GET answered 304.
 CPU per unchanged feed = CPU of cycle 3 / N; CPU per changed feed = (CPU of cycle 2 minus the
-unchanged feeds at the cycle-3 rate) / changed feeds. Peak memory is ru_maxrss after the cycles.
+unchanged feeds at the cycle-3 rate) / changed feeds. CPU is the polling process's own (user +
+system; nginx is another process), and the parse workers' is read from /proc per cycle and
+printed beside it. Peak memory is ru_maxrss after the cycles. The machine may be shared: the
+load average is printed, and CPU time is the figure to compare across runs, not wall time.
 
 The feeds are served by Debian's nginx-light (`apt-get install -y nginx-light`), which answers
 If-None-Match with 304 out of the box; a server in this process would steal the client's GIL
@@ -108,6 +111,18 @@ def cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def proc_cpu(pids: list[int]) -> float:
+    """User + system CPU seconds of other processes (the parse workers), from /proc."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -132,10 +147,10 @@ async def run_cycles(args: argparse.Namespace, root: Path, feeds: Path, port: in
     engine = open_database(f"sqlite:///{root / 'bench.db'}")
     clock_now = [now]
 
-    async def resolve(host: str, port_: int) -> list[str]:
-        return ["127.0.0.1"]
+    def resolve(host: str, port_: int) -> list[str]:
+        return ["127.0.0.1"]   # plain function: the Fetcher calls it on its worker thread
 
-    policy = FetchPolicy(allow_private=True, timeout=60.0)
+    policy = FetchPolicy(allow_private=True, timeout=60.0, max_connections=args.connections)
     out: dict = {}
     rng = random.Random(7)
     executor = None
@@ -176,8 +191,10 @@ async def run_cycles(args: argparse.Namespace, root: Path, feeds: Path, port: in
                 bot.countries.tag_countries = lambda text, lang: ([], [])
                 bot.stories.assign_story = lambda conn, item_id, item, now: None
                 poller.matcher = None
-            c0, w0 = cpu(), time.perf_counter()
+            workers = list(getattr(executor, "_processes", None) or {}) if executor is not None else []
+            c0, w0, k0 = cpu(), time.perf_counter(), proc_cpu(workers)
             summary = await poller.poll()
+            workers = list(getattr(executor, "_processes", None) or {}) if executor is not None else []
             if light:
                 bot.countries.tag_countries, bot.stories.assign_story, poller.matcher = saved
             if profiler is not None:
@@ -186,7 +203,8 @@ async def run_cycles(args: argparse.Namespace, root: Path, feeds: Path, port: in
                 profiler.disable()
                 print(f"--- profile of cycle {cycle} (top {args.profile} by own time)", file=sys.stderr)
                 pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(args.profile)
-            out[cycle] = {"wall": time.perf_counter() - w0, "cpu": cpu() - c0, "polled": summary.polled,
+            out[cycle] = {"wall": time.perf_counter() - w0, "cpu": cpu() - c0, "worker_cpu": proc_cpu(workers) - k0,
+                          "polled": summary.polled,
                           "changed": summary.changed, "unchanged": summary.unchanged, "failed": summary.failed,
                           "new_items": summary.new_items, "hits": summary.hits, "failures": summary.failures}
             print(f"cycle {cycle}: {out[cycle]}", file=sys.stderr, flush=True)
@@ -219,7 +237,9 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=50)
     ap.add_argument("--changed", type=float, default=0.10)
     ap.add_argument("--baseline", type=int, default=200, help="feeds in the sequential loop (extrapolated to N)")
-    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--concurrency", type=int, default=64, help="the Poller's concurrent sources")
+    ap.add_argument("--connections", type=int, default=16,
+                    help="FetchPolicy.max_connections: requests in flight (fetch worker threads)")
     ap.add_argument("--rules", default=str(REPO / "rules"), help="rules/ directory to match with ('' for none)")
     ap.add_argument("--parse-workers", type=int, default=1,
                     help="processes that parse changed feeds (0: parse in the polling process)")
@@ -232,6 +252,7 @@ def main() -> None:
     import logging
     logging.basicConfig(level=logging.WARNING)
 
+    load_before = os.getloadavg()
     root = Path(tempfile.mkdtemp(prefix="newsbot-bench-"))
     os.chmod(root, 0o755)
     feeds = root / "feeds"
@@ -262,15 +283,20 @@ def main() -> None:
     base_total = base_per_feed * n
     print()
     print(f"poll_bench: {n} feeds x {args.items} items (~{size // 1024} KB), {args.changed:.0%} changed, "
-          f"nginx-light in another process, {os.cpu_count()} cores, concurrency {args.concurrency}")
-    print(f"{'cycle':<34}{'wall s':>9}{'cpu s':>9}{'new items':>11}{'failed':>8}")
+          f"nginx-light in another process, {os.cpu_count()} cores, concurrency {args.concurrency}, "
+          f"{args.connections} connections")
+    print("load average (1/5/15 min): at start " + "/".join(f"{x:.1f}" for x in load_before)
+          + ", at end " + "/".join(f"{x:.1f}" for x in os.getloadavg()))
+    print(f"{'cycle':<34}{'wall s':>9}{'cpu s':>9}{'worker s':>10}{'new items':>11}{'failed':>8}")
     names = {1: "1 first poll (all new, backlog)" + (" LIGHT" if args.light_first else ""), 2: f"2 steady ({cycles['changed_feeds']} changed)",
              3: "3 nothing changed (all 304)"}
     for k in (1, 2, 3):
         c = cycles[k]
-        print(f"{names[k]:<34}{c['wall']:>9.1f}{c['cpu']:>9.1f}{c['new_items']:>11}{c['failed']:>8}")
+        print(f"{names[k]:<34}{c['wall']:>9.1f}{c['cpu']:>9.1f}{c['worker_cpu']:>10.1f}{c['new_items']:>11}"
+              f"{c['failed']:>8}")
     print(f"CPU per unchanged feed (304):     {per_unchanged * 1000:.2f} ms")
-    print(f"CPU per changed feed (1 new item, {args.items} parsed): {per_changed * 1000:.1f} ms")
+    print(f"CPU per changed feed (1 new item, {args.items} parsed): {per_changed * 1000:.1f} ms polling process"
+          f" + {c2['worker_cpu'] / changed * 1000:.1f} ms parse worker")
     print(f"CPU per feed, first poll ({args.items} new items{', LIGHT: no countries/stories/rules' if args.light_first else ''}): "
           f"{cycles[1]['cpu'] / n * 1000:.1f} ms")
     if "worker_cpu" in cycles:

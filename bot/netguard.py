@@ -1,8 +1,9 @@
 """The private-network guard: which addresses a source may reach, enforced where sockets open.
 
 Owns: the address policy (no loopback, private, link-local, multicast, reserved or otherwise
-non-global address unless allowed), name resolution with the event loop's getaddrinfo, and
-an httpx transport whose connection pool connects only through that check.
+non-global address unless allowed), name resolution (getaddrinfo), and an httpx transport
+(GuardedSyncTransport, one per bot.fetch worker thread) whose connection pool connects only
+through that check.
 
 The race between check and connect: a check "resolve, then let the client connect" leaves
 a gap in which DNS may answer differently (DNS rebinding). Here the check is the connect:
@@ -17,7 +18,6 @@ Must not know about feeds, policies of retry, or storage.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import socket
 import ssl
@@ -28,6 +28,7 @@ import httpcore
 import httpx
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
+SyncResolver = Callable[[str, int], list[str]]
 
 
 class BlockedAddress(Exception):
@@ -41,30 +42,19 @@ def is_public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool
                 or ip.is_reserved or ip.is_unspecified or not ip.is_global)
 
 
-async def _getaddrinfo(host: str, port: int) -> list[str]:
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
+class _Policy:
+    """Which addresses may be reached."""
 
-
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves once, checks every address, connects to exactly the checked address."""
-
-    def __init__(self, allow_private: bool, allowed_networks: Iterable[str], resolver: Resolver | None):
-        self._inner = httpcore.AnyIOBackend()
+    def __init__(self, allow_private: bool, allowed_networks: Iterable[str]):
         self._allow_private = allow_private
         self._allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
-        self._resolve = resolver or _getaddrinfo
 
     def allowed(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         return self._allow_private or is_public_address(ip) or any(ip in net for net in self._allowed)
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:
-        try:
-            addresses = list(dict.fromkeys(await self._resolve(host, port)))
-        except (socket.gaierror, UnicodeError) as exc:
-            raise httpcore.ConnectError(f"DNS lookup failed for {host}: {exc}") from exc
+    def checked(self, host: str, answer: Iterable[str]) -> list[str]:
+        """The resolver's answer, de-duplicated, once every address in it passed the check."""
+        addresses = list(dict.fromkeys(answer))
         if not addresses:
             raise httpcore.ConnectError(f"DNS lookup for {host} returned no address")
         if not self._allow_private:
@@ -74,37 +64,59 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
                     # Any private answer blocks the host: a name that resolves to both a public
                     # and a private address is exactly what a rebinding attack looks like.
                     raise BlockedAddress(f"{host} resolves to {addr}, a loopback/private/reserved address")
+        return addresses
+
+
+def _getaddrinfo_sync(host: str, port: int) -> list[str]:
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+class _GuardedSyncBackend(httpcore.NetworkBackend):
+    """Resolves once, checks every address, connects to exactly the checked address."""
+
+    def __init__(self, allow_private: bool, allowed_networks: Iterable[str], resolver: SyncResolver | None):
+        self._inner = httpcore.SyncBackend()
+        self._policy = _Policy(allow_private, allowed_networks)
+        self._resolve = resolver or _getaddrinfo_sync
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None, socket_options: Any = None) -> httpcore.NetworkStream:
+        try:
+            answer = self._resolve(host, port)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise httpcore.ConnectError(f"DNS lookup failed for {host}: {exc}") from exc
         last: Exception | None = None
-        for addr in addresses:
+        for addr in self._policy.checked(host, answer):
             try:
-                return await self._inner.connect_tcp(addr, port, timeout=timeout, local_address=local_address,
-                                                     socket_options=socket_options)
+                return self._inner.connect_tcp(addr, port, timeout=timeout, local_address=local_address,
+                                               socket_options=socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
         assert last is not None
         raise last
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore.NetworkStream:
         raise httpcore.ConnectError("unix sockets are not used for sources")
 
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
 
 
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport, whose connection pool opens sockets through _GuardedBackend."""
+class GuardedSyncTransport(httpx.HTTPTransport):
+    """httpx's own transport, whose connection pool opens sockets through _GuardedSyncBackend.
+    Used by one thread at a time (a bot.fetch lane)."""
 
     def __init__(self, ssl_context: ssl.SSLContext, *, http2: bool, max_connections: int, allow_private: bool,
-                 allowed_networks: Iterable[str] = (), resolver: Resolver | None = None):
+                 allowed_networks: Iterable[str] = (), resolver: SyncResolver | None = None):
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
                               keepalive_expiry=30.0)
         super().__init__(verify=ssl_context, http2=http2, limits=limits, trust_env=False)
         # httpx has no public way to hand its pool a network backend; only the pool is
         # replaced, built with the settings httpx itself would use (httpx <1 pinned).
-        self._pool = httpcore.AsyncConnectionPool(
+        self._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context, max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry, http1=True, http2=http2,
-            network_backend=_GuardedBackend(allow_private, allowed_networks, resolver),
+            network_backend=_GuardedSyncBackend(allow_private, allowed_networks, resolver),
         )
