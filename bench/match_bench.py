@@ -18,6 +18,9 @@ time of sum(range(10**6)) in the same run, to compare runs made under different 
 Naive: every rule's terms as regexes (`\\bterm\\w*` for stemmed words), every rule tried
 on every item, the boolean structure evaluated in Python (NEAR as plain AND: a generous
 baseline). Runs on one core; reports items/s and ratios.
+Before/after a matcher change, run it at the previous commit and at this one back to back
+(load varies within minutes): `git worktree add /tmp/base/main REV && ln -s /work/shared
+/tmp/base/shared`, then this script from each tree.
 """
 
 from __future__ import annotations

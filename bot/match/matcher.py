@@ -242,16 +242,22 @@ class Matcher:
     def __init__(self, themes: Iterable[ThemeDef]):
         self.themes = tuple(themes)
         self._programs: dict[str | None, _Program] = {}
+        self._by_language: dict[str | None, _Program] = {}
 
     @property
     def rule_count(self) -> int:
         return sum(len(t.rules) for t in self.themes)
 
     def program(self, language: str | None) -> _Program:
-        lang = language_code(language)
-        prog = self._programs.get(lang)
+        prog = self._by_language.get(language)  # items repeat a few spellings: 'en', 'fr-FR'
         if prog is None:
-            prog = self._programs[lang] = _Program(self.themes, lang)
+            lang = language_code(language)
+            prog = self._programs.get(lang)
+            if prog is None:
+                prog = self._programs[lang] = _Program(self.themes, lang)
+            if len(self._by_language) > 1000:  # free-form feed values must not grow it forever
+                self._by_language.clear()
+            self._by_language[language] = prog
         return prog
 
     def matching(self, item: "Matchable") -> tuple[_Program, Ctx, dict[int, list[int]], dict[int, list[int]]]:
