@@ -354,11 +354,15 @@ async def test_daemon_end_to_end(world: World):
         weeks = conn.execute(select(email_sends.c.week).where(email_sends.c.status == "sent")
                              .order_by(email_sends.c.week)).scalars().all()
     assert len(mails) == len(weeks) and len(set(weeks)) == len(weeks), "one email per list, week and recipient"
+    # A hit is stamped when its poll fetched the feed and committed after parsing; on this
+    # clock a loaded machine can stretch that to hours of simulated time, so a hit stamped on
+    # the last day of a week may commit after that week's email was built. Only hits of the
+    # first six days are held to it (at real speed the margin is 8 hours for a poll of seconds).
     for mail, week in zip(mails, weeks):
         monday = datetime.fromisocalendar(int(week[:4]), int(week[6:]), 1).replace(tzinfo=UTC)
         text = mail.get_body(("plain",)).get_content()
         for title in ALERTED:
-            if monday <= hit_at[title] < monday + timedelta(days=7):
+            if monday <= hit_at[title] < monday + timedelta(days=6):
                 assert title in text, f"missing from the email of {week}: {title}"
 
     # The weekly coordinator report reached the admin once per ISO week, through the kills.
