@@ -246,7 +246,11 @@ class Sender:
             if wait > 0:
                 await self.sleep(wait)
         self.report.retrying = self._count_queued_alerts()
-        log.info("delivery run messages=%d sent=%d failed=%d retrying=%d flood_waits=%d deactivated=%d digests=%d",
+        r = self.report
+        # An idle pass runs every minute: keep INFO for passes that did or tried something.
+        busy = r.messages or r.sent or r.failed or r.retrying or r.digests or r.deactivated
+        log.log(logging.INFO if busy else logging.DEBUG,
+                "delivery run messages=%d sent=%d failed=%d retrying=%d flood_waits=%d deactivated=%d digests=%d",
                  self.report.messages, self.report.sent, self.report.failed, self.report.retrying,
                  self.report.flood_waits, len(self.report.deactivated), self.report.digests)
         return self.report
