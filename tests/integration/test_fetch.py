@@ -450,3 +450,39 @@ async def test_wrong_or_missing_charsets_still_decode(feedserver, corpus, name, 
     r = await fetch(url)
     items = parse_document(r.body, url=r.url, content_type=r.content_type, kind="feed").items
     assert items[0].title.startswith(title)
+
+
+async def test_requests_in_flight_are_bounded_and_a_plain_resolver_runs_off_the_loop(feedserver):
+    """max_connections bounds the requests in flight (one worker thread each), whatever the
+    number of callers; a plain-function resolver is called on a worker thread, not the loop's."""
+    import threading
+    import time
+
+    from feedserver import Route
+
+    active = peak = 0
+    lock = threading.Lock()
+
+    def handler(req):
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.05)
+        with lock:
+            active -= 1
+        return Route(body=RSS)
+
+    feedserver.add("/c", handler=handler)
+    threads: list[str] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        threads.append(threading.current_thread().name)
+        return ["127.0.0.1"]
+
+    async with Fetcher(policy(max_connections=3, per_host=8), resolver=resolver) as f:
+        results = await asyncio.gather(*(f.fetch(f"http://h{i}.newsbot-test:{feedserver.port}/c?n={i}")
+                                         for i in range(12)))
+    assert all(r.body == RSS for r in results)
+    assert peak == 3
+    assert len(threads) == 12 and all(t.startswith("newsbot-fetch-") for t in threads)
