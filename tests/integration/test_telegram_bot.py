@@ -4,17 +4,15 @@ fake Bot API: scripted user updates in, replies checked like Telegram would."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
-from bot.config.settings import Settings
 from bot.delivery import telegram_bot as tb
-from bot.delivery.sender import Sender, TelegramTransport, make_bot
-from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items
-from fakebotapi import TOKEN, check_message, fake_bot_api  # noqa: F401
+from fakebotapi import fake_bot_api  # noqa: F401
+from telegram_support import running_bot
+from telegram_support import say as support_say
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
 SOURCES_YAML = """\
@@ -32,39 +30,16 @@ sources:
 ADMIN, USER, GROUP = 7, 42, -100300
 
 
-def themes() -> SimpleNamespace:
-    return SimpleNamespace(themes=[SimpleNamespace(slug="pushbacks", title="Pushbacks & violence", priority="high"),
-                                   SimpleNamespace(slug="detention", title="Detention", priority="normal")])
-
-
 @pytest.fixture
 async def bot(tmp_path, fake_bot_api):  # noqa: F811
-    (tmp_path / "sources.yaml").write_text(SOURCES_YAML)
-    engine = open_database(f"sqlite:///{tmp_path / 'bot.db'}")
-    settings = Settings(config_dir=tmp_path, database_url=str(engine.url), telegram_token=TOKEN,
-                        telegram_api_url=fake_bot_api.url, admin_ids=frozenset({ADMIN}))
-    from bot.config.sources import load_sources
-    config = SimpleNamespace(themes=themes(), sources=load_sources(tmp_path), deliveries=None)
-    sender = Sender(engine, TelegramTransport(make_bot(TOKEN, fake_bot_api.url)), themes=config.themes,
-                    source_names={"picum": "PICUM"})
-    await sender.__aenter__()
-    bot = tb.TelegramBot(engine, settings, config, sender=sender, poll_timeout=0.1)
-    await bot.start()
-    yield SimpleNamespace(bot=bot, server=fake_bot_api, engine=engine, dir=tmp_path)
-    await bot.stop()
-    await sender.__aexit__(None, None, None)
-    engine.dispose()
+    async with running_bot(tmp_path, fake_bot_api, SOURCES_YAML, {"picum": "PICUM"}) as w:
+        yield w
 
 
 async def say(w, text: str, *, user: int = USER, chat: int | None = None) -> str:
-    chat = user if chat is None else chat
-    before = len(w.server.messages_to(chat))
-    w.server.user_message(text, user_id=user, chat_id=chat)
-    await w.server.wait_for(lambda: len(w.server.messages_to(chat)) > before)
-    reply = w.server.messages_to(chat)[-1]
-    assert check_message(reply.text, reply.parse_mode) is None
-    assert "Traceback" not in reply.text and "\n" not in reply.text.strip() or reply.text.count("\n") < 60
-    return reply.text
+    reply = await support_say(w, text, user=user, chat=chat)
+    assert "Traceback" not in reply and "\n" not in reply.strip() or reply.count("\n") < 60
+    return reply
 
 
 def dest(w, chat: int):
