@@ -8,6 +8,8 @@ import gzip
 import hashlib
 import socket
 import ssl
+import threading
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -264,31 +266,32 @@ async def test_only_http_urls(feedserver):
         assert (await fail(url)).kind == "blocked"
 
 
-async def test_per_host_limit_bounds_concurrency(feedserver):
-    import threading
-    import time
+class SlowCounting:
+    """A feed-server handler that answers after 50 ms and records the peak of requests in flight."""
 
-    active = 0
-    peak = 0
-    lock = threading.Lock()
+    def __init__(self) -> None:
+        self.active = self.peak = 0
+        self.lock = threading.Lock()
 
-    from feedserver import Route
+    def __call__(self, req):
+        from feedserver import Route
 
-    def handler(req):
-        nonlocal active, peak
-        with lock:
-            active += 1
-            peak = max(peak, active)
+        with self.lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
         time.sleep(0.05)
-        with lock:
-            active -= 1
+        with self.lock:
+            self.active -= 1
         return Route(body=RSS)
 
+
+async def test_per_host_limit_bounds_concurrency(feedserver):
+    handler = SlowCounting()
     url = feedserver.add("/c", handler=handler)
     async with Fetcher(policy(per_host=2)) as f:
         results = await asyncio.gather(*(f.fetch(f"{url}?n={i}") for i in range(8)))
     assert all(r.body == RSS for r in results)
-    assert peak == 2
+    assert handler.peak == 2
 
 
 @pytest.mark.parametrize("addr,public", [
@@ -455,24 +458,7 @@ async def test_wrong_or_missing_charsets_still_decode(feedserver, corpus, name, 
 async def test_requests_in_flight_are_bounded_and_a_plain_resolver_runs_off_the_loop(feedserver):
     """max_connections bounds the requests in flight (one worker thread each), whatever the
     number of callers; a plain-function resolver is called on a worker thread, not the loop's."""
-    import threading
-    import time
-
-    from feedserver import Route
-
-    active = peak = 0
-    lock = threading.Lock()
-
-    def handler(req):
-        nonlocal active, peak
-        with lock:
-            active += 1
-            peak = max(peak, active)
-        time.sleep(0.05)
-        with lock:
-            active -= 1
-        return Route(body=RSS)
-
+    handler = SlowCounting()
     feedserver.add("/c", handler=handler)
     threads: list[str] = []
 
@@ -484,5 +470,5 @@ async def test_requests_in_flight_are_bounded_and_a_plain_resolver_runs_off_the_
         results = await asyncio.gather(*(f.fetch(f"http://h{i}.newsbot-test:{feedserver.port}/c?n={i}")
                                          for i in range(12)))
     assert all(r.body == RSS for r in results)
-    assert peak == 3
+    assert handler.peak == 3
     assert len(threads) == 12 and all(t.startswith("newsbot-fetch-") for t in threads)
