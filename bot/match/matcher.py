@@ -86,7 +86,6 @@ class _Program:
         # Records (see below), one list per part, indexed by record number.
         self.rec_units: list[frozenset[int]] = [frozenset()]
         self.rec_first: list[frozenset[int]] = []
-        self.rec_second: list[frozenset[int]] = []
         self._record_of: dict[frozenset[int], int] = {frozenset(): 0}
         # Items each record (so each unit) was met in, on the first items of this language:
         # the trigger sets are chosen again from them, twice (REINDEX_AT).
@@ -102,10 +101,10 @@ class _Program:
             {"s": self.by_stem, "x": self.by_word, "p": self.by_prefix}[kind][value] = uid
         self.prefix_lengths = sorted({len(p) for p in self.by_prefix})
         # seen: raw token (`raw_tokens`) -> record number, for every token learned; record r
-        # holds the unit ids its words satisfy (rec_units[r]) and the rules whose first and
-        # second trigger sets those hit (rec_first[r], rec_second[r]); tokens with the same
-        # units share a record; record 0: no unit. trig: folded word -> unit ids, for the words
-        # that satisfy any (word positions, `title:`).
+        # holds the unit ids its words satisfy (rec_units[r]) and the rules whose first
+        # trigger set those hit (rec_first[r]); tokens with the same units share a record;
+        # record 0: no unit. trig: folded word -> unit ids, for the words that satisfy any
+        # (word positions, `title:`).
         self.seen: dict[bytes, int] = {}
         self.trig: dict[str, frozenset[int]] = {}
         self.unit_words: dict[int, set[str]] = {}
@@ -118,31 +117,32 @@ class _Program:
         comp = self.compiler
         unit_rules: tuple[dict[int, list[int]], dict[int, list[int]]] = ({}, {})
         always: list[int] = []
+        # rule -> the units of its second trigger set, tested against the item's units once
+        # the first set is hit (None: the same set twice, nothing more to test)
+        self.second: list[frozenset[int] | None] = []
         for r_index, (_, rule, _) in enumerate(self.rules):
             pair = comp.triggers(rule.query.ast)
             if pair is None:
                 always.append(r_index)
+                self.second.append(None)
             else:
                 for side, units in enumerate(pair):
                     for u in units:
                         unit_rules[side].setdefault(u, []).append(r_index)
+                self.second.append(None if pair[0] == pair[1] else pair[1])
         self.unit_rules = tuple({u: frozenset(v) for u, v in side.items()} for side in unit_rules)
         self.always = tuple(always)
-        del self.rec_first[:], self.rec_second[:]
+        del self.rec_first[:]
         self.with_first: set[int] = set()  # records whose rec_first is not empty
-        self.with_second: set[int] = set()
         for record in range(len(self.rec_units)):
             self._derive(record)
 
     def _derive(self, record: int) -> None:
-        units = self.rec_units[record]
-        first, second = (frozenset().union(*(side.get(u, ()) for u in units)) for side in self.unit_rules)
+        first_rules = self.unit_rules[0]
+        first = frozenset().union(*(first_rules.get(u, ()) for u in self.rec_units[record]))
         self.rec_first.append(first)
-        self.rec_second.append(second)
         if first:
             self.with_first.add(record)
-        if second:
-            self.with_second.add(record)
 
     def observe(self, found: set[int]) -> None:
         """Count the item's records; at REINDEX_AT items, choose the trigger sets again by the
@@ -221,15 +221,17 @@ class _Program:
         candidates = set(self.always)
         units: set[int] = set()
         if found:
-            # A rule is a candidate when both its trigger sets are hit. C-level maps: Python
-            # work does not grow with the number of records found.
+            # A rule is a candidate when both its trigger sets are hit: the rules whose first
+            # (rarest) set is hit, by records, then their second set against the item's units.
             first = found & self.with_first
-            if first:
-                hit = set().union(*map(self.rec_first.__getitem__, first))
-                hit &= set().union(*map(self.rec_second.__getitem__, found & self.with_second))
-                candidates |= hit
-            if candidates:
+            if first or candidates:
                 units = set().union(*map(self.rec_units.__getitem__, found))
+            if first:
+                second = self.second
+                for r_index in set().union(*map(self.rec_first.__getitem__, first)):
+                    need = second[r_index]
+                    if need is None or not need.isdisjoint(units):
+                        candidates.add(r_index)
         if self.observed < REINDEX_AT[-1]:
             self.observe(found)
         return Ctx(units, texts, self.trig, self.unit_words, item.source_id or "", item.tags or (), self.lang), candidates
