@@ -117,20 +117,20 @@ class _Program:
         comp = self.compiler
         unit_rules: tuple[dict[int, list[int]], dict[int, list[int]]] = ({}, {})
         always: list[int] = []
-        # rule -> the units of its second trigger set, tested against the item's units once
-        # the first set is hit (None: the same set twice, nothing more to test)
-        self.second: list[frozenset[int] | None] = []
+        # rule -> the records whose units hit its second trigger set, tested against the
+        # item's records once the first set is hit (None: the same set twice, or no set)
+        self.second: list[set[int] | None] = []
         for r_index, (_, rule, _) in enumerate(self.rules):
             pair = comp.triggers(rule.query.ast)
             if pair is None:
                 always.append(r_index)
                 self.second.append(None)
             else:
-                for side, units in enumerate(pair):
+                for side, units in enumerate(pair if pair[0] != pair[1] else pair[:1]):
                     for u in units:
                         unit_rules[side].setdefault(u, []).append(r_index)
-                self.second.append(None if pair[0] == pair[1] else pair[1])
-        self.unit_rules = tuple({u: frozenset(v) for u, v in side.items()} for side in unit_rules)
+                self.second.append(set() if pair[0] != pair[1] else None)
+        self.unit_rules = tuple({u: tuple(v) for u, v in side.items()} for side in unit_rules)
         self.always = tuple(always)
         del self.rec_first[:]
         self.with_first: set[int] = set()  # records whose rec_first is not empty
@@ -138,11 +138,16 @@ class _Program:
             self._derive(record)
 
     def _derive(self, record: int) -> None:
-        first_rules = self.unit_rules[0]
-        first = frozenset().union(*(first_rules.get(u, ()) for u in self.rec_units[record]))
+        first_rules, second_rules = self.unit_rules
+        units = self.rec_units[record]
+        first = frozenset().union(*(first_rules.get(u, ()) for u in units))
         self.rec_first.append(first)
         if first:
             self.with_first.add(record)
+        second = self.second
+        for u in units:
+            for r_index in second_rules.get(u, ()):
+                second[r_index].add(record)
 
     def observe(self, found: set[int]) -> None:
         """Count the item's records; at REINDEX_AT items, choose the trigger sets again by the
@@ -222,16 +227,16 @@ class _Program:
         units: set[int] = set()
         if found:
             # A rule is a candidate when both its trigger sets are hit: the rules whose first
-            # (rarest) set is hit, by records, then their second set against the item's units.
+            # (rarest) set is hit, then those of them whose second set is hit, both by records.
             first = found & self.with_first
-            if first or candidates:
-                units = set().union(*map(self.rec_units.__getitem__, found))
             if first:
                 second = self.second
                 for r_index in set().union(*map(self.rec_first.__getitem__, first)):
                     need = second[r_index]
-                    if need is None or not need.isdisjoint(units):
+                    if need is None or not need.isdisjoint(found):
                         candidates.add(r_index)
+            if candidates:  # the item's units, for the candidates' closures only
+                units = set().union(*map(self.rec_units.__getitem__, found))
         if self.observed < REINDEX_AT[-1]:
             self.observe(found)
         return Ctx(units, texts, self.trig, self.unit_words, item.source_id or "", item.tags or (), self.lang), candidates

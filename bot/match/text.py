@@ -127,34 +127,33 @@ def _build_table() -> tuple[bytes, frozenset[str]]:
 _TABLE, _SPECIAL = _build_table()
 
 
-_BEYOND_LATIN1 = re.compile(r"[^\x00-\xff]+")
+# Punctuation beyond latin-1 that news text is full of (typographic quotes and apostrophes,
+# dashes, ellipsis, euro): 'replace' encodes each as '?', which the table turns into a space,
+# as folding would. Any other character beyond latin-1 takes the general path.
+_PUNCTUATION = "’“”–—…‘€„•‚″′‹›†™"
 
 
-# UTF-8 lead bytes of characters beyond latin-1 (0xC2/0xC3 lead latin-1 itself; 0x80-0xBF
-# continue a character): what is left after deleting every other byte.
-_NOT_BEYOND = bytes(range(0x00, 0xC4))
-_PUNCT_LEAD = b"\xe2"  # U+2000-U+2FFF; U+2000-U+203F (’ “ – …) and € hold no letter
-
-
-def _byte_foldable(text: str) -> bool:
-    """True when every letter of `text` is in latin-1: what lies beyond (’ – … “ €) is
-    punctuation, which 'replace' turns into '?' and the table into a space. Letters beyond
-    (œ, ğ, Greek), combining marks (decomposed input) and µ (folds to Greek μ) need the
-    general path. A character-class regex with \\w would cost ~50 µs a text here."""
+def _latin1(text: str) -> bytes | None:
+    """`text` encoded in latin-1 when every letter of it is in latin-1 (what lies beyond is
+    punctuation of `_PUNCTUATION`, encoded as '?'), else None. Letters beyond latin-1 (œ, ğ,
+    Greek), combining marks (decomposed input) and µ (folds to Greek μ) need the general path.
+    C-level: one encode and a few counts (a character-class regex costs ~50 µs a text)."""
     if "µ" in text:
-        return False
-    # Common case first, in C: the only characters beyond latin-1 are general punctuation
-    # (U+2000-U+203F, UTF-8 E2 80 xx) or € (E2 82 AC), none of them a letter or a mark.
-    utf8 = text.encode("utf-8", "surrogatepass")
-    beyond = utf8.translate(None, _NOT_BEYOND)
-    if beyond.count(_PUNCT_LEAD) == len(beyond) and \
-            len(beyond) == utf8.count(b"\xe2\x80") + utf8.count(b"\xe2\x82\xac"):
-        return True
-    for run in _BEYOND_LATIN1.findall(text):
-        for ch in run:
-            if ch.isalnum() or unicodedata.combining(ch):
-                return False
-    return True
+        return None
+    enc = text.encode("latin-1", "replace")
+    if text.isascii():
+        return enc
+    beyond = enc.count(b"?")
+    if beyond:
+        beyond -= text.count("?")
+        for ch in _PUNCTUATION:
+            if not beyond:
+                break
+            if ch in text:
+                beyond -= text.count(ch)
+        if beyond:
+            return None
+    return enc
 
 
 def fold_text(text: str) -> str:
@@ -162,8 +161,9 @@ def fold_text(text: str) -> str:
     is a space, so a folded phrase padded with spaces is found by substring search."""
     if "ß" in text:
         text = text.replace("ß", "ss")
-    if text.isascii() or _byte_foldable(text):
-        return " " + text.encode("latin-1", "replace").translate(_TABLE).decode("latin-1") + " "
+    enc = _latin1(text)
+    if enc is not None:
+        return " " + enc.translate(_TABLE).decode("latin-1") + " "
     return " " + _NON_WORD.sub(" ", normalise(text)) + " "
 
 
@@ -197,8 +197,9 @@ def tokens(text: str | None) -> list[str]:
         return []
     if "ß" in text:
         text = text.replace("ß", "ss")
-    if text.isascii() or _byte_foldable(text):
-        return text.encode("latin-1", "replace").translate(_TABLE).decode("latin-1").split()
+    enc = _latin1(text)
+    if enc is not None:
+        return enc.translate(_TABLE).decode("latin-1").split()
     return _NON_WORD.sub(" ", normalise(text)).split()
 
 
@@ -206,6 +207,6 @@ def word_offsets(text: str) -> list[tuple[int, int]]:
     """(start, end) in `text` of each word of `fold_words(text)`, in order (for explanations).
     When every letter is in latin-1 each word is one run of letters/digits of the text itself,
     found by one regex pass; otherwise `word_spans`, which folds word by word."""
-    if text.isascii() or _byte_foldable(text):
+    if _latin1(text) is not None:
         return [m.span() for m in WORD.finditer(text)]
     return [(start, end) for start, end, _ in word_spans(text)]
