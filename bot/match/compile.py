@@ -200,6 +200,18 @@ class Compiler:
         kind, value = self.units[uid]
         return (4.0 if kind == "p" else 1.0) / (len(value) ** 2)
 
+    def units_of(self, node: Node) -> set[int]:
+        """Every unit `node`'s closure may test: the only ones its `Ctx.units` must answer for."""
+        if isinstance(node, Term):
+            return set(self.term(node).units)
+        if isinstance(node, (And, Or)):
+            return set().union(*(self.units_of(ch) for ch in node.children))
+        if isinstance(node, (Not, Scope)):
+            return self.units_of(node.child)
+        if isinstance(node, Near):
+            return self.units_of(node.left) | self.units_of(node.right)
+        return set()  # Filter
+
     # --- evaluation ---------------------------------------------------------------------
     def compile(self, node: Node, scope: int | None = None) -> Eval:
         if isinstance(node, Term):

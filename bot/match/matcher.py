@@ -83,8 +83,16 @@ class _Program:
                 if rule.languages is not None and lang not in rule.languages:
                     continue
                 self.rules.append((t_index, rule, comp.compile(rule.query.ast)))
-        # Records (see below), one list per part, indexed by record number.
+        # Per rule, the units its closure and its theme's exclude may test: an item's
+        # `Ctx.units` is worked out for its candidates' units only (a few), not as the union
+        # of every unit its words satisfy (at 10,000 rules, ~90 units from ~65 records).
+        exclude_units = [comp.units_of(t.exclude.ast) if t.exclude is not None else set() for t in themes]
+        self.needs = [tuple(comp.units_of(rule.query.ast) | exclude_units[t_index])
+                      for t_index, rule, _ in self.rules]
+        # Records (see below), one list per part, indexed by record number; unit id -> the
+        # records holding it.
         self.rec_units: list[frozenset[int]] = [frozenset()]
+        self.unit_records: list[set[int]] = [set() for _ in comp.units]
         self.rec_first: list[frozenset[int]] = []
         self._record_of: dict[frozenset[int], int] = {frozenset(): 0}
         # Items each record (so each unit) was met in, on the first items of this language:
@@ -204,6 +212,8 @@ class _Program:
             if record is None:
                 record = self._record_of[key] = len(self.rec_units)
                 self.rec_units.append(key)
+                for u in key:
+                    self.unit_records[u].add(record)
                 self._derive(record)
             self.seen[token] = record
 
@@ -235,8 +245,15 @@ class _Program:
                     need = second[r_index]
                     if need is None or not need.isdisjoint(found):
                         candidates.add(r_index)
-            if candidates:  # the item's units, for the candidates' closures only
-                units = set().union(*map(self.rec_units.__getitem__, found))
+            if candidates:
+                # The units the candidates may test that one of the item's records holds, or
+                # all its records' units when that is the shorter work (big OR-groups).
+                wanted = set().union(*map(self.needs.__getitem__, candidates))
+                if len(wanted) < len(found):
+                    unit_records = self.unit_records
+                    units = {u for u in wanted if not unit_records[u].isdisjoint(found)}
+                else:
+                    units = set().union(*map(self.rec_units.__getitem__, found))
         if self.observed < REINDEX_AT[-1]:
             self.observe(found)
         return Ctx(units, texts, self.trig, self.unit_words, item.source_id or "", item.tags or (), self.lang), candidates
