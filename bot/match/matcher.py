@@ -217,8 +217,9 @@ class _Program:
                 self._derive(record)
             self.seen[token] = record
 
-    def context(self, item: "Matchable") -> tuple[Ctx, set[int]]:
-        """The item's context and its candidate rules (ids)."""
+    def context(self, item: "Matchable") -> tuple[Ctx | None, set[int]]:
+        """The item's context and its candidate rules (ids); no context (None) when no rule
+        is a candidate: most items, which then cost no more than their tokens' lookup."""
         texts = (item.title or "", item.summary or "", item.text or "")
         # One C-level pass: raw tokens (no folding), then their record numbers. Python only
         # runs for the few distinct records, and to learn tokens never met before.
@@ -235,6 +236,8 @@ class _Program:
         found.discard(0)
         candidates = set(self.always)
         units: set[int] = set()
+        if self.observed < REINDEX_AT[-1]:
+            self.observe(found)
         if found:
             # A rule is a candidate when both its trigger sets are hit: the rules whose first
             # (rarest) set is hit, then those of them whose second set is hit, both by records.
@@ -248,14 +251,15 @@ class _Program:
             if candidates:
                 # The units the candidates may test that one of the item's records holds, or
                 # all its records' units when that is the shorter work (big OR-groups).
-                wanted = set().union(*map(self.needs.__getitem__, candidates))
-                if len(wanted) < len(found):
+                needs = self.needs
+                if sum(map(len, map(needs.__getitem__, candidates))) < len(found):
                     unit_records = self.unit_records
-                    units = {u for u in wanted if not unit_records[u].isdisjoint(found)}
+                    units = {u for u in set().union(*map(needs.__getitem__, candidates))
+                             if not unit_records[u].isdisjoint(found)}
                 else:
                     units = set().union(*map(self.rec_units.__getitem__, found))
-        if self.observed < REINDEX_AT[-1]:
-            self.observe(found)
+        if not candidates:
+            return None, candidates
         return Ctx(units, texts, self.trig, self.unit_words, item.source_id or "", item.tags or (), self.lang), candidates
 
 
@@ -265,6 +269,7 @@ class Matcher:
 
     def __init__(self, themes: Iterable[ThemeDef]):
         self.themes = tuple(themes)
+        self._order = [(PRIORITY_ORDER.get(t.priority, 1), i) for i, t in enumerate(self.themes)]
         self._programs: dict[str | None, _Program] = {}
         self._by_language: dict[str | None, _Program] = {}
 
@@ -284,9 +289,10 @@ class Matcher:
             self._by_language[language] = prog
         return prog
 
-    def matching(self, item: "Matchable") -> tuple[_Program, Ctx, dict[int, list[int]], dict[int, list[int]]]:
+    def matching(self, item: "Matchable") -> tuple[_Program, Ctx | None, dict[int, list[int]], dict[int, list[int]]]:
         """(program, context, {theme index: rule indexes hit}, {theme index: rule indexes
-        dropped by the theme's exclude}), with no explanation work: the hot path."""
+        dropped by the theme's exclude}), with no explanation work: the hot path. The context
+        is None when no rule was a candidate (so nothing hit)."""
         prog = self.program(item.language)
         ctx, candidates = prog.context(item)
         hit: dict[int, list[int]] = {}
@@ -311,7 +317,8 @@ class Matcher:
             return []
         out = []
         explainer = None
-        for t_index in sorted(hit, key=lambda i: (PRIORITY_ORDER.get(self.themes[i].priority, 1), i)):
+        debug = log.isEnabledFor(logging.DEBUG)
+        for t_index in sorted(hit, key=self._order.__getitem__):
             theme = self.themes[t_index]
             rules = [prog.rules[r][1] for r in hit[t_index]]
             explanations = []
@@ -322,7 +329,7 @@ class Matcher:
                     explainer = ItemExplainer(item, prog.compiler, ctx)
                 explanations = [explainer.explain(rule) for rule in rules]
             out.append(ThemeHit(theme.slug, theme.priority, [r.id for r in rules], explanations))
-            if log.isEnabledFor(logging.DEBUG):
+            if debug:
                 log.debug("item %r hits theme %s by rules %s", (item.title or "")[:60], theme.slug,
                           ",".join(r.id for r in rules))
         return out
