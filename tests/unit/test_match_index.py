@@ -26,6 +26,10 @@ from bot.model import Item
     "snake_case and under_scores", "tab\tand\nnewline", "", "‘quotes’ — and ™ ① ℓ Ω", "\u2070\u2071 x\u2080",
     "l’asile, d'asile et L’ASILE", "ÉTAT-état Ärzte ÆØÅ", "ﬁnance ﬂow", "a.\u0301b \u0301c", "ΟΔΟΣ Σ σς İstanbul",
     "ᾳ \u0345 x", "x\u00a0y\u2009z", "Ǆemal ǅ", "naïve coöperate", "50km/h 3,5% e-mail",
+    # the latin-1 fast path counts '?' (real ones and what 'replace' made of punctuation beyond
+    # latin-1); a letter or mark beyond it, or unlisted punctuation, takes the general path
+    "Why? L’asile? «Non»… ", "??? ’’ ??", "cœur? Œuvre’s", "A → B ‽ c", "Ærø ðþ ª º ¹²³ ¼", "Grüße? Straße’s",
+    "Ελλάδα; Athens? “quoted”", "e\u0301? x’y", "?é?’", "€5?– 6",
 ])
 def test_tokens_are_the_folded_words(text):
     assert tokens(text) == fold_words(text)
@@ -220,3 +224,63 @@ def test_trigger_sets_chosen_again_from_observed_frequencies_change_no_result(co
     # the index really was rebuilt from the counts: some rules are keyed on other units
     assert all(p.unit_rules != b for p, b in zip(programs, before))
     assert sum(1 for e in expected if e) > 20
+
+
+def _hits(matcher: Matcher, it: Item) -> list[tuple[str, list[str]]]:
+    return [(h.theme, h.rules) for h in matcher.match(it, explain=False)]
+
+
+def test_second_trigger_set_hit_by_a_word_first_met_mid_stream():
+    # `court` keys asylum-court's second trigger set; `courts` and `Courtrooms` are learned
+    # only when they arrive, and their new records must join the rule's second-set records.
+    m = Matcher([ThemeDef("t", "normal", (RuleDef("r", compile_query("asylum AND court*")),)),
+                 ThemeDef("u", "normal", (RuleDef("s", compile_query("asylum AND (judge OR tribunal)")),))])
+    news = [("Asylum claims rise", []), ("Asylum: courts decide", [("t", ["r"])]),
+            ("Asylum Courtrooms full", [("t", ["r"])]), ("Asylum hearing", []),
+            ("Asylum tribunal and judges", [("u", ["s"])]), ("Courts without asylum", [("t", ["r"])])]
+    for title, expected in news:
+        assert _hits(m, Item("s", "g", None, title, language="en")) == expected, title
+    prog = m.program("en")
+    assert {prog.seen[b"courts"], prog.seen[b"courtrooms"]} <= prog.second[0]  # court*: the second set
+
+
+def test_context_holds_the_units_candidates_test_by_either_way():
+    # A small rule beside a big OR-group: the item's units come from the candidates' own units
+    # (few) or from every record (when the candidates test more units than the item has records);
+    # both ways give what the reference evaluator gives, excludes included.
+    big = " OR ".join(["migrant", "refugee", "asylum", "border", "court", "judge", "camp", "sea", "boat",
+                       "rescue", "ngo", "ship", "law", "minister", "police", '"human rights"'])
+    themes = [ThemeDef("small", "normal", (RuleDef("a", compile_query("asylum NEAR/3 court")),
+                                           RuleDef("c", compile_query("tribunal NEAR/3 appeal"))),
+                       compile_query("football")),
+              ThemeDef("big", "normal", (RuleDef("b", compile_query(f"({big}) AND title:(asylum OR migrant*)")),),
+                       compile_query('"human rights" -police'))]
+    m = Matcher(themes)
+    texts = ["Asylum court rules on appeal", "Asylum court rules; football later", "Asylum: the court",
+             "Migrants at sea, human rights groups say", "Migrants at sea: police and human rights",
+             "Asylum seekers and the high court of appeal of the land", "Nothing here at all",
+             # many records (the summary's words), one small candidate: its own units are looked up
+             "Tribunal hears appeal", "Tribunal hears appeal after football", "Tribunal, then far later, an appeal"]
+    summary = "Rescue ship and judges, refugees at sea, border camp, police, minister, law, boats, NGO"
+    for title in texts:
+        it = Item("s", "g", None, title, summary=summary, language="en")
+        fields = [fold_words(it.title), fold_words(it.summary), fold_words(it.text)]
+        _SPANS.clear()
+        expected = [t.slug for t in themes
+                    if any(reference(r.query.ast, fields, it, "en") for r in t.rules)
+                    and not reference(t.exclude.ast, fields, it, "en")]
+        assert [h for h, _ in _hits(m, it)] == expected, title
+    prog = m.program("en")
+    assert sum(map(len, prog.needs)) > 20 and min(map(len, prog.needs)) <= 3
+    # the small candidate's way really ran: its units, not the summary's, in the context
+    ctx, candidates = prog.context(Item("s", "g", None, "Tribunal hears appeal", summary=summary, language="en"))
+    assert candidates == {1} and len(ctx.units) == 2
+
+
+def test_items_without_candidates_get_no_context():
+    m = Matcher([ThemeDef("t", "normal", (RuleDef("r", compile_query("asylum court")),))])
+    prog, ctx, hit, excluded = m.matching(Item("s", "g", None, "Markets fall", language="en"))
+    assert ctx is None and hit == {} and excluded == {}
+    prog, ctx, hit, _ = m.matching(Item("s", "g", None, "Asylum court", language="en"))
+    assert ctx is not None and hit == {0: [0]}
+    assert m.match(Item("s", "g", None, "Markets fall", language="en")) == []
