@@ -48,7 +48,7 @@ Evaluation order, for one item:
    with stems, NEAR), a field (`title:`) or an exact phrase (substring search).
 3. Candidate rules are those both of whose two rarest required word sets are hit (for
    `a AND b`, one word of each side; for an OR, any alternative's), plus the few rules that
-   can match with no word at all (`NOT x`, filters).
+   can match with no word at all (`NOT x`, filters). An item with no candidate stops here.
 4. Each candidate's compiled closure decides; a theme hits when one of its rules matched, and
    its `exclude` query (evaluated on the same item) drops the whole theme hit.
 5. Hits come out high priority first, then in theme order; explanations are computed for hits

@@ -12,8 +12,12 @@ Cost per item, in steady state: one C-level pass that cuts the item's text into 
 it, then a little Python per distinct *triggering* record and one closure call per candidate
 rule. A raw token is folded, stemmed and checked against the rules' stems, exact words and
 prefixes only the first time a program meets it; that table is bounded (cleared past
-MAX_WORDS) so memory stays flat. Fields are folded into words only for candidate rules that
-need positions, a field or a phrase. The cost grows with the text and with what an item can
+MAX_WORDS) so memory stays flat. The candidates are the rules whose first (rarest) trigger set
+one of the item's records hits, kept when one of its records is among those learned to hit
+their second set; an item without candidates gets no context at all. For the others, the
+context's units are only those the candidates (and their themes' excludes) may test, looked
+up by unit -> records. Fields are folded into words only for candidate rules that need
+positions, a field or a phrase. The cost grows with the text and with what an item can
 actually trigger, not with the number of rules.
 """
 
