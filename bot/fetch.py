@@ -10,16 +10,20 @@ private-network guard, and the sorting of every failure into `bot.errors.FAILURE
 Must not parse documents, touch storage or read the environment: the policy (including
 `allow_private`, from NEWSBOT_ALLOW_PRIVATE_NETWORKS) is passed in.
 
-The API is async, but each request runs in a worker thread ("lane") that owns a guarded
-sync httpx transport with a small pool of its own. Why: httpx's AsyncClient spends CPU per
-request in its connection pool (a scan of every connection for every queued request) and in
-anyio, growing with the pool. In bench/poll_bench.py (10,000 feeds, nginx on loopback, one
-new connection per host) an unchanged feed fell from 2.3 to 1.7 ms CPU and the steady cycle
-from 98 to 44 s CPU. A blocking thread costs no CPU while it waits, so up to
-`max_connections` requests are in flight at once, as before; on loopback, where every lane
-is busy at once, fewer lanes (16) contend less for the GIL than 64. A host keeps going to the
-lane that last served it while that lane is free, so keep-alive (HTTP/1.1 and HTTP/2) still
-reuses connections.
+The API is async (`fetch`), with a blocking twin (`fetch_blocking`) for threads of the
+caller's own. Each request runs on a thread with a guarded sync httpx transport taken from a
+small set (`_Slots`): at most `max_connections` requests in flight, each transport used by one
+request at a time, a host sent back to the transport that served it last (keep-alive, HTTP/2).
+Why threads and sync transports: httpx's AsyncClient spends CPU per request in its connection
+pool (a scan of every connection for every queued request) and in anyio, growing with the
+pool; a blocking thread costs no CPU while it waits. And why the blocking twin: on this
+machine a round trip between the event loop and a worker thread (wake the thread, wake the
+loop) costs ~0.15 ms of CPU, a third of a 304 itself; bot.pipeline's poll crew calls
+`fetch_blocking` from its own threads and never pays it (bench/poll_bench.py: an unchanged
+feed 1.7 -> see README "Polling and storage" for the figures).
+
+Every read and write of a request ends by its deadline (bot.netguard's deadline stream), so
+a server that trickles its headers cannot hold a thread past the timeout.
 
 The private-network guard lives in bot/netguard.py (the connection layer), which also
 explains how it closes the race between the address check and the connect.
@@ -28,13 +32,14 @@ explains how it closes the race between the address check and the connect.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import hashlib
 import inspect
 import logging
 import ssl
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -57,8 +62,11 @@ DEFAULT_USER_AGENT = (f"newsbot/{__version__} (news monitor of a migrants' and r
 ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
           "text/xml;q=0.9, application/json;q=0.8, text/html;q=0.7, */*;q=0.5")
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_LANE_KEEPALIVE = 4        # idle connections a lane keeps (its pool scan is this short)
-_GRACE = 2.0               # seconds past the deadline before the caller stops waiting on a lane
+# Connections a transport keeps: one, to the host it served last (the host goes back to it).
+# httpcore checks every idle connection of a pool on each request (a poll(2) each): with four,
+# a 304 cost 25% more CPU in bench/poll_bench.py, and a cycle rarely meets a host twice in time.
+_KEEPALIVE = 1
+_GRACE = 2.0               # seconds an async resolver may take past the timeout
 
 
 @dataclass(frozen=True)
@@ -170,27 +178,83 @@ def _error(kind: str, message: str, *, status: int | None = None, retry_after: f
 
 # --- the fetcher ---------------------------------------------------------------------
 
-class _Lane:
-    """One worker thread and the httpx transport (connection pool) only it uses."""
-
-    __slots__ = ("index", "executor", "transport")
-
-    def __init__(self, index: int, transport: httpx.HTTPTransport):
-        self.index = index
-        self.executor = ThreadPoolExecutor(1, thread_name_prefix=f"newsbot-fetch-{index}")
-        self.transport = transport
-
-
 class _DeadlinePassed(Exception):
-    """The whole-response deadline passed while a lane was reading."""
+    """The whole-response deadline passed while the body was still coming."""
+
+
+class _Slots:
+    """The transports (connection pools) of the requests in flight: at most `size`, each used
+    by one request at a time. A host goes back to the transport that served it last when that
+    one is free, so keep-alive (HTTP/1.1 and HTTP/2) still reuses its connections."""
+
+    def __init__(self, size: int, make: Callable[[], httpx.HTTPTransport]):
+        self._size, self._make = max(1, size), make
+        self._cond = threading.Condition()
+        self._all: list[httpx.HTTPTransport] = []
+        self._idle: list[httpx.HTTPTransport] = []       # most recently freed last
+        self._affinity: dict[str, httpx.HTTPTransport] = {}
+        self._closed = False
+
+    @contextmanager
+    def take(self, host: str) -> Iterator[httpx.HTTPTransport]:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise _error("network", "the fetcher is closed")
+                transport = self._affinity.get(host)
+                if transport is not None and transport in self._idle:
+                    self._idle.remove(transport)
+                elif self._idle:
+                    transport = self._idle.pop()
+                elif len(self._all) < self._size:
+                    transport = self._make()
+                    self._all.append(transport)
+                else:
+                    self._cond.wait()
+                    continue
+                self._affinity[host] = transport
+                break
+        try:
+            yield transport
+        finally:
+            with self._cond:
+                self._idle.append(transport)
+                self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            transports, self._all, self._idle = self._all, [], []
+            self._affinity.clear()
+            self._cond.notify_all()
+        for transport in transports:
+            transport.close()
+
+
+class _HostLimits:
+    """At most `per_host` requests to one host name at once, across threads."""
+
+    def __init__(self, per_host: int):
+        self._per_host = max(1, per_host)
+        self._lock = threading.Lock()
+        self._hosts: dict[str, threading.Semaphore] = {}
+
+    def slot(self, host: str) -> threading.Semaphore:
+        with self._lock:
+            sem = self._hosts.get(host)
+            if sem is None:
+                sem = self._hosts[host] = threading.Semaphore(self._per_host)
+            return sem
 
 
 class Fetcher:
-    """Fetches URLs under a FetchPolicy. Use as `async with Fetcher(policy) as f:`.
+    """Fetches URLs under a FetchPolicy. Use as `async with Fetcher(policy) as f:`, then
+    `await f.fetch(url)`; threads of the caller's own (bot.pipeline's poll crew) call
+    `f.fetch_blocking(url)` directly, which costs no event-loop round trip.
 
     `verify`: an ssl.SSLContext (tests trust their own CA) or True for the system/certifi
     roots. `resolver`: (host, port) -> [ip, ...], async (run on the loop) or plain (run on the
-    lane's thread, cheaper); default socket.getaddrinfo on the lane's thread.
+    fetching thread, cheaper); default socket.getaddrinfo on the fetching thread.
     `clock`: aware-UTC now(), used for Retry-After dates.
     """
 
@@ -201,11 +265,10 @@ class Fetcher:
         self._resolver = resolver
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._lanes: list[_Lane] = []
-        self._idle: list[_Lane] = []             # free lanes, most recently used last
-        self._waiting: list[asyncio.Future] = []  # callers waiting for a free lane, FIFO
-        self._affinity: dict[str, _Lane] = {}    # host -> the lane that last served it
-        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._slots = _Slots(self.policy.max_connections, self._new_transport)
+        self._hosts = _HostLimits(self.policy.per_host)
+        self._threads: ThreadPoolExecutor | None = None   # runs `fetch` for async callers
+        self._current = threading.local()   # .deadline of the request this thread is making
         self._open = False
 
     async def __aenter__(self) -> "Fetcher":
@@ -218,35 +281,30 @@ class Fetcher:
     async def open(self) -> None:
         if not self._open:
             self._loop = asyncio.get_running_loop()
+            self._threads = ThreadPoolExecutor(max(1, self.policy.max_connections),
+                                               thread_name_prefix="newsbot-fetch")
             self._open = True
 
     async def aclose(self) -> None:
-        """Close every lane's client on its own thread, after the requests in flight end
-        (each is bounded by the timeout)."""
+        """Close the connection pools after the requests in flight end (each is bounded by
+        the timeout). Off the loop: a request in flight may still need it (an async resolver)."""
         if not self._open:
             return
         self._open = False
-        lanes, self._lanes, self._idle = self._lanes, [], []
-        self._affinity.clear()
-        for waiter in self._waiting:
-            if not waiter.done():
-                waiter.cancel()
-        self._waiting.clear()
+        threads, self._threads = self._threads, None
 
         def close_all() -> None:
-            for lane in lanes:
-                lane.executor.submit(lane.transport.close)
-                lane.executor.shutdown(wait=True)
+            if threads is not None:
+                threads.shutdown(wait=True)
+            self._slots.close()
 
-        if lanes:
-            # Off the loop: a lane in flight may still need it (an injected async resolver).
-            await asyncio.to_thread(close_all)
+        await asyncio.to_thread(close_all)
 
     def _new_transport(self) -> httpx.HTTPTransport:
         p = self.policy
         resolve = None
         if self._resolver is not None and not inspect.iscoroutinefunction(self._resolver):
-            resolve = self._resolver   # a plain function: called on the lane's thread
+            resolve = self._resolver   # a plain function: called on the fetching thread
         elif self._resolver is not None:
             resolver, loop = self._resolver, self._loop
             assert loop is not None
@@ -255,50 +313,24 @@ class Fetcher:
                 # An async resolver runs on the fetcher's loop.
                 return asyncio.run_coroutine_threadsafe(resolver(host, port), loop).result(p.timeout + _GRACE)
 
-        return GuardedSyncTransport(self._ssl, http2=p.http2, max_connections=_LANE_KEEPALIVE,
+        return GuardedSyncTransport(self._ssl, http2=p.http2, max_connections=_KEEPALIVE,
                                     allow_private=p.allow_private, allowed_networks=p.allowed_networks,
-                                    resolver=resolve)
+                                    resolver=resolve, deadline=self._deadline_of_thread)
 
-    async def _acquire_lane(self, host: str) -> _Lane:
-        lane = self._affinity.get(host)
-        if lane is not None and lane in self._idle:
-            self._idle.remove(lane)
-            return lane
-        if self._idle:
-            return self._idle.pop()
-        if len(self._lanes) < max(1, self.policy.max_connections):
-            lane = _Lane(len(self._lanes), self._new_transport())
-            self._lanes.append(lane)
-            return lane
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiting.append(waiter)
-        try:
-            return await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self._release_lane(waiter.result())  # handed over just as the caller gave up
-            raise
-
-    def _release_lane(self, lane: _Lane) -> None:
-        if not self._open or lane not in self._lanes:
-            return
-        while self._waiting:
-            waiter = self._waiting.pop(0)
-            if not waiter.done():
-                waiter.set_result(lane)
-                return
-        self._idle.append(lane)
-
-    def _semaphore(self, host: str) -> asyncio.Semaphore:
-        sem = self._hosts.get(host)
-        if sem is None:
-            sem = self._hosts[host] = asyncio.Semaphore(self.policy.per_host)
-        return sem
+    def _deadline_of_thread(self) -> float | None:
+        return getattr(self._current, "deadline", None)
 
     async def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
         """GET `url`; raises FetchError(kind, message) for every failure (see module doc)."""
         if not self._open:
             await self.open()
+        assert self._threads is not None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, self.fetch_blocking, url, etag, last_modified)
+
+    def fetch_blocking(self, url: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        """`fetch` on the calling thread (never the event loop's: it blocks for up to the
+        timeout, plus any wait for a free connection or host slot)."""
         started = time.monotonic()
         deadline: float | None = None
         redirects: list[str] = []
@@ -307,13 +339,18 @@ class Fetcher:
         while True:
             parsed = self._check_url(current, url)
             host = parsed.host
-            async with self._semaphore(host):
+            with self._hosts.slot(host):
                 # The deadline starts once the first hop may go out: waiting for the
                 # per-host slot is queueing, not the server's slowness.
                 if deadline is None:
                     deadline = time.monotonic() + self.policy.timeout
                 try:
-                    outcome = await self._run_hop(host, parsed, etag, last_modified, deadline)
+                    with self._slots.take(host) as transport:
+                        self._current.deadline = deadline
+                        try:
+                            outcome = self._hop(transport, parsed, etag, last_modified, deadline)
+                        finally:
+                            self._current.deadline = None
                 except (TimeoutError, _DeadlinePassed, httpx.TimeoutException) as exc:
                     if isinstance(exc, httpx.TimeoutException) and time.monotonic() < deadline - 0.05:
                         raise _classify(exc, current) from exc   # e.g. a connect timeout of its own
@@ -361,44 +398,9 @@ class Fetcher:
             raise _error("http-error", f"URL without a host: {current!r}", url=current)
         return parsed
 
-    async def _run_hop(self, host: str, url: httpx.URL, etag: str | None, last_modified: str | None,
-                       deadline: float) -> "_Redirect | tuple[int, httpx.Headers, bytes, str]":
-        """One hop on a free lane. The lane is freed when its thread is done, not when this
-        caller stops waiting (a timeout, a cancellation): a lane never runs two requests."""
-        lane = await self._acquire_lane(host)
-        try:
-            job = lane.executor.submit(self._hop, lane.transport, url, etag, last_modified, deadline)
-        except BaseException:
-            self._release_lane(lane)
-            raise
-        loop = asyncio.get_running_loop()
-        waiter = loop.create_future()
-
-        def finish(job: concurrent.futures.Future) -> None:   # on the loop
-            self._release_lane(lane)
-            if not waiter.done():
-                exc = job.exception()
-                if exc is not None:
-                    waiter.set_exception(exc)
-                else:
-                    waiter.set_result(job.result())
-
-        def done(job: concurrent.futures.Future) -> None:     # on the lane's thread
-            # One wake-up of the loop per request (asyncio.wrap_future plus a release
-            # callback would take two).
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(finish, job)
-
-        job.add_done_callback(done)
-        self._affinity[host] = lane
-        # The lane's own timeouts end the request; this is the backstop should they not
-        # (a server trickling its headers a byte at a time).
-        async with asyncio.timeout(max(0.0, deadline - time.monotonic()) + _GRACE):
-            return await waiter
-
     def _hop(self, transport: httpx.HTTPTransport, url: httpx.URL, etag: str | None, last_modified: str | None,
              deadline: float) -> "_Redirect | tuple[int, httpx.Headers, bytes, str]":
-        """One request, on a lane's thread: the next URL to follow, or (status, headers, body,
+        """One request, on the calling thread: the next URL to follow, or (status, headers, body,
         http version). Every blocking read is bounded by the time left to the deadline.
 
         Straight to the transport, not through an httpx.Client: the client's layers (auth,

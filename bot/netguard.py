@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -71,13 +72,50 @@ def _getaddrinfo_sync(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
 
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write ends by the request's deadline (`deadline()`,
+    a time.monotonic() value or None): httpcore gives each read the same timeout, so a server
+    trickling its headers a byte at a time could otherwise hold a thread far past it."""
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: Callable[[], float | None]):
+        self._inner, self._deadline = inner, deadline
+
+    def _bounded(self, timeout: float | None) -> float | None:
+        deadline = self._deadline()
+        if deadline is None:
+            return timeout
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise httpcore.ReadTimeout("the deadline for the whole response passed")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._bounded(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._bounded(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, self._bounded(timeout)),
+                               self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
 class _GuardedSyncBackend(httpcore.NetworkBackend):
     """Resolves once, checks every address, connects to exactly the checked address."""
 
-    def __init__(self, allow_private: bool, allowed_networks: Iterable[str], resolver: SyncResolver | None):
+    def __init__(self, allow_private: bool, allowed_networks: Iterable[str], resolver: SyncResolver | None,
+                 deadline: Callable[[], float | None]):
         self._inner = httpcore.SyncBackend()
         self._policy = _Policy(allow_private, allowed_networks)
         self._resolve = resolver or _getaddrinfo_sync
+        self._deadline = deadline
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                     local_address: str | None = None, socket_options: Any = None) -> httpcore.NetworkStream:
@@ -88,8 +126,9 @@ class _GuardedSyncBackend(httpcore.NetworkBackend):
         last: Exception | None = None
         for addr in self._policy.checked(host, answer):
             try:
-                return self._inner.connect_tcp(addr, port, timeout=timeout, local_address=local_address,
-                                               socket_options=socket_options)
+                stream = self._inner.connect_tcp(addr, port, timeout=timeout, local_address=local_address,
+                                                 socket_options=socket_options)
+                return _DeadlineStream(stream, self._deadline)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
         assert last is not None
@@ -105,10 +144,12 @@ class _GuardedSyncBackend(httpcore.NetworkBackend):
 
 class GuardedSyncTransport(httpx.HTTPTransport):
     """httpx's own transport, whose connection pool opens sockets through _GuardedSyncBackend.
-    Used by one thread at a time (a bot.fetch lane)."""
+    Used by one request at a time (bot.fetch hands it out). `deadline`: () -> the current
+    request's deadline (time.monotonic()) or None; no read or write outlives it."""
 
     def __init__(self, ssl_context: ssl.SSLContext, *, http2: bool, max_connections: int, allow_private: bool,
-                 allowed_networks: Iterable[str] = (), resolver: SyncResolver | None = None):
+                 allowed_networks: Iterable[str] = (), resolver: SyncResolver | None = None,
+                 deadline: Callable[[], float | None] = lambda: None):
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
                               keepalive_expiry=30.0)
         super().__init__(verify=ssl_context, http2=http2, limits=limits, trust_env=False)
@@ -118,5 +159,5 @@ class GuardedSyncTransport(httpx.HTTPTransport):
             ssl_context=ssl_context, max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry, http1=True, http2=http2,
-            network_backend=_GuardedSyncBackend(allow_private, allowed_networks, resolver),
+            network_backend=_GuardedSyncBackend(allow_private, allowed_networks, resolver, deadline),
         )

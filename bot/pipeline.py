@@ -23,11 +23,12 @@ Must not print, exit, or know Telegram or email beyond the outbox's queue_for_hi
 from __future__ import annotations
 
 import asyncio
-import functools
 from concurrent.futures import ThreadPoolExecutor
 import logging
 import random
+import threading
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
@@ -100,6 +101,29 @@ class _Unchanged:
     result: SourceResult
 
 
+class _Supply:
+    """The sources of one cycle, handed to the crew one at a time: a fixed list, or batches
+    claimed from the database (`refill`, leases) until none is left."""
+
+    def __init__(self, todo: list[Source], refill: Callable[[], list[Source] | None] | None):
+        self._queue = deque(todo)
+        self._refill = refill
+        self._lock = threading.Lock()
+        self._dry = False
+
+    def next(self) -> Source | None:
+        with self._lock:
+            while not self._queue:
+                if self._refill is None or self._dry:
+                    return None
+                batch = self._refill()   # None: nothing left to claim
+                if batch is None:
+                    self._dry = True
+                else:
+                    self._queue.extend(batch)
+            return self._queue.popleft()
+
+
 class Poller:
     """Polls sources into the database. `themes`: a bot.config.themes.ThemeSet (its matcher is
     compiled once, here). `fetcher`: an open bot.fetch.Fetcher. `clock`: aware-UTC now().
@@ -117,8 +141,9 @@ class Poller:
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.concurrency = max(1, concurrency)
         self.rng = rng or random.Random()
-        self._pending: list[_Unchanged] = []
-        self._work: ThreadPoolExecutor | None = None
+        self._pending: list[_Unchanged] = []   # unchanged sources whose state is not written yet
+        self._pending_lock = threading.Lock()
+        self._work: ThreadPoolExecutor | None = None   # the store thread, during a cycle
         self.parse_executor = parse_executor
         self.lease_owner, self.lease_ttl = lease_owner, lease_ttl
 
@@ -146,52 +171,56 @@ class Poller:
 
     async def poll(self, source_ids: Iterable[str] | None = None, due_only: bool = True,
                    progress: Callable[[SourceResult, int, int], None] | None = None) -> PollSummary:
-        """Poll the due enabled sources (or exactly `source_ids`) once; see the module docstring."""
+        """Poll the due enabled sources (or exactly `source_ids`) once; see the module docstring.
+        `progress(result, done, total)` is called on the event loop after each source."""
         started = time.monotonic()
         now = self.clock()
         with self.engine.begin() as conn:
             repo.ensure_sources(conn, [(s.id, s.url) for s in self.sources_cfg.sources], now)
-            states = repo.source_states(conn)
+            states = repo.poll_states(conn)
         leasing = self.lease_owner is not None and due_only and not source_ids
         todo = [] if leasing else self.select(source_ids, due_only, now, states)
         summary = PollSummary()
-        queue: asyncio.Queue[Source] = asyncio.Queue()
-        for s in todo:
-            queue.put_nowait(s)
-        refill = self._claimer(queue, states, now) if leasing else None
-        # Parsing and storing run on one thread beside the event loop, one source at a time:
-        # a first poll can spend seconds storing a source's backlog, and on the loop thread
-        # that time would count against the deadlines of the fetches in flight (spurious
-        # timeouts under load). One thread keeps the writes to the database sequential.
-        self._work = ThreadPoolExecutor(1, thread_name_prefix="newsbot-poll")
+        supply = _Supply(todo, self._claimer(states, now) if leasing else None)
+        loop = asyncio.get_running_loop()
+        stop = threading.Event()
+        lock = threading.Lock()
 
-        async def worker() -> None:
-            while True:
-                try:
-                    source = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    if refill is None or not await refill():
-                        return
-                    continue
-                result = await self._poll_one(source, states[source.id])
-                summary.results.append(result)
+        def member() -> None:
+            """One thread of the crew: a source at a time, fetch to stored state."""
+            while not stop.is_set():
+                source = supply.next()
+                if source is None:
+                    return
+                result = self._poll_one(source, states[source.id])
+                with lock:
+                    summary.results.append(result)
+                    done = len(summary.results)
                 if len(self._pending) >= _FLUSH_EVERY:
-                    await self._flush_async()
+                    self._flush()
                 if progress is not None:
-                    progress(result, len(summary.results), max(len(todo), len(summary.results)))
+                    loop.call_soon_threadsafe(progress, result, done, max(len(todo), done))
 
+        # The crew: threads that take a source each, fetch it (bot.fetch's blocking call),
+        # and for a changed one wait for its parse (the process pool) and its store. Why
+        # threads and not a task per source: on this path most sources answer 304, and a
+        # round trip between the event loop and a fetch thread costs more CPU than the
+        # request itself (bench/poll_bench.py). Storing runs on ONE thread beside them, so
+        # writes to the database stay sequential and a slow backlog store never counts
+        # against the deadlines of the fetches in flight.
+        size = self.concurrency if leasing else min(self.concurrency, len(todo)) or 1
+        crew = ThreadPoolExecutor(size, thread_name_prefix="newsbot-poll")
+        self._work = ThreadPoolExecutor(1, thread_name_prefix="newsbot-store")
         renewing = asyncio.create_task(self._renew_leases()) if leasing else None
         try:
-            workers = self.concurrency if leasing else min(self.concurrency, len(todo)) or 1
-            await asyncio.gather(*(worker() for _ in range(workers)))
+            await asyncio.gather(*(loop.run_in_executor(crew, member) for _ in range(size)))
         finally:
+            stop.set()
             if renewing is not None:
                 renewing.cancel()
-            try:
-                await self._flush_async()
-            finally:
-                self._work.shutdown(wait=True)
-                self._work = None
+            # Cancelled (the daemon stopping), this returns at once while the crew finishes the
+            # sources in hand and their state is written, in the background.
+            await asyncio.shield(asyncio.to_thread(self._end_cycle, crew))
         for r in summary.results:
             summary.polled += 1
             summary.new_items += r.new_items
@@ -206,36 +235,43 @@ class Poller:
                  summary.new_items, summary.hits, summary.queued, summary.failed, kinds, summary.elapsed)
         return summary
 
-    def _claimer(self, queue: asyncio.Queue, states: dict[str, Any], due_at: datetime) -> Callable:
-        """Refill `queue` with a batch of sources claimed for this poller; False when none is
-        left. Due-ness is judged at the cycle's start (`due_at`), so a cycle ends even when
-        polling takes longer than the shortest interval."""
+    def _end_cycle(self, crew: ThreadPoolExecutor) -> None:
+        crew.shutdown(wait=True)
+        work = self._work
+        try:
+            self._flush()
+        finally:
+            self._work = None
+            if work is not None:
+                work.shutdown(wait=True)
+
+    def _claimer(self, states: dict[str, Any], due_at: datetime) -> Callable[[], list[Source] | None]:
+        """A batch of sources claimed for this poller (None when none is left). Due-ness is
+        judged at the cycle's start (`due_at`), so a cycle ends even when polling takes longer
+        than the shortest interval."""
         from bot.storage import leases
 
-        lock = asyncio.Lock()
         enabled = {s.id for s in self.sources_cfg.enabled}
         exclude = [sid for sid in states if sid not in enabled]
         ttl = timedelta(seconds=self.lease_ttl)
 
-        async def refill() -> bool:
-            async with lock:
-                if not queue.empty():
-                    return True
-                # Write (and so un-lease) what this poller finished before taking more.
-                await self._flush_async()
-                with self.engine.begin() as conn:
-                    ids = leases.claim_sources(conn, self.lease_owner, due_at, limit=self.concurrency,
-                                               exclude=exclude, lease=ttl)
-                    states.update(repo.source_states(conn, ids))
-                    # A row another process's newer sources.yaml added: not ours to poll.
-                    unknown = [sid for sid in ids if sid not in enabled]
-                    if unknown:
-                        leases.release_sources(conn, self.lease_owner, unknown)
-                        exclude.extend(unknown)
-                for sid in ids:
-                    if sid in enabled:
-                        queue.put_nowait(self.sources_cfg.get(sid))
-                return bool(ids)
+        def claim() -> list[str]:
+            with self.engine.begin() as conn:
+                ids = leases.claim_sources(conn, self.lease_owner, due_at, limit=self.concurrency,
+                                           exclude=exclude, lease=ttl)
+                states.update(repo.poll_states(conn, ids))
+                # A row another process's newer sources.yaml added: not ours to poll.
+                unknown = [sid for sid in ids if sid not in enabled]
+                if unknown:
+                    leases.release_sources(conn, self.lease_owner, unknown)
+                    exclude.extend(unknown)
+            return ids
+
+        def refill() -> list[Source] | None:
+            # Write (and so un-lease) what this poller finished before taking more.
+            self._flush()
+            ids = self._on_store_thread(claim)
+            return [self.sources_cfg.get(sid) for sid in ids if sid in enabled] if ids else None
 
         return refill
 
@@ -252,71 +288,74 @@ class Poller:
             except Exception as exc:  # noqa: BLE001  (the next renewal may work; expiry is the fallback)
                 log.warning("could not renew source leases: %s", type(exc).__name__)
 
-    # --- one source ---------------------------------------------------------------------------
+    # --- one source (on a crew thread) --------------------------------------------------------
 
-    async def _poll_one(self, source: Source, state: Any) -> SourceResult:
+    def _poll_one(self, source: Source, state: Any) -> SourceResult:
         started = time.monotonic()
         result = SourceResult(source.id, "failed")
         try:
-            await self._fetch_and_store(source, state, result)
+            self._fetch_and_store(source, state, result)
         except FetchError as exc:
-            await self._off_loop(self._record_failure, source, state, result, exc.kind, exc.message,
-                                 getattr(exc, "retry_after", None))
+            self._on_store_thread(self._record_failure, source, state, result, exc.kind, exc.message,
+                                  getattr(exc, "retry_after", None))
         except Exception as exc:  # a bug in one part must not stop the other sources
             log.exception("source %s: unexpected error", source.id)
-            await self._off_loop(self._record_failure, source, state, result, "internal",
-                                 f"{type(exc).__name__}: {exc}", None)
+            self._on_store_thread(self._record_failure, source, state, result, "internal",
+                                  f"{type(exc).__name__}: {exc}", None)
         result.elapsed = time.monotonic() - started
         if result.outcome == "failed":
             log.debug("source %s failed kind=%s error=%s", source.id, result.error_kind, result.error)
         return result
 
-    async def _off_loop(self, fn: Callable, *args: Any, **kw: Any) -> Any:
-        """Run `fn` on the poll's work thread (inline when called outside a poll cycle)."""
-        if self._work is None:
+    def _on_store_thread(self, fn: Callable, *args: Any, **kw: Any) -> Any:
+        """Run `fn` on the cycle's store thread and wait for it (inline outside a cycle)."""
+        work = self._work
+        if work is None:
             return fn(*args, **kw)
-        return await asyncio.get_running_loop().run_in_executor(self._work, functools.partial(fn, *args, **kw))
+        return work.submit(fn, *args, **kw).result()
 
-    async def _flush_async(self) -> None:
-        batch, self._pending = self._pending, []  # taken on the loop thread: no append is lost
+    def _flush(self) -> None:
+        with self._pending_lock:
+            batch, self._pending = self._pending, []
         if batch:
-            await self._off_loop(self._write_unchanged, batch)
+            self._on_store_thread(self._write_unchanged, batch)
 
-    async def _parse(self, body: bytes, **kw: Any) -> Any:
+    def _parse(self, body: bytes, **kw: Any) -> Any:
         if self.parse_executor is None:
             from bot import parse
 
-            return await self._off_loop(parse.parse_document, body, **kw)
-        loop = asyncio.get_running_loop()
-        outcome = await loop.run_in_executor(self.parse_executor, functools.partial(_parse_in_worker, body, kw))
+            return parse.parse_document(body, **kw)
+        outcome = self.parse_executor.submit(_parse_in_worker, body, kw).result()
         if outcome[0] == "error":
             raise FetchError(outcome[1], outcome[2])
         return outcome[1]
 
-    async def _fetch_and_store(self, source: Source, state: Any, result: SourceResult) -> None:
+    def _fetch_and_store(self, source: Source, state: Any, result: SourceResult) -> None:
         url = state.feed_url or source.url
         kind = "feed" if state.feed_url else source.type
-        fetched = await self.fetcher.fetch(url, etag=state.etag, last_modified=state.last_modified)
+        fetched = self.fetcher.fetch_blocking(url, etag=state.etag, last_modified=state.last_modified)
         now = self.clock()
         if fetched.not_modified or (fetched.body_hash is not None and fetched.body_hash == state.body_hash):
             result.outcome = "unchanged"
             hints = scheduling.hints_from(fetched.headers, state.ttl_minutes, now)
-            self._pending.append(_Unchanged(source, state, fetched.etag, fetched.last_modified, hints, now, result))
+            unchanged = _Unchanged(source, state, fetched.etag, fetched.last_modified, hints, now, result)
+            with self._pending_lock:
+                self._pending.append(unchanged)
             return
         parse_kw = dict(selectors=source.html, source_id=source.id, tags=source.tags,
                         default_language=self.sources_cfg.language(source), now=now)
-        parsed = await self._parse(fetched.body, url=fetched.url, content_type=fetched.content_type,
-                                   kind=kind, **parse_kw)
+        parsed = self._parse(fetched.body, url=fetched.url, content_type=fetched.content_type,
+                             kind=kind, **parse_kw)
         feed_url = state.feed_url
         if parsed.discovered_url and not parsed.items:
             # `type: auto` on a page: fetch the feed it links to, and poll that from now on.
-            fetched = await self.fetcher.fetch(parsed.discovered_url)
+            fetched = self.fetcher.fetch_blocking(parsed.discovered_url)
             now = self.clock()
-            parsed = await self._parse(fetched.body, url=fetched.url, content_type=fetched.content_type,
-                                       kind="feed", **parse_kw)
+            parsed = self._parse(fetched.body, url=fetched.url, content_type=fetched.content_type,
+                                 kind="feed", **parse_kw)
             feed_url = fetched.url
             log.info("source %s: using the feed %s linked from %s", source.id, feed_url, source.url)
-        await self._off_loop(self._store, source, state, fetched, parsed, feed_url, now, result)
+        self._on_store_thread(self._store, source, state, fetched, parsed, feed_url, now, result)
 
     def _store(self, source: Source, state: Any, fetched: Any, parsed: Any, feed_url: str | None,
                now: datetime, result: SourceResult) -> None:
@@ -372,21 +411,27 @@ class Poller:
 
     def _write_unchanged(self, pending: list[_Unchanged]) -> None:
         """Write the state of a batch of unchanged sources in one transaction: thousands of
-        304s must not cost a transaction (an fsync) each."""
+        304s must not cost a transaction (an fsync) each. A source that was already healthy
+        gets only the columns a success changes (half the parameters to bind per row)."""
         if not pending:
             return
         with self.engine.begin() as conn:
             since = min(p.now for p in pending) - scheduling.RATE_WINDOW
             recent = repo.recent_item_counts(conn, [p.source.id for p in pending], since)
-            rows = []
+            healthy, others = [], []
             for p in pending:
                 interval = scheduling.next_success_interval(self.sources_cfg.interval(p.source), recent[p.source.id],
                                                             _previous(p.state), p.hints)
                 values = _success_values(p.state, p.now, interval)
-                values.update(id=p.source.id, etag=p.etag, last_modified=p.last_modified)
-                rows.append(values)
                 p.result.next_poll_at = values["next_poll_at"]
-            repo.update_sources(conn, rows)
+                if _was_healthy(p.state):
+                    healthy.append(dict(id=p.source.id, etag=p.etag, last_modified=p.last_modified,
+                                        **{k: values[k] for k in _SUCCESS_CHANGES}))
+                else:
+                    values.update(id=p.source.id, etag=p.etag, last_modified=p.last_modified)
+                    others.append(values)
+            repo.update_sources(conn, healthy)
+            repo.update_sources(conn, others)
 
     def _record_failure(self, source: Source, state: Any, result: SourceResult, kind: str, message: str,
                         retry_after_seconds: float | None) -> None:
@@ -426,6 +471,16 @@ def _text_of(item: Item) -> str:
 
 def _previous(state: Any) -> timedelta | None:
     return timedelta(seconds=state.interval_seconds) if state.interval_seconds else None
+
+
+# What a successful poll changes on a source that was healthy (status ok, no error, no lease:
+# a claimed source carries a lease and so takes the full write).
+_SUCCESS_CHANGES = ("last_poll_at", "last_success_at", "interval_seconds", "next_poll_at")
+
+
+def _was_healthy(state: Any) -> bool:
+    return (state.status == "ok" and not state.error_count and state.failing_since is None
+            and state.lease_owner is None)
 
 
 def _success_values(state: Any, now: datetime, interval: timedelta) -> dict[str, Any]:

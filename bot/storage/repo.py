@@ -16,6 +16,7 @@ Public API (all take `conn` first):
   source_states(conn, ids=None) -> dict[id, Row]
   update_source(conn, id, **values)                    any `sources` columns
   update_sources(conn, [{"id": ..., col: ...}])        the same, batched (same columns in every dict)
+  poll_states(conn, ids=None) -> dict[id, Row]          the columns of a source's state a poll reads
   set_source_status(conn, id, status, now) -> bool     'paused' / 'ok' (Telegram /pausesource)
   known_item_keys(conn, source_id, guids, urls) -> (set guids, set urls)   already stored
   insert_item(conn, item, now, is_backlog=False, countries=(), regions=()) -> int | None   None: seen
@@ -94,6 +95,23 @@ def source_states(conn: Connection, ids: Iterable[str] | None = None) -> dict[st
     out: dict[str, Row] = {}
     for chunk in _chunks(list(ids)):
         out.update((r.id, r) for r in conn.execute(select(sources).where(sources.c.id.in_(chunk))))
+    return out
+
+
+# What a poll reads of a source's state: the columns the poller needs, not the whole row
+# (each date column costs a parse per row, and a cycle reads thousands of rows).
+_POLL_STATE = (sources.c.id, sources.c.status, sources.c.feed_url, sources.c.etag, sources.c.last_modified,
+               sources.c.body_hash, sources.c.error_count, sources.c.failing_since, sources.c.interval_seconds,
+               sources.c.ttl_minutes, sources.c.next_poll_at, sources.c.backlog_done, sources.c.lease_owner)
+
+
+def poll_states(conn: Connection, ids: Iterable[str] | None = None) -> dict[str, Row]:
+    """source_states, reduced to what a poll reads (see _POLL_STATE)."""
+    if ids is None:
+        return {r.id: r for r in conn.execute(select(*_POLL_STATE))}
+    out: dict[str, Row] = {}
+    for chunk in _chunks(list(ids)):
+        out.update((r.id, r) for r in conn.execute(select(*_POLL_STATE).where(sources.c.id.in_(chunk))))
     return out
 
 
@@ -283,5 +301,5 @@ __all__ = [
     "HitRow", "add_items_seen", "counts", "ensure_sources", "get_item", "insert_hits", "insert_item",
     "item_counts", "items_since", "known_item_keys", "list_hits", "recent_item_count", "recent_item_counts",
     "set_source_status",
-    "source_state", "source_states", "update_source", "update_sources",
+    "source_state", "source_states", "poll_states", "update_source", "update_sources",
 ]

@@ -471,4 +471,90 @@ async def test_requests_in_flight_are_bounded_and_a_plain_resolver_runs_off_the_
                                          for i in range(12)))
     assert all(r.body == RSS for r in results)
     assert handler.peak == 3
-    assert len(threads) == 12 and all(t.startswith("newsbot-fetch-") for t in threads)
+    assert len(threads) == 12 and all(t.startswith("newsbot-fetch") for t in threads)
+
+
+class _HeaderTrickler:
+    """A raw TCP server on 127.0.0.1 that answers every connection with a status line, then
+    its headers one byte every 50 ms: each read gets data within any read timeout, so only a
+    deadline on the whole response stops it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                for _ in range(200):
+                    if self.stop.is_set():
+                        break
+                    try:
+                        conn.sendall(b"X")
+                    except OSError:
+                        break
+                    time.sleep(0.05)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+def test_headers_trickled_byte_by_byte_end_at_the_deadline_on_the_calling_thread():
+    """fetch_blocking (the poll crew's call) ends by the deadline however slowly the headers come:
+    every read is bounded by the time left, not by a fresh read timeout."""
+    server = _HeaderTrickler()
+    fetcher = Fetcher(policy(timeout=0.5))
+    try:
+        started = time.monotonic()
+        with pytest.raises(FetchError) as info:
+            fetcher.fetch_blocking(f"http://127.0.0.1:{server.port}/feed")
+        assert info.value.kind == "timeout"
+        assert time.monotonic() - started < 2.0   # 200 bytes would take 10 s
+    finally:
+        fetcher._slots.close()
+        server.close()
+
+
+def test_blocking_fetches_from_many_threads_share_the_limits(feedserver):
+    """Threads calling fetch_blocking at once (the poll crew) are bounded by per_host for one host
+    and by max_connections across hosts, like async callers."""
+    handler = SlowCounting()
+    feedserver.add("/c", handler=handler)
+    fetcher = Fetcher(policy(per_host=2, max_connections=3), resolver=lambda host, port: ["127.0.0.1"])
+    results: list[FetchResult] = []
+
+    def crew(urls: list[str]) -> None:
+        for u in urls:
+            results.append(fetcher.fetch_blocking(u))
+
+    try:
+        one_host = [f"http://same.newsbot-test:{feedserver.port}/c?n={i}" for i in range(6)]
+        threads = [threading.Thread(target=crew, args=(one_host[i::3],)) for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert handler.peak == 2 and len(results) == 6
+        handler.peak = 0
+        many_hosts = [f"http://h{i}.newsbot-test:{feedserver.port}/c?n={i}" for i in range(12)]
+        threads = [threading.Thread(target=crew, args=(many_hosts[i::6],)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert handler.peak == 3 and len(results) == 18
+        assert all(r.body == RSS for r in results)
+    finally:
+        fetcher._slots.close()
