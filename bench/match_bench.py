@@ -12,15 +12,24 @@ common ones (ranks 50-500); real bigrams of the corpus as phrases; prefixes, NEA
 NOT, OR-groups, language-restricted rules and theme excludes. Most items hit nothing, as with
 real packs; the share of items hit is reported for each size.
 Also: the shipped packs (rules/*.yaml), with and without explanations.
+Steady state: before the timed rounds each language's program has seen REINDEX_AT[-1] (2,000)
+items and chosen its trigger sets from their observed word frequencies (`settle`), as a daemon
+has after a few thousand items of a language. The corpus has fewer than 700 items a language,
+so the rounds used to be timed while the matcher was still counting records (and re-indexing
+midway for English). Nothing is cached per item: every round tokenises, looks up and evaluates
+each item again; the start-up cost is the `1st pass` column.
 Timing is process CPU time (time.process_time), best of --rounds for each chunk of 100 items:
 other processes on a shared machine slow the wall clock more than the CPU time of this one. `calibration` is the CPU
 time of sum(range(10**6)) in the same run, to compare runs made under different loads.
 Naive: every rule's terms as regexes (`\\bterm\\w*` for stemmed words), every rule tried
 on every item, the boolean structure evaluated in Python (NEAR as plain AND: a generous
 baseline). Runs on one core; reports items/s and ratios.
-Before/after a matcher change, run it at the previous commit and at this one back to back
-(load varies within minutes): `git worktree add /tmp/base/main REV && ln -s /work/shared
-/tmp/base/shared`, then this script from each tree.
+Before/after a matcher change, compare in one process: `git worktree add /tmp/base REV`, then
+`--against /tmp/base`: that tree's `bot` package is loaded beside this one (as `botbase`, a
+copy under a temporary directory), both matchers get the same rules and settle, their hits are
+checked equal, and chunks of 100 items are timed alternately, best of --rounds. Two runs of the
+plain script minutes apart differed by up to 1.5x on the shared 2-core machine at one commit;
+the alternating A/B moves by a few percent.
 """
 
 from __future__ import annotations
@@ -289,6 +298,59 @@ def candidates_per_item(matcher: Matcher, items: list[Item]) -> float:
     return sum(len(matcher.program(it.language).context(it)[1]) for it in items) / len(items)
 
 
+def against(tree: Path, sizes: list[int], vocab: "Vocab", items: list[Item], rounds: int) -> None:
+    """The in-process A/B of --against: `tree`'s matcher (before) and this one (after)."""
+    import importlib
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="match_ab_"))
+    shutil.copytree(tree / "bot", tmp / "botbase")
+    for path in (tmp / "botbase").rglob("*.py"):
+        path.write_text(re.sub(r"\b(from|import) bot([. ])", r"\1 botbase\2", path.read_text(encoding="utf-8")),
+                        encoding="utf-8")
+    sys.path.insert(0, str(tmp))
+    before = importlib.import_module("botbase.match")
+    import bot.match as after
+
+    def build(mod, themes: list[ThemeDef]):  # noqa: ANN001, ANN202
+        m = mod.Matcher([mod.ThemeDef(t.slug, t.priority, tuple(mod.RuleDef(r.id, mod.compile_query(r.query.text),
+                                                                            r.languages) for r in t.rules),
+                                      mod.compile_query(t.exclude.text) if t.exclude else None) for t in themes])
+        settle(m, items)
+        return m
+
+    def compare(label: str, themes: list[ThemeDef], explain: bool = False) -> tuple[float, float]:
+        a, b = build(before, themes), build(after, themes)
+        for it in items:
+            assert [(h.theme, h.rules) for h in a.match(it, explain=False)] == \
+                [(h.theme, h.rules) for h in b.match(it, explain=False)], it.title
+        chunks = [items[i:i + 100] for i in range(0, len(items), 100)]
+        best = [[math.inf] * len(chunks), [math.inf] * len(chunks)]
+        for _ in range(rounds):
+            for k, part in enumerate(chunks):
+                for side in ((0, 1) if k % 2 else (1, 0)):
+                    m = (a, b)[side]
+                    t0 = time.process_time()
+                    for it in part:
+                        m.match(it, explain=explain)
+                    best[side][k] = min(best[side][k], time.process_time() - t0)
+        x, y = (len(items) / sum(side) for side in best)
+        print(f"{label:>14}: before {x:>8,.0f} items/s  after {y:>8,.0f} items/s  after/before {y / x:.2f}x")
+        return x, y
+
+    res = {n: compare(f"{n} rules", make_rules(n, vocab)) for n in sizes}
+    if 1000 in res and 10000 in res:
+        print(f"time per item, 10,000 rules vs 1,000: before {res[1000][0] / res[10000][0]:.2f}x, "
+              f"after {res[1000][1] / res[10000][1]:.2f}x")
+    from bot.config.themes import load_themes
+
+    packs = list(load_themes(REPO).matcher().themes)
+    compare("packs", packs)
+    compare("packs, explained", packs, explain=True)
+    shutil.rmtree(tmp)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
@@ -296,9 +358,14 @@ def main() -> None:
     ap.add_argument("--naive-max", type=int, default=1000,
                     help="skip the naive way above this many rules (it takes minutes)")
     ap.add_argument("--no-packs", action="store_true", help="skip the shipped packs")
+    ap.add_argument("--against", type=Path, help="a checkout of another revision: in-process A/B against it")
     args = ap.parse_args()
     items, topical = load_items()
     vocab = Vocab(items, topical)
+    if args.against:
+        print(f"calibration {calibration():.1f} ms; before: {args.against}, after: {REPO}")
+        against(args.against, [int(x) for x in args.sizes.split(",")], vocab, items, args.rounds)
+        return
     words = sum(len(f"{i.title} {i.summary} {i.text}".split()) for i in items) / len(items)
     print(f"{len(items)} items, {words:.0f} words on average, languages "
           f"{dict(Counter(i.language for i in items))}; calibration {calibration():.1f} ms")
