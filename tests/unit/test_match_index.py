@@ -284,3 +284,28 @@ def test_items_without_candidates_get_no_context():
     prog, ctx, hit, _ = m.matching(Item("s", "g", None, "Asylum court", language="en"))
     assert ctx is not None and hit == {0: [0]}
     assert m.match(Item("s", "g", None, "Markets fall", language="en")) == []
+
+
+@pytest.mark.parametrize("lang,queries,texts", [
+    ("el", ["μετανάστης NEAR/3 σύνορα", '"κέντρο κράτησης"', "απέλαση title:Λέσβο*"],
+     ["ΜΕΤΑΝΑΣΤΕΣ στα σύνορα του Έβρου", "Μετανάστης; όχι, στα βουνά της Πίνδου. Σύνορα αλλού",
+      "Το κέντρο κράτησης στη Σάμο", "Λέσβος: νέα απέλαση"]),
+    ("fr", ["cœur NEAR/2 accueil*", "sœur -football", "œuvre* AND réfugié"],
+     ["Au cœur de l’accueil", "CŒUR, puis… accueillir", "Sa sœur réfugiée", "Œuvres pour réfugiés?", "football sœur"]),
+    ("de", ["Straße NEAR/2 Flüchtling*", '"große Sorge"', "Grüße -Fußball"],
+     ["Auf der Strasse: Flüchtlinge", "STRASSE und FLÜCHTLINGE", "Grosse Sorge, große Sorge?", "Grüße vom Fußball"]),
+])
+def test_accents_ligatures_and_greek_agree_with_the_reference(lang, queries, texts):
+    # Rules against the reference evaluator in languages and scripts outside the corpus; each
+    # item brings words the program has not met before (learned mid-stream).
+    rules = [RuleDef(f"r{i}", compile_query(q)) for i, q in enumerate(queries)]
+    m = Matcher([ThemeDef(r.id, "normal", (r,)) for r in rules])
+    hits = 0
+    for title in texts:
+        for it in (Item("s", "g", None, title, language=lang), Item("s", "g", None, "x", text=title, language=lang)):
+            fields = [fold_words(it.title), fold_words(it.summary), fold_words(it.text)]
+            _SPANS.clear()
+            expected = [r.id for r in rules if reference(r.query.ast, fields, it, lang)]
+            assert [h for h, _ in _hits(m, it)] == expected, (title, it.title)
+            hits += len(expected)
+    assert hits >= len(texts)  # not trivially empty
