@@ -39,7 +39,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -196,7 +196,9 @@ class _Slots:
         self._closed = False
 
     @contextmanager
-    def take(self, host: str) -> Iterator[httpx.HTTPTransport]:
+    def take(self, host: str | None) -> Iterator[httpx.HTTPTransport]:
+        """A free transport (None: any), the host's last one if free, else the least recently
+        used; blocks while `size` are in use."""
         with self._cond:
             while True:
                 if self._closed:
@@ -212,7 +214,8 @@ class _Slots:
                 else:
                     self._cond.wait()
                     continue
-                self._affinity[host] = transport
+                if host is not None:
+                    self._affinity[host] = transport
                 break
         try:
             yield transport
@@ -328,6 +331,18 @@ class Fetcher:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._threads, self.fetch_blocking, url, etag, last_modified)
 
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Keep one transport (one of the `max_connections`) for this thread's fetches until
+        the block ends: a thread polling a host's sources one after another then reuses one
+        kept-alive connection, whatever other threads fetch meanwhile."""
+        with self._slots.take(None) as transport:
+            self._current.pinned = transport
+            try:
+                yield
+            finally:
+                self._current.pinned = None
+
     def fetch_blocking(self, url: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
         """`fetch` on the calling thread (never the event loop's: it blocks for up to the
         timeout, plus any wait for a free connection or host slot)."""
@@ -345,7 +360,8 @@ class Fetcher:
                 if deadline is None:
                     deadline = time.monotonic() + self.policy.timeout
                 try:
-                    with self._slots.take(host) as transport:
+                    pinned = getattr(self._current, "pinned", None)
+                    with (nullcontext(pinned) if pinned is not None else self._slots.take(host)) as transport:
                         self._current.deadline = deadline
                         try:
                             outcome = self._hop(transport, parsed, etag, last_modified, deadline)

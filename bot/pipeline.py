@@ -32,6 +32,7 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
@@ -102,16 +103,31 @@ class _Unchanged:
 
 
 class _Supply:
-    """The sources of one cycle, handed to the crew one at a time: a fixed list, or batches
-    claimed from the database (`refill`, leases) until none is left."""
+    """The sources of one cycle, handed to the crew a run at a time: a fixed list, or batches
+    claimed from the database (`refill`, leases) until none is left. A run is sources of one
+    host, polled one after another by one thread on one kept-alive connection (no new TCP
+    connection, no new TLS handshake); a host's sources are dealt into at most `per_host`
+    runs, so that many threads may work on it at once, as the Fetcher allows."""
 
-    def __init__(self, todo: list[Source], refill: Callable[[], list[Source] | None] | None):
-        self._queue = deque(todo)
+    def __init__(self, todo: list[Source], refill: Callable[[], list[Source] | None] | None,
+                 host_of: Callable[[Source], str], per_host: int):
+        self._host_of, self._per_host = host_of, max(1, per_host)
+        self._queue: deque[list[Source]] = deque(self._runs(todo))
         self._refill = refill
         self._lock = threading.Lock()
         self._dry = False
 
-    def next(self) -> Source | None:
+    def _runs(self, sources: list[Source]) -> list[list[Source]]:
+        by_host: dict[str, list[Source]] = {}
+        for source in sources:
+            by_host.setdefault(self._host_of(source), []).append(source)
+        runs = []
+        for group in by_host.values():
+            k = min(self._per_host, len(group))
+            runs.extend(group[i::k] for i in range(k))
+        return runs
+
+    def next(self) -> list[Source] | None:
         with self._lock:
             while not self._queue:
                 if self._refill is None or self._dry:
@@ -120,7 +136,7 @@ class _Supply:
                 if batch is None:
                     self._dry = True
                 else:
-                    self._queue.extend(batch)
+                    self._queue.extend(self._runs(batch))
             return self._queue.popleft()
 
 
@@ -181,34 +197,50 @@ class Poller:
         leasing = self.lease_owner is not None and due_only and not source_ids
         todo = [] if leasing else self.select(source_ids, due_only, now, states)
         summary = PollSummary()
-        supply = _Supply(todo, self._claimer(states, now) if leasing else None)
+        def host_of(source: Source) -> str:
+            try:
+                return (urlsplit(states[source.id].feed_url or source.url).hostname or "").lower()
+            except ValueError:   # the Fetcher reports a bad URL as the source's error
+                return ""
+
+        supply = _Supply(todo, self._claimer(states, now) if leasing else None, host_of,
+                         getattr(getattr(self.fetcher, "policy", None), "per_host", 2))
         loop = asyncio.get_running_loop()
         stop = threading.Event()
         lock = threading.Lock()
 
         def member() -> None:
-            """One thread of the crew: a source at a time, fetch to stored state."""
-            while not stop.is_set():
-                source = supply.next()
-                if source is None:
-                    return
-                result = self._poll_one(source, states[source.id])
-                with lock:
-                    summary.results.append(result)
-                    done = len(summary.results)
-                if len(self._pending) >= _FLUSH_EVERY:
-                    self._flush()
-                if progress is not None:
-                    loop.call_soon_threadsafe(progress, result, done, max(len(todo), done))
+            """One thread of the crew: a run of sources at a time, each from fetch to stored state."""
+            with self.fetcher.pinned():
+                work_through_runs()
 
-        # The crew: threads that take a source each, fetch it (bot.fetch's blocking call),
-        # and for a changed one wait for its parse (the process pool) and its store. Why
-        # threads and not a task per source: on this path most sources answer 304, and a
-        # round trip between the event loop and a fetch thread costs more CPU than the
-        # request itself (bench/poll_bench.py). Storing runs on ONE thread beside them, so
-        # writes to the database stay sequential and a slow backlog store never counts
-        # against the deadlines of the fetches in flight.
-        size = self.concurrency if leasing else min(self.concurrency, len(todo)) or 1
+        def work_through_runs() -> None:
+            while not stop.is_set():
+                run = supply.next()
+                if run is None:
+                    return
+                for source in run:
+                    if stop.is_set():
+                        return
+                    result = self._poll_one(source, states[source.id])
+                    with lock:
+                        summary.results.append(result)
+                        done = len(summary.results)
+                    if len(self._pending) >= _FLUSH_EVERY:
+                        self._flush()
+                    if progress is not None:
+                        loop.call_soon_threadsafe(progress, result, done, max(len(todo), done))
+
+        # The crew: threads that take a run of sources each (see _Supply), fetch them with
+        # bot.fetch's blocking call on a connection pool of their own, and for a changed one
+        # wait for its parse (the process pool) and its store. Why threads and not a task per
+        # source: most sources answer 304, and a round trip between the event loop and a
+        # fetch thread costs more CPU than the request itself (bench/poll_bench.py). As many
+        # threads as requests may be in flight (`max_connections`). Storing runs on ONE thread
+        # beside them, so writes to the database stay sequential and a slow backlog store
+        # never counts against the deadlines of the fetches in flight.
+        limit = min(self.concurrency, getattr(getattr(self.fetcher, "policy", None), "max_connections", 64))
+        size = limit if leasing else min(limit, len(todo)) or 1
         crew = ThreadPoolExecutor(size, thread_name_prefix="newsbot-poll")
         self._work = ThreadPoolExecutor(1, thread_name_prefix="newsbot-store")
         renewing = asyncio.create_task(self._renew_leases()) if leasing else None

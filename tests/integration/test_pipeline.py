@@ -319,3 +319,25 @@ async def test_lease_owner_claims_due_sources_and_frees_them(env):
             conn.execute(sources_table.update().where(sources_table.c.id == "a").values(
                 lease_owner="worker-2", lease_until=datetime.now(timezone.utc) + timedelta(minutes=5)))
         assert [r.source_id for r in (await poller.poll()).results] == ["b"]
+
+
+async def test_sources_of_one_host_share_kept_alive_connections(env):
+    """The crew polls a host's sources one after another on one kept-alive connection, even
+    when the list interleaves hosts: with one connection at a time, sources a, b, a, b, a, b
+    on two hosts take two connections, not six."""
+    port = env.server.port
+    entries = []
+    for i in range(6):
+        env.server.add(f"/f{i}.xml", rss([(f"g{i}", f"https://h.org/{i}", f"Item {i}")]))
+        entries.append(f"s{i} /f{i}.xml")
+    env.sources(*entries)
+    text = (env.dir / "sources.yaml").read_text()
+    for i in range(6):   # the same server under two host names, interleaved
+        text = text.replace(f"127.0.0.1:{port}/f{i}.xml", f"{'ab'[i % 2]}.newsbot-test:{port}/f{i}.xml")
+    (env.dir / "sources.yaml").write_text(text)
+    policy = FetchPolicy(allow_private=True, timeout=5, max_connections=1)
+    async with Fetcher(policy, resolver=lambda host, port: ["127.0.0.1"]) as fetcher:
+        res = await Poller(env.engine, load_sources(env.dir), load_themes(env.dir), fetcher, env.clock).poll()
+    assert res.polled == 6 and res.changed == 6
+    ports = {r.client[1] for r in env.server.requests}
+    assert len(env.server.requests) == 6 and len(ports) == 2
