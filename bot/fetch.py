@@ -12,7 +12,7 @@ Must not parse documents, touch storage or read the environment: the policy (inc
 
 The API is async (`fetch`), with a blocking twin (`fetch_blocking`) for threads of the
 caller's own. Each request runs on a thread with a guarded sync httpx transport taken from a
-small set (`_Slots`): at most `max_connections` requests in flight, each transport used by one
+small set (`bot.fetch_limits.TransportSlots`): at most `max_connections` requests in flight, each transport used by one
 request at a time, a host sent back to the transport that served it last (keep-alive, HTTP/2).
 Why threads and sync transports: httpx's AsyncClient spends CPU per request in its connection
 pool (a scan of every connection for every queued request) and in anyio, growing with the
@@ -50,6 +50,7 @@ import httpx
 
 from bot import __version__
 from bot.errors import FetchError
+from bot.fetch_limits import HostLimits, SlotsClosed, TransportSlots
 from bot.netguard import BlockedAddress, GuardedSyncTransport, Resolver, SyncResolver, is_public_address
 
 __all__ = ["Fetcher", "FetchPolicy", "FetchResult", "BlockedAddress", "is_public_address",
@@ -182,74 +183,6 @@ class _DeadlinePassed(Exception):
     """The whole-response deadline passed while the body was still coming."""
 
 
-class _Slots:
-    """The transports (connection pools) of the requests in flight: at most `size`, each used
-    by one request at a time. A host goes back to the transport that served it last when that
-    one is free, so keep-alive (HTTP/1.1 and HTTP/2) still reuses its connections."""
-
-    def __init__(self, size: int, make: Callable[[], httpx.HTTPTransport]):
-        self._size, self._make = max(1, size), make
-        self._cond = threading.Condition()
-        self._all: list[httpx.HTTPTransport] = []
-        self._idle: list[httpx.HTTPTransport] = []       # most recently freed last
-        self._affinity: dict[str, httpx.HTTPTransport] = {}
-        self._closed = False
-
-    @contextmanager
-    def take(self, host: str | None) -> Iterator[httpx.HTTPTransport]:
-        """A free transport (None: any), the host's last one if free, else the least recently
-        used; blocks while `size` are in use."""
-        with self._cond:
-            while True:
-                if self._closed:
-                    raise _error("network", "the fetcher is closed")
-                transport = self._affinity.get(host)
-                if transport is not None and transport in self._idle:
-                    self._idle.remove(transport)
-                elif self._idle:
-                    transport = self._idle.pop()
-                elif len(self._all) < self._size:
-                    transport = self._make()
-                    self._all.append(transport)
-                else:
-                    self._cond.wait()
-                    continue
-                if host is not None:
-                    self._affinity[host] = transport
-                break
-        try:
-            yield transport
-        finally:
-            with self._cond:
-                self._idle.append(transport)
-                self._cond.notify()
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            transports, self._all, self._idle = self._all, [], []
-            self._affinity.clear()
-            self._cond.notify_all()
-        for transport in transports:
-            transport.close()
-
-
-class _HostLimits:
-    """At most `per_host` requests to one host name at once, across threads."""
-
-    def __init__(self, per_host: int):
-        self._per_host = max(1, per_host)
-        self._lock = threading.Lock()
-        self._hosts: dict[str, threading.Semaphore] = {}
-
-    def slot(self, host: str) -> threading.Semaphore:
-        with self._lock:
-            sem = self._hosts.get(host)
-            if sem is None:
-                sem = self._hosts[host] = threading.Semaphore(self._per_host)
-            return sem
-
-
 class Fetcher:
     """Fetches URLs under a FetchPolicy. Use as `async with Fetcher(policy) as f:`, then
     `await f.fetch(url)`; threads of the caller's own (bot.pipeline's poll crew) call
@@ -268,8 +201,8 @@ class Fetcher:
         self._resolver = resolver
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._slots = _Slots(self.policy.max_connections, self._new_transport)
-        self._hosts = _HostLimits(self.policy.per_host)
+        self._slots = TransportSlots(self.policy.max_connections, self._new_transport)
+        self._hosts = HostLimits(self.policy.per_host)
         self._threads: ThreadPoolExecutor | None = None   # runs `fetch` for async callers
         self._current = threading.local()   # .deadline of the request this thread is making
         self._open = False
@@ -374,6 +307,8 @@ class Fetcher:
                                  url=current) from None
                 except FetchError:
                     raise
+                except SlotsClosed as exc:
+                    raise _error("network", str(exc), url=current) from None
                 except BlockedAddress as exc:
                     raise _error("blocked", f"{exc} (set NEWSBOT_ALLOW_PRIVATE_NETWORKS=1 to allow)",
                                  url=current) from None
