@@ -19,8 +19,9 @@ pool (a scan of every connection for every queued request) and in anyio, growing
 pool; a blocking thread costs no CPU while it waits. And why the blocking twin: on this
 machine a round trip between the event loop and a worker thread (wake the thread, wake the
 loop) costs ~0.15 ms of CPU, a third of a 304 itself; bot.pipeline's poll crew calls
-`fetch_blocking` from its own threads and never pays it (bench/poll_bench.py: an unchanged
-feed 1.7 -> see README "Polling and storage" for the figures).
+`fetch_blocking` from its own threads and never pays it (figures: README "Polling and
+storage"). A crew thread keeps one transport for its whole run (`pinned`), so a host's
+sources polled one after another share one kept-alive connection.
 
 Every read and write of a request ends by its deadline (bot.netguard's deadline stream), so
 a server that trickles its headers cannot hold a thread past the timeout.

@@ -28,8 +28,7 @@ import logging
 import random
 import threading
 import time
-from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
@@ -40,55 +39,14 @@ from bot import scheduling
 from bot.config.sources import Source, SourcesConfig
 from bot.errors import FetchError, NewsbotError
 from bot.model import Item
+from bot.poll_results import PollSummary, SourceResult
+from bot.poll_supply import RunSupply
 from bot.storage import repo
 
 log = logging.getLogger(__name__)
 
 _FLUSH_EVERY = 500           # unchanged sources whose state is written in one transaction
 _ERROR_TEXT_MAX = 500
-
-
-@dataclass
-class SourceResult:
-    source_id: str
-    outcome: str                     # changed | unchanged | failed
-    new_items: int = 0
-    hits: int = 0
-    queued: int = 0
-    backlog: bool = False
-    error_kind: str | None = None
-    error: str | None = None
-    next_poll_at: datetime | None = None
-    elapsed: float = 0.0
-
-
-@dataclass
-class PollSummary:
-    polled: int = 0
-    new_items: int = 0
-    hits: int = 0
-    queued: int = 0
-    failures: dict[str, int] = field(default_factory=dict)
-    results: list[SourceResult] = field(default_factory=list)
-    elapsed: float = 0.0
-
-    @property
-    def failed(self) -> int:
-        return sum(self.failures.values())
-
-    @property
-    def changed(self) -> int:
-        return sum(1 for r in self.results if r.outcome == "changed")
-
-    @property
-    def unchanged(self) -> int:
-        return sum(1 for r in self.results if r.outcome == "unchanged")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"polled": self.polled, "changed": self.changed, "unchanged": self.unchanged,
-                "new_items": self.new_items, "hits": self.hits, "queued": self.queued,
-                "failed": self.failed, "failures": dict(self.failures), "elapsed": round(self.elapsed, 3),
-                "sources": [asdict(r) for r in self.results]}
 
 
 @dataclass
@@ -100,44 +58,6 @@ class _Unchanged:
     hints: scheduling.Hints
     now: datetime
     result: SourceResult
-
-
-class _Supply:
-    """The sources of one cycle, handed to the crew a run at a time: a fixed list, or batches
-    claimed from the database (`refill`, leases) until none is left. A run is sources of one
-    host, polled one after another by one thread on one kept-alive connection (no new TCP
-    connection, no new TLS handshake); a host's sources are dealt into at most `per_host`
-    runs, so that many threads may work on it at once, as the Fetcher allows."""
-
-    def __init__(self, todo: list[Source], refill: Callable[[], list[Source] | None] | None,
-                 host_of: Callable[[Source], str], per_host: int):
-        self._host_of, self._per_host = host_of, max(1, per_host)
-        self._queue: deque[list[Source]] = deque(self._runs(todo))
-        self._refill = refill
-        self._lock = threading.Lock()
-        self._dry = False
-
-    def _runs(self, sources: list[Source]) -> list[list[Source]]:
-        by_host: dict[str, list[Source]] = {}
-        for source in sources:
-            by_host.setdefault(self._host_of(source), []).append(source)
-        runs = []
-        for group in by_host.values():
-            k = min(self._per_host, len(group))
-            runs.extend(group[i::k] for i in range(k))
-        return runs
-
-    def next(self) -> list[Source] | None:
-        with self._lock:
-            while not self._queue:
-                if self._refill is None or self._dry:
-                    return None
-                batch = self._refill()   # None: nothing left to claim
-                if batch is None:
-                    self._dry = True
-                else:
-                    self._queue.extend(self._runs(batch))
-            return self._queue.popleft()
 
 
 class Poller:
@@ -203,7 +123,7 @@ class Poller:
             except ValueError:   # the Fetcher reports a bad URL as the source's error
                 return ""
 
-        supply = _Supply(todo, self._claimer(states, now) if leasing else None, host_of,
+        supply = RunSupply(todo, self._claimer(states, now) if leasing else None, host_of,
                          getattr(getattr(self.fetcher, "policy", None), "per_host", 2))
         loop = asyncio.get_running_loop()
         stop = threading.Event()
@@ -231,7 +151,7 @@ class Poller:
                     if progress is not None:
                         loop.call_soon_threadsafe(progress, result, done, max(len(todo), done))
 
-        # The crew: threads that take a run of sources each (see _Supply), fetch them with
+        # The crew: threads that take a run of sources each (see bot.poll_supply), fetch them with
         # bot.fetch's blocking call on a connection pool of their own, and for a changed one
         # wait for its parse (the process pool) and its store. Why threads and not a task per
         # source: most sources answer 304, and a round trip between the event loop and a
