@@ -539,21 +539,18 @@ def test_blocking_fetches_from_many_threads_share_the_limits(feedserver):
         for u in urls:
             results.append(fetcher.fetch_blocking(u))
 
-    try:
-        one_host = [f"http://same.newsbot-test:{feedserver.port}/c?n={i}" for i in range(6)]
-        threads = [threading.Thread(target=crew, args=(one_host[i::3],)) for i in range(3)]
-        for t in threads:
+    def run_crew(urls: list[str], threads: int) -> None:
+        workers = [threading.Thread(target=crew, args=(urls[i::threads],)) for i in range(threads)]
+        for t in workers:
             t.start()
-        for t in threads:
+        for t in workers:
             t.join(30)
+
+    try:
+        run_crew([f"http://same.newsbot-test:{feedserver.port}/c?n={i}" for i in range(6)], 3)
         assert handler.peak == 2 and len(results) == 6
         handler.peak = 0
-        many_hosts = [f"http://h{i}.newsbot-test:{feedserver.port}/c?n={i}" for i in range(12)]
-        threads = [threading.Thread(target=crew, args=(many_hosts[i::6],)) for i in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+        run_crew([f"http://h{i}.newsbot-test:{feedserver.port}/c?n={i}" for i in range(12)], 6)
         assert handler.peak == 3 and len(results) == 18
         assert all(r.body == RSS for r in results)
     finally:
