@@ -49,7 +49,7 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from bot import __version__
+from bot import __version__, scheduling
 from bot.errors import FetchError
 from bot.fetch_limits import HostLimits, SlotsClosed, TransportSlots
 from bot.netguard import BlockedAddress, GuardedSyncTransport, Resolver, SyncResolver, is_public_address
@@ -143,28 +143,15 @@ def http_date(value: str | None) -> datetime | None:
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: either delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    when = http_date(value)
-    if when is None:
-        return None
-    now = now or datetime.now(timezone.utc)
-    return max(0.0, (when - now).total_seconds())
+    """Retry-After as seconds: delta-seconds or an HTTP date (bot.scheduling parses it)."""
+    delay = scheduling.retry_after(value, now or datetime.now(timezone.utc))
+    return None if delay is None else delay.total_seconds()
 
 
 def max_age_seconds(headers: httpx.Headers | dict) -> int | None:
-    cc = (headers.get("cache-control") or "").lower()
-    if not cc or "no-store" in cc or "no-cache" in cc:
-        return None
-    for part in cc.split(","):
-        name, _, val = part.strip().partition("=")
-        if name == "max-age" and val.strip().strip('"').isdigit():
-            return int(val.strip().strip('"'))
-    return None
+    """Cache-Control max-age (or s-maxage) in seconds; None when absent, no-cache or no-store."""
+    age = scheduling.max_age(headers.get("cache-control"))
+    return None if age is None else int(age.total_seconds())
 
 
 def _error(kind: str, message: str, *, status: int | None = None, retry_after: float | None = None,
