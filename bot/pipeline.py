@@ -123,8 +123,8 @@ class Poller:
             except ValueError:   # the Fetcher reports a bad URL as the source's error
                 return ""
 
-        supply = RunSupply(todo, self._claimer(states, now) if leasing else None, host_of,
-                         getattr(getattr(self.fetcher, "policy", None), "per_host", 2))
+        policy = self.fetcher.policy
+        supply = RunSupply(todo, self._claimer(states, now) if leasing else None, host_of, policy.per_host)
         loop = asyncio.get_running_loop()
         stop = threading.Event()
         lock = threading.Lock()
@@ -159,7 +159,7 @@ class Poller:
         # threads as requests may be in flight (`max_connections`). Storing runs on ONE thread
         # beside them, so writes to the database stay sequential and a slow backlog store
         # never counts against the deadlines of the fetches in flight.
-        limit = min(self.concurrency, getattr(getattr(self.fetcher, "policy", None), "max_connections", 64))
+        limit = min(self.concurrency, policy.max_connections)
         size = limit if leasing else min(limit, len(todo)) or 1
         crew = ThreadPoolExecutor(size, thread_name_prefix="newsbot-poll")
         self._work = ThreadPoolExecutor(1, thread_name_prefix="newsbot-store")
