@@ -90,12 +90,7 @@ def source_state(conn: Connection, source_id: str) -> Row | None:
 
 
 def source_states(conn: Connection, ids: Iterable[str] | None = None) -> dict[str, Row]:
-    if ids is None:
-        return {r.id: r for r in conn.execute(select(sources))}
-    out: dict[str, Row] = {}
-    for chunk in _chunks(list(ids)):
-        out.update((r.id, r) for r in conn.execute(select(sources).where(sources.c.id.in_(chunk))))
-    return out
+    return _states(conn, (sources,), ids)
 
 
 # What a poll reads of a source's state: the columns the poller needs, not the whole row
@@ -107,11 +102,16 @@ _POLL_STATE = (sources.c.id, sources.c.status, sources.c.feed_url, sources.c.eta
 
 def poll_states(conn: Connection, ids: Iterable[str] | None = None) -> dict[str, Row]:
     """source_states, reduced to what a poll reads (see _POLL_STATE)."""
+    return _states(conn, _POLL_STATE, ids)
+
+
+def _states(conn: Connection, columns: Sequence[Any], ids: Iterable[str] | None) -> dict[str, Row]:
+    query = select(*columns)
     if ids is None:
-        return {r.id: r for r in conn.execute(select(*_POLL_STATE))}
+        return {r.id: r for r in conn.execute(query)}
     out: dict[str, Row] = {}
     for chunk in _chunks(list(ids)):
-        out.update((r.id, r) for r in conn.execute(select(*_POLL_STATE).where(sources.c.id.in_(chunk))))
+        out.update((r.id, r) for r in conn.execute(query.where(sources.c.id.in_(chunk))))
     return out
 
 
