@@ -2,8 +2,9 @@
 
 Owns: the address policy (no loopback, private, link-local, multicast, reserved or otherwise
 non-global address unless allowed), name resolution (getaddrinfo), and an httpx transport
-(GuardedSyncTransport, one per bot.fetch worker thread) whose connection pool connects only
-through that check.
+(GuardedSyncTransport; bot.fetch hands them out, one request or one thread at a time) whose
+connection pool connects only through that check, and whose reads and writes end by the
+request's deadline.
 
 The race between check and connect: a check "resolve, then let the client connect" leaves
 a gap in which DNS may answer differently (DNS rebinding). Here the check is the connect:
@@ -80,28 +81,28 @@ class _DeadlineStream(httpcore.NetworkStream):
     def __init__(self, inner: httpcore.NetworkStream, deadline: Callable[[], float | None]):
         self._inner, self._deadline = inner, deadline
 
-    def _bounded(self, timeout: float | None) -> float | None:
+    def _bounded(self, timeout: float | None, expired: type[httpcore.TimeoutException]) -> float | None:
         deadline = self._deadline()
         if deadline is None:
             return timeout
         left = deadline - time.monotonic()
         if left <= 0:
-            raise httpcore.ReadTimeout("the deadline for the whole response passed")
+            raise expired("the deadline for the whole response passed")
         return left if timeout is None else min(timeout, left)
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, self._bounded(timeout))
+        return self._inner.read(max_bytes, self._bounded(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, self._bounded(timeout))
+        self._inner.write(buffer, self._bounded(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
         self._inner.close()
 
     def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                   timeout: float | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, self._bounded(timeout)),
-                               self._deadline)
+        bounded = self._bounded(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, bounded), self._deadline)
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
