@@ -37,6 +37,7 @@ from sqlalchemy import Engine
 
 from bot import scheduling
 from bot.config.sources import Source, SourcesConfig
+from bot.crew_gate import CrewGate
 from bot.errors import FetchError, NewsbotError
 from bot.model import Item
 from bot.poll_results import PollSummary, SourceResult
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 _FLUSH_EVERY = 500           # unchanged sources whose state is written in one transaction
 _ERROR_TEXT_MAX = 500
+_CREW_START = 4              # threads polling at once in a Poller's first cycle
 
 
 @dataclass
@@ -82,6 +84,7 @@ class Poller:
         self._work: ThreadPoolExecutor | None = None   # the store thread, during a cycle
         self.parse_executor = parse_executor
         self.lease_owner, self.lease_ttl = lease_owner, lease_ttl
+        self._crew_limit: int | None = None  # where the last cycle's CrewGate ended
 
     # --- the cycle ----------------------------------------------------------------------------
 
@@ -140,9 +143,10 @@ class Poller:
                 if run is None:
                     return
                 for source in run:
-                    if stop.is_set():
-                        return
-                    result = self._poll_one(source, states[source.id])
+                    with gate:
+                        if stop.is_set():
+                            return
+                        result = self._poll_one(source, states[source.id])
                     with lock:
                         summary.results.append(result)
                         done = len(summary.results)
@@ -159,8 +163,12 @@ class Poller:
         # threads as requests may be in flight (`max_connections`). Storing runs on ONE thread
         # beside them, so writes to the database stay sequential and a slow backlog store
         # never counts against the deadlines of the fetches in flight.
+        # How many of them poll at once follows what the process can use (bot.crew_gate):
+        # fewer on a fast network, where more threads only add GIL switching. It starts
+        # where the last cycle left it.
         limit = min(self.concurrency, policy.max_connections)
         size = limit if leasing else min(limit, len(todo)) or 1
+        gate = CrewGate(size, self._crew_limit or _CREW_START)
         crew = ThreadPoolExecutor(size, thread_name_prefix="newsbot-poll")
         self._work = ThreadPoolExecutor(1, thread_name_prefix="newsbot-store")
         renewing = asyncio.create_task(self._renew_leases()) if leasing else None
@@ -173,6 +181,7 @@ class Poller:
             # Cancelled (the daemon stopping), this returns at once while the crew finishes the
             # sources in hand and their state is written, in the background.
             await asyncio.shield(asyncio.to_thread(self._end_cycle, crew))
+            self._crew_limit = gate.limit
         for r in summary.results:
             summary.polled += 1
             summary.new_items += r.new_items
@@ -183,8 +192,9 @@ class Poller:
         summary.elapsed = time.monotonic() - started
         kinds = ",".join(f"{k}:{n}" for k, n in sorted(summary.failures.items())) or "-"
         log.info("poll cycle polled=%d changed=%d unchanged=%d new_items=%d hits=%d queued=%d failed=%d "
-                 "failures=%s elapsed=%.2fs", summary.polled, summary.changed, summary.unchanged,
-                 summary.new_items, summary.hits, summary.queued, summary.failed, kinds, summary.elapsed)
+                 "failures=%s elapsed=%.2fs crew=%d/%d", summary.polled, summary.changed, summary.unchanged,
+                 summary.new_items, summary.hits, summary.queued, summary.failed, kinds, summary.elapsed,
+                 gate.limit, size)
         return summary
 
     def _end_cycle(self, crew: ThreadPoolExecutor) -> None:

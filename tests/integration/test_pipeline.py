@@ -3,6 +3,9 @@ PostgreSQL database (the `db_url` fixture runs each test on both)."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -341,3 +344,49 @@ async def test_sources_of_one_host_share_kept_alive_connections(env):
     assert res.polled == 6 and res.changed == 6
     ports = {r.client[1] for r in env.server.requests}
     assert len(env.server.requests) == 6 and len(ports) == 2
+
+
+async def test_crew_widens_while_servers_are_slow(env):
+    """Sixteen sources on sixteen hosts, each answering after 0.3 s: the crew starts with
+    four threads polling at once, and since the process is idle while it waits, more go in
+    (bot.crew_gate), and the next cycle starts where this one ended."""
+    from tests.feedserver import Route
+
+    port = env.server.port
+    in_flight, most_in_flight = 0, 0
+    lock = threading.Lock()
+
+    def slow(path: str) -> Callable:
+        body = rss([(path, f"https://h.org{path}", f"Item {path}")])
+
+        def answer(req) -> Route:
+            nonlocal in_flight, most_in_flight
+            with lock:
+                in_flight += 1
+                most_in_flight = max(most_in_flight, in_flight)
+            time.sleep(0.3)
+            with lock:
+                in_flight -= 1
+            return Route(body=body)
+        return answer
+
+    entries = []
+    for i in range(16):
+        env.server.add(f"/s{i}.xml", handler=slow(f"/s{i}.xml"))
+        entries.append(f"s{i} /s{i}.xml")
+    env.sources(*entries)
+    text = (env.dir / "sources.yaml").read_text()
+    for i in range(16):
+        text = text.replace(f"127.0.0.1:{port}/s{i}.xml", f"h{i}.newsbot-test:{port}/s{i}.xml")
+    (env.dir / "sources.yaml").write_text(text)
+    policy = FetchPolicy(allow_private=True, timeout=5, max_connections=16)
+    async with Fetcher(policy, resolver=lambda host, port: ["127.0.0.1"]) as fetcher:
+        poller = Poller(env.engine, load_sources(env.dir), None, fetcher, env.clock)
+        res = await poller.poll()
+        assert res.polled == 16 and res.failed == 0
+        assert most_in_flight > 4
+        widened, most_in_flight = poller._crew_limit, 0
+        assert widened > 4
+        env.clock.advance(days=1)
+        await poller.poll()
+    assert most_in_flight >= min(widened, 16) - 1
