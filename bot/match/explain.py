@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.match.compile import ALL_FIELDS, FIELD_INDEX, Compiler, Ctx, near_pair, phrase_at
+from bot.match.compile import Compiler
+from bot.match.context import ALL_FIELDS, FIELD_INDEX, Ctx, near_pair, phrase_at
 from bot.match.query import And, Filter, Near, Node, Not, Or, Scope, Term
 from bot.match.text import word_offsets
 

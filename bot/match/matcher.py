@@ -28,7 +28,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from bot.match.compile import Compiler, Ctx, Eval
+from bot.match.compile import Compiler, Eval
+from bot.match.context import Ctx
 from bot.match.text import has_stemmer, language_code, raw_tokens, stems_for, token_words
 
 if TYPE_CHECKING:

@@ -13,7 +13,8 @@ import pytest
 
 from bot.match import Matcher, RuleDef, ThemeDef, compile_query
 from bot.match import matcher as matcher_module
-from bot.match.compile import FIELD_INDEX, resolve_parts
+from bot.match.compile import resolve_parts
+from bot.match.context import FIELD_INDEX
 from bot.match.query import And, Filter, Near, Not, Or, Scope, Term
 from bot.match.text import (fold_words, has_stemmer, language_code, raw_tokens, stems_for, token_words, tokens,
                             word_offsets, word_spans)
