@@ -3,7 +3,6 @@ PostgreSQL database (the `db_url` fixture runs each test on both)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -351,22 +350,17 @@ async def test_crew_widens_while_servers_are_slow(env):
     four threads polling at once, and since the process is idle while it waits, more go in
     (bot.crew_gate), and the next cycle starts where this one ended."""
     from tests.feedserver import Route
+    from tests.inflight import InFlight
 
     port = env.server.port
-    in_flight, most_in_flight = 0, 0
-    lock = threading.Lock()
+    in_flight = InFlight()
 
     def slow(path: str) -> Callable:
         body = rss([(path, f"https://h.org{path}", f"Item {path}")])
 
         def answer(req) -> Route:
-            nonlocal in_flight, most_in_flight
-            with lock:
-                in_flight += 1
-                most_in_flight = max(most_in_flight, in_flight)
-            time.sleep(0.3)
-            with lock:
-                in_flight -= 1
+            with in_flight:
+                time.sleep(0.3)
             return Route(body=body)
         return answer
 
@@ -384,9 +378,9 @@ async def test_crew_widens_while_servers_are_slow(env):
         poller = Poller(env.engine, load_sources(env.dir), None, fetcher, env.clock)
         res = await poller.poll()
         assert res.polled == 16 and res.failed == 0
-        assert most_in_flight > 4
-        widened, most_in_flight = poller._crew_limit, 0
+        assert in_flight.most > 4
+        widened, in_flight.most = poller._crew_limit, 0
         assert widened > 4
         env.clock.advance(days=1)
         await poller.poll()
-    assert most_in_flight >= min(widened, 16) - 1
+    assert in_flight.most >= min(widened, 16) - 1

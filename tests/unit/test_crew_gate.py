@@ -8,6 +8,7 @@ import time
 import pytest
 
 from bot.crew_gate import BUSY, IDLE, CrewGate
+from tests.inflight import InFlight
 
 
 class Clocks:
@@ -60,19 +61,12 @@ def test_each_window_is_judged_on_its_own():
 def test_at_most_limit_threads_are_inside_at_once():
     clocks = Clocks()   # frozen: no window ever ends, the limit stays 3
     gate = gate_with(clocks, 8, 3)
-    inside, most_inside = 0, 0
-    lock = threading.Lock()
+    inside = InFlight()
 
     def work() -> None:
-        nonlocal inside, most_inside
         for _ in range(20):
-            with gate:
-                with lock:
-                    inside += 1
-                    most_inside = max(most_inside, inside)
+            with gate, inside:
                 time.sleep(0.001)
-                with lock:
-                    inside -= 1
 
     threads = [threading.Thread(target=work) for _ in range(8)]
     for t in threads:
@@ -80,7 +74,7 @@ def test_at_most_limit_threads_are_inside_at_once():
     for t in threads:
         t.join(10)
     assert not any(t.is_alive() for t in threads)
-    assert most_inside == 3 and gate.limit == 3
+    assert inside.most == 3 and gate.limit == 3
 
 
 def test_a_thread_stuck_inside_does_not_hold_back_the_others():
