@@ -84,6 +84,15 @@ def env(tmp_path, feedserver, db_url):
                 body += [f"    {x}" for x in (extra[0].split(";") if extra else [])]
             (cfg_dir / "sources.yaml").write_text("\n".join(body) + "\n")
 
+        def serve_under(self, hosts: dict[str, str]) -> None:
+            """Point each source at `path` under the host name hosts[path] (same server, the
+            Fetcher's resolver maps the names to 127.0.0.1): distinct hosts for the crew."""
+            port = feedserver.port
+            text = (cfg_dir / "sources.yaml").read_text()
+            for path, host in hosts.items():
+                text = text.replace(f"127.0.0.1:{port}{path}", f"{host}:{port}{path}")
+            (cfg_dir / "sources.yaml").write_text(text)
+
         async def poll(self, *ids: str, due_only: bool = True, timeout: float = 5.0):
             policy = FetchPolicy(allow_private=True, timeout=timeout)
             async with Fetcher(policy) as fetcher:
@@ -327,16 +336,13 @@ async def test_sources_of_one_host_share_kept_alive_connections(env):
     """The crew polls a host's sources one after another on one kept-alive connection, even
     when the list interleaves hosts: with one connection at a time, sources a, b, a, b, a, b
     on two hosts take two connections, not six."""
-    port = env.server.port
     entries = []
     for i in range(6):
         env.server.add(f"/f{i}.xml", rss([(f"g{i}", f"https://h.org/{i}", f"Item {i}")]))
         entries.append(f"s{i} /f{i}.xml")
     env.sources(*entries)
-    text = (env.dir / "sources.yaml").read_text()
-    for i in range(6):   # the same server under two host names, interleaved
-        text = text.replace(f"127.0.0.1:{port}/f{i}.xml", f"{'ab'[i % 2]}.newsbot-test:{port}/f{i}.xml")
-    (env.dir / "sources.yaml").write_text(text)
+    # the same server under two host names, interleaved
+    env.serve_under({f"/f{i}.xml": f"{'ab'[i % 2]}.newsbot-test" for i in range(6)})
     policy = FetchPolicy(allow_private=True, timeout=5, max_connections=1)
     async with Fetcher(policy, resolver=lambda host, port: ["127.0.0.1"]) as fetcher:
         res = await Poller(env.engine, load_sources(env.dir), load_themes(env.dir), fetcher, env.clock).poll()
@@ -352,7 +358,6 @@ async def test_crew_widens_while_servers_are_slow(env):
     from tests.feedserver import Route
     from tests.inflight import InFlight
 
-    port = env.server.port
     in_flight = InFlight()
 
     def slow(path: str) -> Callable:
@@ -369,10 +374,7 @@ async def test_crew_widens_while_servers_are_slow(env):
         env.server.add(f"/s{i}.xml", handler=slow(f"/s{i}.xml"))
         entries.append(f"s{i} /s{i}.xml")
     env.sources(*entries)
-    text = (env.dir / "sources.yaml").read_text()
-    for i in range(16):
-        text = text.replace(f"127.0.0.1:{port}/s{i}.xml", f"h{i}.newsbot-test:{port}/s{i}.xml")
-    (env.dir / "sources.yaml").write_text(text)
+    env.serve_under({f"/s{i}.xml": f"h{i}.newsbot-test" for i in range(16)})
     policy = FetchPolicy(allow_private=True, timeout=5, max_connections=16)
     async with Fetcher(policy, resolver=lambda host, port: ["127.0.0.1"]) as fetcher:
         poller = Poller(env.engine, load_sources(env.dir), None, fetcher, env.clock)
