@@ -351,14 +351,23 @@ async def test_sources_of_one_host_share_kept_alive_connections(env):
     assert len(env.server.requests) == 6 and len(ports) == 2
 
 
-async def test_crew_widens_while_servers_are_slow(env):
+async def test_crew_widens_while_servers_are_slow(env, monkeypatch):
     """Sixteen sources on sixteen hosts, each answering after 0.3 s: the crew starts with
     four threads polling at once, and since the process is idle while it waits, more go in
     (bot.crew_gate), and the next cycle starts where this one ended."""
+    from bot import pipeline
     from tests.feedserver import Route
     from tests.inflight import InFlight
 
     in_flight = InFlight()
+    starts: list[int] = []
+
+    class RecordedGate(pipeline.CrewGate):
+        def __init__(self, most: int, start: int, **kw) -> None:
+            super().__init__(most, start, **kw)
+            starts.append(self.limit)
+
+    monkeypatch.setattr(pipeline, "CrewGate", RecordedGate)
 
     def slow(path: str) -> Callable:
         body = rss([(path, f"https://h.org{path}", f"Item {path}")])
@@ -385,4 +394,7 @@ async def test_crew_widens_while_servers_are_slow(env):
         assert widened > 4
         env.clock.advance(days=1)
         await poller.poll()
-    assert in_flight.most >= min(widened, 16) - 1
+    # How far the second cycle's crew gets depends on the machine's load while it runs (a
+    # busy CI host shrinks it again), so the carried-over limit is checked where it is used.
+    assert starts == [4, widened]
+    assert in_flight.most > 4
