@@ -79,12 +79,10 @@ def dedupe_key(kind: str, hit: NewHit) -> str:
     return f"digest:hit:{hit.hit_id}"
 
 
-def _insert_ignore(conn: Connection):  # noqa: ANN202
-    if conn.dialect.name == "postgresql":
-        return pg_insert(deliveries).on_conflict_do_nothing(
-            index_elements=["destination_id", "dedupe_key"])
-    return sqlite_insert(deliveries).on_conflict_do_nothing(
-        index_elements=["destination_id", "dedupe_key"])
+def _insert_ignore(conn: Connection, table: Any, on: list[str] | None = None):  # noqa: ANN202
+    """INSERT that skips a row violating the unique index on columns `on` (None: any)."""
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    return insert(table).on_conflict_do_nothing(index_elements=on)
 
 
 def queue_for_hits(conn: Connection, hits: Iterable[NewHit], now: datetime) -> int:
@@ -109,7 +107,7 @@ def queue_for_hits(conn: Connection, hits: Iterable[NewHit], now: datetime) -> i
     for row in rows:
         # one statement per row so a duplicate key only skips that row; counted by RETURNING,
         # as an INSERT's rowcount is -1 on PostgreSQL (SQLAlchemy adds RETURNING id itself)
-        inserted += len(conn.execute(_insert_ignore(conn).values(**row).returning(deliveries.c.id)).all())
+        inserted += len(conn.execute(_insert_ignore(conn, deliveries, ["destination_id", "dedupe_key"]).values(**row).returning(deliveries.c.id)).all())
     log.debug("queued deliveries=%d hits=%d destinations=%d", inserted, len(hits), len(dests))
     return inserted
 
@@ -122,6 +120,14 @@ def find_destination(conn: Connection, chat: int | str, thread_id: int | None) -
     cond = destinations.c.thread_id.is_(None) if thread_id is None else destinations.c.thread_id == thread_id
     return conn.execute(select(destinations).where(
         destinations.c.chat_id == chat_key(chat), cond)).first()
+
+
+def add_destination(conn: Connection, **values: Any) -> int | None:
+    """Insert a destination row; its id, or None when the chat (and thread) already has one:
+    another worker's sync or a concurrent /start inserted it first (the unique index
+    uq_destinations_chat_anythread decides, so a chat is never in twice)."""
+    return conn.execute(_insert_ignore(conn, destinations).values(**values)
+                        .returning(destinations.c.id)).scalar()
 
 
 def sync_config_destinations(conn: Connection, deliveries_cfg: Any, now: datetime) -> dict[str, int]:
@@ -142,10 +148,12 @@ def sync_config_destinations(conn: Connection, deliveries_cfg: Any, now: datetim
             values["chat_type"] = "channel"
         row = find_destination(conn, chat.chat, chat.thread)
         if row is None:
-            res = conn.execute(destinations.insert().values(**values, active=True, created_at=now))
-            seen.add(res.inserted_primary_key[0])
-            counts["added"] += 1
-            continue
+            added = add_destination(conn, **values, active=True, created_at=now)
+            if added is not None:
+                seen.add(added)
+                counts["added"] += 1
+                continue
+            row = find_destination(conn, chat.chat, chat.thread)  # inserted meanwhile: update it
         seen.add(row.id)
         if row.inactive_reason == REMOVED_FROM_CONFIG or row.origin != "config":
             values.update(active=True, inactive_reason=None)

@@ -21,7 +21,7 @@ from bot.delivery import sender as _sender  # noqa: F401  (sets PTB's timedelta 
 from bot.delivery import telegram_tools as tools
 from bot.delivery.digest import load_entries, theme_titles
 from bot.delivery.format import MAX_LEN, clip, digest_line, h, tg_len
-from bot.delivery.outbox import find_destination, chat_key
+from bot.delivery.outbox import add_destination, chat_key, find_destination
 from bot.storage.schema import deliveries, destinations, hits, items, sources as sources_table
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -155,10 +155,10 @@ class TelegramBot:
             dest = find_destination(conn, chat.id, _thread(update))
             if dest is None and create:
                 name = chat.title or chat.full_name or chat.username or str(chat.id)
-                conn.execute(destinations.insert().values(
-                    chat_id=chat_key(chat.id), thread_id=_thread(update), name=name, origin="self",
+                add_destination(
+                    conn, chat_id=chat_key(chat.id), thread_id=_thread(update), name=name, origin="self",
                     chat_type=chat.type, themes=[], regions=None, languages=None, alerts="instant",
-                    digest="daily 08:00", active=True, created_at=self.clock()))
+                    digest="daily 08:00", active=True, created_at=self.clock())
                 dest = find_destination(conn, chat.id, _thread(update))
             return dest
 

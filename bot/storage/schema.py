@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary,
-                        MetaData, String, Table, Text, UniqueConstraint)
+                        MetaData, String, Table, Text, UniqueConstraint, func)
 from sqlalchemy.types import TypeDecorator
 
 
@@ -150,6 +150,10 @@ destinations = Table(
     Column("created_at", UTC, nullable=False),
     UniqueConstraint("chat_id", "thread_id", name="uq_destinations_chat_thread"),
 )
+# The constraint above lets a chat without a thread in twice (NULLs are distinct to it);
+# this one does not (Telegram's thread ids start at 1). Migration 0006.
+Index("uq_destinations_chat_anythread", destinations.c.chat_id, func.coalesce(destinations.c.thread_id, 0),
+      unique=True)
 
 # The outbox. Queued in the transaction that stores the hit; sent, then marked.
 # `dedupe_key` makes a second queueing of the same thing a no-op

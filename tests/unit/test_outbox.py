@@ -187,3 +187,43 @@ def test_is_due_once_per_slot() -> None:
     D.last_digest_at = NOW.replace(hour=8, minute=0, second=5)
     assert not is_due(D, NOW)
     assert is_due(D, NOW + timedelta(days=1))
+
+
+def test_a_chat_without_thread_is_never_in_twice(engine) -> None:
+    """NULL thread ids are distinct to a plain unique constraint; the expression index of
+    migration 0006 is not: a second insert of the chat is skipped."""
+    with engine.begin() as conn:
+        first = outbox.add_destination(conn, chat_id="-100500", origin="self", alerts="instant",
+                                       digest="daily 08:00", active=True, created_at=NOW)
+        again = outbox.add_destination(conn, chat_id="-100500", origin="self", alerts="instant",
+                                       digest="daily 08:00", active=True, created_at=NOW)
+        other_thread = outbox.add_destination(conn, chat_id="-100500", thread_id=3, origin="self",
+                                              alerts="instant", digest="daily 08:00", active=True, created_at=NOW)
+        assert first is not None and again is None and other_thread is not None
+        assert len(conn.execute(select(destinations)).all()) == 2
+
+
+def test_two_workers_syncing_at_once_add_a_chat_once(engine) -> None:
+    """Worker B looks for the chat before worker A commits its insert (as two pollers starting
+    together do): B's insert waits for A, is skipped, and B updates A's row instead."""
+    import threading
+
+    deliveries_cfg = cfg({"chat": -100500, "name": "Alerts"})
+    a = engine.connect()
+    a.begin()
+    assert sync_config_destinations(a, deliveries_cfg, NOW)["added"] == 1
+    b_counts: list[dict] = []
+
+    def worker_b() -> None:
+        with engine.begin() as b:
+            b_counts.append(sync_config_destinations(b, deliveries_cfg, NOW))
+
+    b_thread = threading.Thread(target=worker_b)
+    b_thread.start()
+    b_thread.join(0.5)          # B is now waiting on A's uncommitted insert
+    a.commit()
+    a.close()
+    b_thread.join(30)
+    assert b_counts == [{"added": 0, "updated": 1, "deactivated": 0}]
+    with engine.connect() as conn:
+        assert len(conn.execute(select(destinations)).all()) == 1
