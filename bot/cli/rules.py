@@ -36,10 +36,8 @@ def _countries(item: Any) -> tuple[list[str], list[str]]:
 
 
 def _detect(text: str) -> str | None:
-    try:
-        from bot.items import detect_language
-    except ImportError:
-        return None
+    from bot.items import detect_language  # loads the language model: only when asked
+
     return detect_language(text)
 
 
@@ -80,10 +78,13 @@ def item_from(raw: dict, guid: str) -> Item:
         return value if isinstance(value, str) else ""
 
     tags = raw.get("tags")
+    title, summary, body = text("title"), text("summary"), text("text")
+    # A line without `lang` is detected, as `rules test TEXT` and the ingest pipeline do:
+    # left unknown it would be matched without stemming, and language-bound rules never fire.
+    language = raw.get("lang") or raw.get("language") or _detect(f"{title}. {summary}\n{body}")
     return Item(source_id=text("source_id") or text("source") or "test", guid=str(raw.get("id") or guid),
-                url=text("url") or None, title=text("title"), summary=text("summary"), text=text("text"),
-                language=(raw.get("lang") or raw.get("language") or None),
-                tags=[str(t) for t in tags] if isinstance(tags, list) else [])
+                url=text("url") or None, title=title, summary=summary, text=body,
+                language=language, tags=[str(t) for t in tags] if isinstance(tags, list) else [])
 
 
 @click.group()

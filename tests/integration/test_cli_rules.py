@@ -69,18 +69,22 @@ def test_rules_test_batch_file_in_order(config, tmp_path):
         {"title": "Weather", "text": "Sunny"},
         {"id": 3, "title": "Νέες επαναπροωθήσεις στον Έβρο", "text": "", "lang": "el"},
         {"title": "Centre de rétention", "summary": "Des migrants enfermés en France", "lang": "fr"},
+        # no lang: detected, so the French-only rule can fire (unknown, it never would)
+        {"title": "Le centre de rétention administrative de Vincennes",
+         "text": "Des demandeurs d'asile y sont enfermés depuis des semaines, dénoncent les associations."},
     ]
     path = tmp_path / "items.jsonl"
     path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n\n", encoding="utf-8")
     r = run(config, "rules", "test", "--file", str(path), "--format", "json")
     assert r.exit_code == 0, r.output
     out = [json.loads(line) for line in r.output.splitlines()]
-    assert len(out) == 4
+    assert len(out) == 5
     assert out[0]["id"] == "a" and out[0]["themes"] == ["pushbacks"] and out[0]["countries"] == ["HR"]
     assert out[0]["regions"] == ["Europe"]
     assert out[1]["themes"] == [] and out[1]["explanations"] == []
     assert out[2]["id"] == 3 and out[2]["rules"] == ["fx-pushback-el"]
     assert out[3]["rules"] == ["fx-detention-fr"] and "FR" in out[3]["countries"]
+    assert out[4]["language"] == "fr" and out[4]["rules"] == ["fx-detention-fr"]
     for o in out:
         assert set(o) >= {"themes", "rules", "countries", "regions", "explanations"}
 
@@ -117,6 +121,12 @@ def test_backtest_on_file(config, tmp_path):
     assert "fx-detention-fr" in rep["rules_without_hits"]
     r = run(config, "rules", "backtest", "--file", str(path))
     assert r.exit_code == 0 and "5 items" in r.output and "pushbacks (high): 2 hits (40.0%)" in r.output
+    # a line without lang is detected, as the pipeline does
+    path.write_text(json.dumps({"title": "Le centre de rétention administrative de Vincennes",
+                                "text": "Des demandeurs d'asile y sont enfermés depuis des semaines."},
+                               ensure_ascii=False), encoding="utf-8")
+    rep = json.loads(run(config, "rules", "backtest", "--file", str(path), "--format", "json").output)
+    assert rep["items_hit"] == 1 and "fx-detention-fr" not in rep["rules_without_hits"]
 
 
 def test_backtest_on_stored_items(config):
