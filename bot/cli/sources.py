@@ -99,8 +99,10 @@ def list_cmd(app: App, fmt: str) -> None:
         echo_json(rows)
         return
     now = datetime.now(timezone.utc)
+    # the error's kind only: `sources health` has room for its message
     _table(rows, [("id", "ID"), ("status", "STATUS"), ("tags", "TAGS"), ("items", "ITEMS"),
-                  ("last_success", "LAST SUCCESS"), ("next_poll", "NEXT POLL"), ("url", "URL")], now)
+                  ("last_success", "LAST SUCCESS"), ("last_error_kind", "LAST ERROR"), ("next_poll", "NEXT POLL"),
+                  ("url", "URL")], now)
 
 
 @sources.command("health")

@@ -193,6 +193,10 @@ def test_list_and_health_show_state_from_the_database(config_dir, tmp_path):
     assert "3 sources: 1 failing, 1 new, 1 ok (not-found 1)" in res.output
 
     res = run(config_dir, "list")
+    lines = res.output.splitlines()
+    assert "LAST ERROR" in lines[0]
+    ecre = next(line for line in lines if line.startswith("ecre"))
+    assert "not-found" in ecre and "in 3h" in ecre     # 4 h from a moment ago
     assert "picum" in res.output and "5m ago" in res.output
 
 
