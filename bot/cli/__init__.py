@@ -13,16 +13,40 @@ from bot.cli.common import App
 from bot.config.settings import Settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where sources.yaml, rules/ and deliveries.yaml live "
+CONFIG_DIR_HELP = ("Where sources.yaml, rules/ and deliveries.yaml live "
                    "(default: $NEWSBOT_CONFIG_DIR, else the current directory).")
+
+
+def _app(config_dir: Path | None) -> App:
+    settings = Settings.load(config_dir)
+    return App(config_dir=settings.config_dir, settings=settings)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=CONFIG_DIR_HELP)
 @click.version_option(__version__, prog_name="newsbot")
 @click.pass_context
 def cli(ctx: click.Context, config_dir: Path | None) -> None:
     """News monitoring for migrants' and refugees' rights: feeds in, themed alerts out."""
-    settings = Settings.load(config_dir)
-    ctx.obj = App(config_dir=settings.config_dir, settings=settings)
+    ctx.obj = _app(config_dir)
+
+
+def _config_dir_here(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    """`newsbot check --config-dir D` as well as `newsbot --config-dir D check`: the group has
+    already built the App from its own option (run first), so a command's own replaces it."""
+    if value is not None:
+        ctx.obj = _app(value)
+
+
+def _accept_config_dir(command: click.Command) -> None:
+    """Give every command its own --config-dir (SPEC: every command takes it)."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_config_dir(sub)
+        return
+    command.params.append(click.Option(["--config-dir"], type=click.Path(file_okay=False, path_type=Path),
+                                       default=None, expose_value=False, is_eager=True,
+                                       callback=_config_dir_here, help=CONFIG_DIR_HELP))
 
 
 def _register() -> None:
@@ -30,6 +54,8 @@ def _register() -> None:
 
     for module in (check, db, deliver, demo, digest, email, hits, poll, report, rules, run, search, sources):
         module.register(cli)
+    for command in cli.commands.values():
+        _accept_config_dir(command)
 
 
 _register()

@@ -167,3 +167,21 @@ def test_rules_config_error_exits_2(config):
     r = run(config, "rules", "test", "x")
     assert r.exit_code == 2
     assert "rules/broken.yaml:1:8: theme: 'nope' must equal the file name 'broken'" in r.output
+
+
+@pytest.mark.parametrize("command", [["rules", "test", "Pushbacks near Greece reported", "--lang", "en"],
+                                     ["rules", "backtest"], ["check"]])
+def test_config_dir_after_the_command(config, tmp_path, monkeypatch, command):
+    """SPEC: every command takes --config-dir, after its name as well as before it. Run
+    from another directory, so the current one (the default) cannot stand in for it."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv("NEWSBOT_CONFIG_DIR", raising=False)
+    result = CliRunner().invoke(cli, [*command, "--config-dir", str(config)],
+                                env={"DATABASE_URL": f"sqlite:///{config / 'nb.db'}"})
+    assert result.exit_code == 0, result.output
+    assert "pushbacks" in result.output or command == ["check"]
+    # the same command without it reads the current directory, where there is no config
+    without = CliRunner().invoke(cli, command, env={"DATABASE_URL": f"sqlite:///{config / 'nb.db'}"})
+    assert "pushbacks" not in without.output and (without.exit_code != 0 or command != ["check"])
