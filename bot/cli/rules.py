@@ -242,6 +242,8 @@ def backtest_cmd(app: App, since: str, file: Path | None, samples: int, fmt: str
         source: Iterable = ((raw.get("id", number), item) for number, raw, item in read_items(file))
     else:
         source = stored_items(app, window)
+    if fmt == "text" and sys.stderr.isatty():
+        source = _counting(source, "items matched")
     report = backtest(themes, source, samples)
     report["source"] = str(file) if file is not None else f"database, items of the last {since}"
     if file is None:
@@ -250,6 +252,16 @@ def backtest_cmd(app: App, since: str, file: Path | None, samples: int, fmt: str
         echo_json(report)
         return
     _echo_backtest(report)
+
+
+def _counting(items: Iterable, label: str, every: int = 500) -> Iterator:
+    """`items` unchanged, counted on stderr as they go (a terminal's progress line)."""
+    done = 0
+    for done, item in enumerate(items, 1):
+        if done % every == 0:
+            click.echo(f"\r{done} {label}", nl=False, err=True)
+        yield item
+    click.echo(f"\r{done} {label}", err=True)
 
 
 def add_feedback(report: dict, app: App, window: timedelta) -> None:

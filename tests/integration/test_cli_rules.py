@@ -185,3 +185,39 @@ def test_config_dir_after_the_command(config, tmp_path, monkeypatch, command):
     # the same command without it reads the current directory, where there is no config
     without = CliRunner().invoke(cli, command, env={"DATABASE_URL": f"sqlite:///{config / 'nb.db'}"})
     assert "pushbacks" not in without.output and (without.exit_code != 0 or command != ["check"])
+
+
+def test_backtest_shows_progress_on_a_terminal_only(config, tmp_path):
+    """SPEC: long work shows progress on a terminal and stays quiet when not on one. The
+    real command in a subprocess, its stderr once a pseudo-terminal, once a pipe."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    path = tmp_path / "items.jsonl"
+    path.write_text("\n".join(json.dumps({"title": f"Pushbacks near Greece {i}", "lang": "en"})
+                              for i in range(1200)), encoding="utf-8")
+    newsbot = str(Path(sys.executable).with_name("newsbot"))   # the installed console script
+    cmd = [newsbot, "--config-dir", str(config), "rules", "backtest", "--file", str(path)]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{config / 'nb.db'}"}
+
+    leader, follower = pty.openpty()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=follower, env=env, timeout=120)
+    os.close(follower)
+    on_terminal = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:        # the pty is drained and closed
+            break
+        if not chunk:
+            break
+        on_terminal += chunk
+    os.close(leader)
+    assert proc.returncode == 0, proc.stdout
+    assert b"1200 items matched" in on_terminal and b"500 items matched" in on_terminal
+
+    piped = subprocess.run(cmd, capture_output=True, env=env, timeout=120)
+    assert piped.returncode == 0 and b"items matched" not in piped.stderr
+    assert b"1200 items" in piped.stdout
