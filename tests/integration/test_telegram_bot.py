@@ -159,3 +159,30 @@ async def test_a_failing_handler_sends_one_line_and_no_traceback(bot, monkeypatc
     monkeypatch.setattr(tb, "load_entries", boom)
     text = await say(w, "/latest")
     assert text.startswith("Sorry") and "secret" not in text and "RuntimeError" not in text
+
+
+async def test_addsource_follows_a_page_to_its_feed_and_keeps_comments(bot) -> None:
+    """An admin's /addsource of a web page: the page's feed link is followed, the feed is
+    fetched and parsed once, and its URL goes into sources.yaml beside the comments."""
+    import dataclasses
+
+    from feedserver import FeedServer
+
+    w = bot
+    w.bot.settings = dataclasses.replace(w.bot.settings, allow_private_networks=True)
+    rss = ("<?xml version='1.0'?><rss version='2.0'><channel><title>Border Monitor</title>"
+           "<link>https://bordermonitor.example/</link>"
+           "<item><title>Pushbacks at the border</title><link>https://bordermonitor.example/1</link></item>"
+           "<item><title>Camp report</title><link>https://bordermonitor.example/2</link></item>"
+           "</channel></rss>").encode()
+    with FeedServer() as feeds:
+        feeds.add("/feed.xml", body=rss, content_type="application/rss+xml")
+        feeds.add("/", body=b"<html><head><link rel='alternate' type='application/rss+xml' "
+                            b"href='/feed.xml'></head><body>News</body></html>", content_type="text/html")
+        text = await say(w, f"/addsource {feeds.url('/')}", user=ADMIN)
+        assert text.startswith("Added <code>") and "(2 items now)" in text, text
+        saved = (w.dir / "sources.yaml").read_text()
+        assert feeds.url("/feed.xml") in saved
+        assert "# Coalition sources: keep this comment" in saved and "# European Council on Refugees and Exiles" in saved
+        assert "for newsbot admins" in await say(w, f"/addsource {feeds.url('/')}", user=USER)
+        assert feeds.hits("/feed.xml") == 1      # a refused command fetches nothing
