@@ -111,3 +111,20 @@ def test_deliver_once_through_the_bot_api_exits_3_when_a_send_failed(cfg) -> Non
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()
+
+
+def test_digest_preview_of_one_chat(cfg) -> None:
+    """`digest --preview --chat ID` shows that chat's digest: its queued digest entries, not
+    every stored hit; a chat with digests off has none; an unknown chat is a usage error."""
+    path, url = cfg
+    env = {"DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": ""}
+    ana = run(["--config-dir", str(path), "digest", "--preview", "--chat", "5001", "--since", "7d"], env)
+    assert ana.exit_code == 0, ana.output
+    # the high-priority hit went to Ana as an instant alert: her digest does not repeat it
+    assert "Title 2 <&> Ελλάδα" in ana.output and "Title 1" not in ana.output
+    every = run(["--config-dir", str(path), "digest", "--preview", "--since", "7d"], env)
+    assert "Title 1 <&> Ελλάδα" in every.output and "Title 2 <&> Ελλάδα" in every.output
+    ben = run(["--config-dir", str(path), "digest", "--preview", "--chat", "5002", "--since", "7d"], env)
+    assert ben.exit_code == 0 and "Title" not in ben.output
+    unknown = run(["--config-dir", str(path), "digest", "--preview", "--chat", "999", "--since", "7d"], env)
+    assert unknown.exit_code == 2 and "no destination with chat id 999" in unknown.output
