@@ -22,20 +22,12 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import Engine, func, select, text
 
+from bot.config.settings import parse_address  # shared with the settings check
 from bot.storage.schema import deliveries, email_sends, hits, items, sources
 
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE_METRICS = "text/plain; version=0.0.4; charset=utf-8"
-
-
-def parse_address(value: str) -> tuple[str, int]:
-    """`127.0.0.1:8787`, `[::1]:8787` or `:8787` (loopback) -> (host, port)."""
-    host, sep, port = value.strip().rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"NEWSBOT_HTTP must be HOST:PORT or 'off' (got {value!r})")
-    host = host.strip("[]") or "127.0.0.1"
-    return host, int(port)
 
 
 class _DatabaseCollector:

@@ -24,6 +24,7 @@ def collect_problems(app: App) -> tuple[list[Problem], list[str]]:
         except ConfigError as exc:
             problems.extend(exc.problems)
     s = app.settings
+    problems.extend(s.problems())
     if not s.telegram_token:
         notices.append("TELEGRAM_BOT_TOKEN is not set: alerts and digests go to the console")
     if not s.smtp_url:

@@ -50,11 +50,17 @@ pass_app = click.make_pass_decorator(App)
 
 
 def handle_errors(fn: Callable) -> Callable:
-    """Turn newsbot's errors into `Error: ...` on stderr and the documented exit codes."""
+    """Turn newsbot's errors into `Error: ...` on stderr and the documented exit codes.
+    A bad environment value (NEWSBOT_TZ, NEWSBOT_HTTP, DATABASE_URL) is a configuration
+    error of every command, reported before the command starts."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            ctx = click.get_current_context(silent=True)
+            app = ctx.find_object(App) if ctx is not None else None
+            if app is not None:
+                app.settings.check()
             return fn(*args, **kwargs)
         except ConfigError as exc:
             for problem in exc.problems:

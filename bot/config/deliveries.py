@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
 from bot.config.fields import Strict
+from bot.config.settings import is_time_zone
 from bot.config.yamlfile import display_path, load_yaml, validate
 
 DELIVERIES_FILE = "deliveries.yaml"
@@ -20,12 +20,8 @@ AllOrList = Literal["all"] | tuple[str, ...]
 
 
 def _check_tz(v: str | None) -> str | None:
-    if v is None:
-        return v
-    try:
-        ZoneInfo(v)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError("unknown time zone (use a name such as Europe/Brussels)") from None
+    if v is not None and not is_time_zone(v):
+        raise ValueError("unknown time zone (use a name such as Europe/Brussels)")
     return v
 
 

@@ -1,6 +1,10 @@
 """Settings from the environment (and an optional `.env` in the config dir).
 
 Secrets live only here; `repr` redacts them so a log line or traceback never shows them.
+Loading never fails: `Settings.problems()` lists the values that cannot work (an unknown
+NEWSBOT_TZ, a NEWSBOT_HTTP that is not HOST:PORT, a DATABASE_URL SQLAlchemy cannot open),
+placed at `.env:line:col` when the value came from `.env`. The CLI reports them (exit 2,
+or in `newsbot check`); nothing here opens a connection.
 """
 
 from __future__ import annotations
@@ -10,26 +14,84 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from bot.errors import ConfigError, Problem
+
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_HTTP = "127.0.0.1:8787"
 
 
+ENVIRONMENT = "environment"  # the place shown for a problem of a variable not from .env
+
+
 def read_dotenv(path: Path) -> dict[str, str]:
     """KEY=VALUE lines; `#` comments and surrounding quotes allowed. Missing file: empty."""
-    values: dict[str, str] = {}
+    return {key: value for key, (value, _, _) in _read_dotenv_placed(path).items()}
+
+
+def _read_dotenv_placed(path: Path) -> dict[str, tuple[str, int, int]]:
+    """KEY -> (value, 1-based line, 1-based column where the value starts)."""
+    values: dict[str, tuple[str, int, int]] = {}
     if not path.is_file():
         return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.partition("=")
         key = key.strip().removeprefix("export ").strip()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key] = value
+        stripped = value.strip()
+        col = len(raw) - len(raw.lstrip()) + len(line) - len(value.lstrip()) + 1
+        if len(stripped) >= 2 and stripped[0] == stripped[-1] and stripped[0] in "'\"":
+            stripped = stripped[1:-1]
+        values[key] = (stripped, number, col)
     return values
+
+
+def parse_address(value: str) -> tuple[str, int]:
+    """`127.0.0.1:8787`, `[::1]:8787` or `:8787` (loopback) -> (host, port)."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535 or any(c.isspace() for c in host):
+        raise ValueError(f"NEWSBOT_HTTP must be HOST:PORT or 'off' (got {value!r})")
+    host = host.strip("[]") or "127.0.0.1"
+    return host, int(port)
+
+
+def is_time_zone(name: str) -> bool:
+    """Whether `name` is an IANA time zone that zoneinfo can load."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+DATABASE_HINT = "use sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB"
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why SQLAlchemy could not open `url`, or None. Only parses the URL and imports the
+    dialect and its driver module: no connection. The message never repeats the URL (it
+    may hold a password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return f"not a database URL ({DATABASE_HINT})"
+    if parsed.drivername == "postgresql":  # as bot.storage.db.make_engine opens it
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        return f"unknown database {parsed.drivername!r} ({DATABASE_HINT})"
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        return f"the driver of {parsed.drivername!r} is not installed ({exc.name or exc})"
+    return None
 
 
 @dataclass(frozen=True)
@@ -44,6 +106,8 @@ class Settings:
     timezone: str | None = None
     http_address: str | None = DEFAULT_HTTP
     allow_private_networks: bool = False
+    # Variable -> (file, line, col) of the values that came from `.env`, to place problems.
+    origins: Mapping[str, tuple[str, int, int]] = field(default_factory=dict, repr=False, compare=False)
 
     def __repr__(self) -> str:
         token = "set" if self.telegram_token else "unset"
@@ -56,7 +120,9 @@ class Settings:
         env = dict(os.environ if environ is None else environ)
         config_dir = Path(config_dir or env.get("NEWSBOT_CONFIG_DIR") or ".").resolve()
         # The real environment wins over .env, as with every dotenv tool.
-        env = {**read_dotenv(config_dir / ".env"), **env}
+        dotenv = _read_dotenv_placed(config_dir / ".env")
+        origins = {key: (".env", line, col) for key, (_, line, col) in dotenv.items() if key not in env}
+        env = {**{key: value for key, (value, _, _) in dotenv.items()}, **env}
         db = env.get("DATABASE_URL") or f"sqlite:///{config_dir / 'storage' / 'newsbot.db'}"
         admins = frozenset(int(x) for x in env.get("TELEGRAM_ADMIN_IDS", "").replace(" ", "").split(",") if x.lstrip("-").isdigit())
         http = env.get("NEWSBOT_HTTP", DEFAULT_HTTP)
@@ -71,7 +137,33 @@ class Settings:
             timezone=env.get("NEWSBOT_TZ") or None,
             http_address=None if http.lower() == "off" else http,
             allow_private_networks=env.get("NEWSBOT_ALLOW_PRIVATE_NETWORKS", "") in ("1", "true", "yes"),
+            origins=origins,
         )
+
+    def problems(self) -> list[Problem]:
+        """Every value that cannot work, as `Problem`s (at `.env:line:col` when from .env)."""
+        found: list[Problem] = []
+
+        def add(variable: str, message: str) -> None:
+            file, line, col = self.origins.get(variable, (ENVIRONMENT, None, None))
+            found.append(Problem(file, line, col, f"{variable}: {message}"))
+
+        if self.timezone is not None and not is_time_zone(self.timezone):
+            add("NEWSBOT_TZ", f"unknown time zone {self.timezone!r} (use a name such as Europe/Brussels)")
+        if self.http_address is not None:
+            try:
+                parse_address(self.http_address)
+            except ValueError:
+                add("NEWSBOT_HTTP", f"{self.http_address!r} is not HOST:PORT (such as 127.0.0.1:8787) or 'off'")
+        if why := database_url_problem(self.database_url):
+            add("DATABASE_URL", why)
+        return found
+
+    def check(self) -> None:
+        """Raise ConfigError listing every problem of `problems()`."""
+        problems = self.problems()
+        if problems:
+            raise ConfigError(problems)
 
 
 def redact_url(url: str) -> str:

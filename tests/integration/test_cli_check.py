@@ -50,3 +50,15 @@ def test_smtp_url_checked_without_echoing_the_password(tmp_path):
     assert "scheme must be smtp or smtps" in result.output
     assert "EMAIL_FROM is required" in result.output
     assert "s3cret" not in result.output
+
+
+def test_bad_environment_values_are_problems_too(tmp_path):
+    result = run(shipped(tmp_path), {"NEWSBOT_TZ": "Mars/Olympus", "NEWSBOT_HTTP": "garbage",
+                                     "DATABASE_URL": "foo://app:s3cret@db/x"})
+    assert result.exit_code == 1, result.output
+    out = result.stdout
+    assert "environment: NEWSBOT_TZ: unknown time zone 'Mars/Olympus'" in out
+    assert "environment: NEWSBOT_HTTP: 'garbage' is not HOST:PORT" in out
+    assert "environment: DATABASE_URL: unknown database 'foo'" in out
+    assert "s3cret" not in result.output
+    assert "3 problem(s) found" in result.stderr

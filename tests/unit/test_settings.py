@@ -1,0 +1,69 @@
+"""Environment values are checked where settings are loaded: every bad one is a placed
+problem (at `.env:line:col` when it came from .env), and a password never shows."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.config.settings import Settings, parse_address
+from bot.errors import ConfigError
+
+
+def messages(settings: Settings) -> list[str]:
+    return [str(p) for p in settings.problems()]
+
+
+def test_defaults_and_good_values_have_no_problems(tmp_path: Path):
+    assert Settings.load(tmp_path, {}).problems() == []
+    good = Settings.load(tmp_path, {"NEWSBOT_TZ": "Europe/Brussels", "NEWSBOT_HTTP": "[::1]:0",
+                                    "DATABASE_URL": "postgresql://app:pw@db/newsbot"})
+    assert good.problems() == []
+    assert Settings.load(tmp_path, {"NEWSBOT_HTTP": "off"}).problems() == []
+    good.check()  # no raise
+
+
+@pytest.mark.parametrize("variable, value, expected", [
+    ("NEWSBOT_TZ", "Mars/Olympus", "environment: NEWSBOT_TZ: unknown time zone 'Mars/Olympus'"),
+    ("NEWSBOT_TZ", "../etc/passwd", "environment: NEWSBOT_TZ: unknown time zone '../etc/passwd'"),
+    ("NEWSBOT_HTTP", "garbage", "environment: NEWSBOT_HTTP: 'garbage' is not HOST:PORT"),
+    ("NEWSBOT_HTTP", "127.0.0.1:99999", "environment: NEWSBOT_HTTP: '127.0.0.1:99999' is not HOST:PORT"),
+    ("DATABASE_URL", "foo://x", "environment: DATABASE_URL: unknown database 'foo'"),
+    ("DATABASE_URL", "garbage", "environment: DATABASE_URL: not a database URL"),
+    ("DATABASE_URL", "mysql://h/db", "environment: DATABASE_URL: the driver of 'mysql' is not installed"),
+])
+def test_bad_environment_values_are_problems(tmp_path: Path, variable: str, value: str, expected: str):
+    settings = Settings.load(tmp_path, {variable: value})
+    found = messages(settings)
+    assert len(found) == 1 and found[0].startswith(expected), found
+    with pytest.raises(ConfigError) as exc:
+        settings.check()
+    assert [str(p) for p in exc.value.problems] == found
+
+
+def test_every_bad_value_at_once(tmp_path: Path):
+    found = messages(Settings.load(tmp_path, {"NEWSBOT_TZ": "Nowhere", "NEWSBOT_HTTP": "x",
+                                              "DATABASE_URL": "foo://x"}))
+    assert [m.split(":")[1].strip() for m in found] == ["NEWSBOT_TZ", "NEWSBOT_HTTP", "DATABASE_URL"]
+
+
+def test_a_database_password_is_never_repeated(tmp_path: Path):
+    for url in ("foo://app:s3cret@db/x", "postgres://app:s3cret@db/x", "mysql://app:s3cret@db/x",
+                "app:s3cret@db"):
+        found = messages(Settings.load(tmp_path, {"DATABASE_URL": url}))
+        assert found and not any("s3cret" in m for m in found), found
+
+
+def test_values_from_dotenv_are_placed_in_dotenv(tmp_path: Path):
+    (tmp_path / ".env").write_text("# settings\nNEWSBOT_TZ=Mars/Olympus\n  export NEWSBOT_HTTP = 'nope'\n"
+                                   "DATABASE_URL=foo://x\n", encoding="utf-8")
+    found = messages(Settings.load(tmp_path, {"DATABASE_URL": "sqlite://"}))
+    assert found == [
+        ".env:2:12: NEWSBOT_TZ: unknown time zone 'Mars/Olympus' (use a name such as Europe/Brussels)",
+        ".env:3:25: NEWSBOT_HTTP: 'nope' is not HOST:PORT (such as 127.0.0.1:8787) or 'off'",
+    ]  # DATABASE_URL of .env is overridden by the environment, which is fine
+
+
+def test_parse_address_rejects_blanks_in_the_host():
+    assert parse_address(":8787") == ("127.0.0.1", 8787)
+    with pytest.raises(ValueError, match="NEWSBOT_HTTP"):
+        parse_address("local host:80")
