@@ -112,31 +112,44 @@ def load_sources(config_dir: Path) -> SourcesConfig:
     shown = display_path(path, config_dir)
     text = read_text(path, shown)
     # The fast loader carries no positions: a file with problems is read again to place them.
+    fast = load_yaml_text(text, shown, fast=True)
     try:
-        parsed = SourcesFile.model_validate(load_yaml_text(text, shown, fast=True) or {})
+        parsed = SourcesFile.model_validate(fast or {})
     except ValidationError:
-        # Same data, so this raises the ConfigError again, now with file:line:col.
-        parsed = validate(SourcesFile, load_yaml_text(text, shown), shown)
-    if _find_problems(parsed, None, shown):
-        raise ConfigError(_find_problems(parsed, load_yaml_text(text, shown), shown))
-    return SourcesConfig(parsed, path)
+        parsed = None
+    if parsed is not None and not _find_problems(fast, shown):
+        return SourcesConfig(parsed, path)
+    # Same data, so this finds the same problems again, now with file:line:col. The checks
+    # across entries run even when the schema failed, so one run lists every problem.
+    data = load_yaml_text(text, shown)
+    problems: list[Problem] = []
+    try:
+        validate(SourcesFile, data, shown)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    problems.extend(_find_problems(data, shown))
+    raise ConfigError(sorted(problems, key=lambda p: p.line or 0))  # stable: by line, then as found
 
 
-def _find_problems(parsed: SourcesFile, data: object, shown: str) -> list[Problem]:
-    """Checks across entries; `data` (round-trip YAML) places them, None only detects."""
-    def place(*loc: str | int) -> tuple[int | None, int | None]:
-        return position(data, loc) if data is not None else (None, None)
-
+def _find_problems(data: object, shown: str) -> list[Problem]:
+    """Checks across entries, on the YAML data itself so that they also run when some entry
+    fails the schema: duplicate ids (of every entry whose id is a string) and html sources
+    without selectors. Positions when `data` is round-trip YAML, none from the fast loader."""
+    entries = data.get("sources") if isinstance(data, dict) else None
     problems: list[Problem] = []
     seen: dict[str, int] = {}
-    for i, src in enumerate(parsed.sources):
-        if src.id in seen:
-            line, col = place("sources", i, "id")
-            problems.append(Problem(shown, line, col,
-                                    f"sources[{i}].id: duplicate id {src.id!r} (first at sources[{seen[src.id]}])"))
-        else:
-            seen[src.id] = i
-        if src.type == "html" and src.html is None:
-            line, col = place("sources", i)
+    for i, src in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(src, dict):
+            continue
+        source_id = src.get("id")
+        if isinstance(source_id, str):
+            if source_id in seen:
+                line, col = position(data, ("sources", i, "id"))
+                problems.append(Problem(shown, line, col, f"sources[{i}].id: duplicate id {source_id!r} "
+                                                          f"(first at sources[{seen[source_id]}])"))
+            else:
+                seen[source_id] = i
+        if src.get("type") == "html" and src.get("html") is None:
+            line, col = position(data, ("sources", i))
             problems.append(Problem(shown, line, col, f"sources[{i}].html: type html needs html selectors (item, title, link)"))
     return problems

@@ -131,45 +131,49 @@ def load_themes(config_dir: Path) -> ThemeSet:
 
 
 def load_theme_file(path: Path, shown: str, first_rule: dict[str, tuple[str, str]] | None = None) -> Theme:
-    """One theme file. `first_rule` (rule id -> (file, place)) spans files to catch duplicates."""
+    """One theme file. `first_rule` (rule id -> (file, place)) spans files to catch duplicates.
+    The file name, rule id and query checks run on the YAML data itself, so they run even when
+    the schema fails elsewhere in the file: one `check` lists every problem."""
     first_rule = {} if first_rule is None else first_rule
     data = load_yaml(path, shown)
     source_lines = path.read_text(encoding="utf-8").splitlines()
+    problems: list[Problem] = []
+    parsed: ThemeFile | None
     try:
         parsed = validate(ThemeFile, data, shown)
     except ConfigError as exc:
-        # Still check the queries that are there, so one run shows every problem.
-        problems = list(exc.problems)
-        raw_rules = data.get("rules") if isinstance(data, dict) else None
-        for i, rule in enumerate(raw_rules if isinstance(raw_rules, list) else []):
-            if isinstance(rule, dict) and isinstance(rule.get("query"), str) and rule["query"]:
-                _compile(rule["query"], data, ("rules", i, "query"), source_lines, shown, problems)
-        if isinstance(data, dict) and isinstance(data.get("exclude"), str):
-            _compile(data["exclude"], data, ("exclude",), source_lines, shown, problems)
-        raise ConfigError(sorted(problems, key=lambda p: (p.line or 0, p.col or 0))) from None
-    problems: list[Problem] = []
-    if parsed.theme != path.stem:
+        parsed = None
+        problems.extend(exc.problems)
+    raw = data if isinstance(data, dict) else {}
+    slug = raw.get("theme")
+    if isinstance(slug, str) and slug != path.stem:
         line, col = position(data, ("theme",))
-        problems.append(Problem(shown, line, col,
-                                f"theme: {parsed.theme!r} must equal the file name {path.stem!r}"))
-    rules: list[Rule] = []
-    for i, rule in enumerate(parsed.rules):
-        compiled = _compile(rule.query, data, ("rules", i, "query"), source_lines, shown, problems)
-        line, col = position(data, ("rules", i, "id"))
-        if rule.id in first_rule:
-            where = first_rule[rule.id]
-            problems.append(Problem(shown, line, col,
-                                    f"rules[{i}].id: duplicate rule id {rule.id!r} (first in {where})"))
-        else:
-            first_rule[rule.id] = f"{shown}:{line}"
-        if compiled is not None:
-            rules.append(Rule(rule.id, rule.query, compiled, rule.languages, rule.description))
+        problems.append(Problem(shown, line, col, f"theme: {slug!r} must equal the file name {path.stem!r}"))
+    compiled: dict[int, Query] = {}
+    raw_rules = raw.get("rules")
+    for i, rule in enumerate(raw_rules if isinstance(raw_rules, list) else []):
+        if not isinstance(rule, dict):
+            continue
+        query = rule.get("query")
+        if isinstance(query, str) and query:
+            result = _compile(query, data, ("rules", i, "query"), source_lines, shown, problems)
+            if result is not None:
+                compiled[i] = result
+        rule_id = rule.get("id")
+        if isinstance(rule_id, str):
+            line, col = position(data, ("rules", i, "id"))
+            if rule_id in first_rule:
+                problems.append(Problem(shown, line, col,
+                                        f"rules[{i}].id: duplicate rule id {rule_id!r} (first in {first_rule[rule_id]})"))
+            else:
+                first_rule[rule_id] = f"{shown}:{line}"
     exclude = None
-    if parsed.exclude is not None:
-        exclude = _compile(parsed.exclude, data, ("exclude",), source_lines, shown, problems)
-    if problems:
+    if isinstance(raw.get("exclude"), str):
+        exclude = _compile(raw["exclude"], data, ("exclude",), source_lines, shown, problems)
+    if problems or parsed is None:
         raise ConfigError(sorted(problems, key=lambda p: (p.line or 0, p.col or 0)))
-    return Theme(parsed.theme, parsed.title, parsed.description, parsed.priority, tuple(rules),
+    rules = tuple(Rule(r.id, r.query, compiled[i], r.languages, r.description) for i, r in enumerate(parsed.rules))
+    return Theme(parsed.theme, parsed.title, parsed.description, parsed.priority, rules,
                  parsed.exclude, exclude, path)
 
 

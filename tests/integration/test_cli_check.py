@@ -62,3 +62,22 @@ def test_bad_environment_values_are_problems_too(tmp_path):
     assert "environment: DATABASE_URL: unknown database 'foo'" in out
     assert "s3cret" not in result.output
     assert "3 problem(s) found" in result.stderr
+
+
+def test_check_lists_schema_and_cross_entry_problems_in_one_run(tmp_path):
+    d = shipped(tmp_path)
+    (d / "sources.yaml").write_text(
+        "sources:\n  - id: a\n    url: https://a.org/\n    interval: 1m\n"
+        "  - id: a\n    url: https://b.org/\n", encoding="utf-8")
+    (d / "rules" / "asylum.yaml").write_text(
+        "theme: asylm\ntitle: Asylum\npriority: urgent\nrules:\n  - id: a1\n    query: '(asylum OR refugee'\n"
+        "  - id: a1\n    query: asylum\n", encoding="utf-8")
+    result = run(d)
+    assert result.exit_code == 1
+    out = result.stdout
+    assert "sources.yaml:4:15: sources[0].interval: must be at least 5m (got '1m')" in out
+    assert "sources.yaml:5:9: sources[1].id: duplicate id 'a' (first at sources[0])" in out
+    assert "rules/asylum.yaml:1:8: theme: 'asylm' must equal the file name 'asylum'" in out
+    assert "rules/asylum.yaml:3:11: priority: Input should be 'high', 'normal' or 'low'" in out
+    assert "rules/asylum.yaml:6:" in out and "expected ')'" in out
+    assert "rules/asylum.yaml:7:9: rules[1].id: duplicate rule id 'a1' (first in rules/asylum.yaml:5)" in out

@@ -75,3 +75,32 @@ def test_shipped_sources_file_is_valid():
     cfg = load_sources(REPO)
     assert len(cfg.sources) >= 1
     assert len({s.id for s in cfg.sources}) == len(cfg.sources)
+
+
+def test_duplicate_ids_reported_together_with_schema_problems(tmp_path):
+    d = write(tmp_path, """defaults:
+  interval: 1m
+sources:
+  - id: a
+    url: https://a.org/
+    interval: 2m
+  - id: b
+    url: https://b.org/
+  - id: a
+    url: https://c.org/
+    interval: 48h
+  - id: b
+    url: ftp://d
+    type: html
+""")
+    with pytest.raises(ConfigError) as info:
+        load_sources(d)
+    assert [str(p) for p in info.value.problems] == [
+        "sources.yaml:2:13: defaults.interval: must be at least 5m (got '1m')",
+        "sources.yaml:6:15: sources[0].interval: must be at least 5m (got '2m')",
+        "sources.yaml:9:9: sources[2].id: duplicate id 'a' (first at sources[0])",
+        "sources.yaml:11:15: sources[2].interval: must be at most 24h (got '48h')",
+        "sources.yaml:12:9: sources[3].id: duplicate id 'b' (first at sources[1])",
+        "sources.yaml:12:5: sources[3].html: type html needs html selectors (item, title, link)",
+        "sources.yaml:13:10: sources[3].url: must be an http or https URL (got 'ftp://d')",
+    ]

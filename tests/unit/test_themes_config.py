@@ -132,3 +132,36 @@ def test_scalar_position(line, offset, expected):
 
     value = YAML(typ="rt").load(line.strip())["query"]
     assert scalar_position([line], 1, 12, value, offset) == expected
+
+
+def test_name_and_duplicate_rule_checks_run_even_when_the_schema_fails(tmp_path):
+    write(tmp_path, "a.yaml", "theme: a\ntitle: A\nrules:\n  - id: r1\n    query: x\n")
+    write(tmp_path, "b.yaml", """theme: bee
+title: B
+priority: urgent
+rules:
+  - id: r2
+    query: '(asylum'
+  - id: r2
+    query: y
+  - id: r1
+    query: z
+    languages: [english]
+""")
+    found = problems(tmp_path)
+    assert found == [
+        "rules/b.yaml:1:8: theme: 'bee' must equal the file name 'b'",
+        "rules/b.yaml:3:11: priority: Input should be 'high', 'normal' or 'low' (got 'urgent')",
+        "rules/b.yaml:6:20: expected ')' to close '(' at 6:13",
+        "rules/b.yaml:7:9: rules[1].id: duplicate rule id 'r2' (first in rules/b.yaml:5)",
+        "rules/b.yaml:9:9: rules[2].id: duplicate rule id 'r1' (first in rules/a.yaml:4)",
+        found[5],
+    ]
+    assert found[5].startswith("rules/b.yaml:11:") and "'english' is not a language code" in found[5]
+
+
+def test_rule_ids_of_a_file_that_fails_the_schema_still_count_for_later_files(tmp_path):
+    write(tmp_path, "a.yaml", "theme: a\ntitle: A\npriority: urgent\nrules:\n  - id: r1\n    query: x\n")
+    write(tmp_path, "b.yaml", "theme: b\ntitle: B\nrules:\n  - id: r1\n    query: y\n")
+    found = problems(tmp_path)
+    assert "rules/b.yaml:4:9: rules[0].id: duplicate rule id 'r1' (first in rules/a.yaml:5)" in found
