@@ -1,18 +1,27 @@
-"""deliveries.yaml: Telegram chats and email lists, with their filters and schedules."""
+"""deliveries.yaml: Telegram chats and email lists, with their filters and schedules.
+
+Loading reports every problem at once with its file:line:col, the filters' names too: a
+theme must have its file in rules/ (a theme's slug is its file name; the rule engine is not
+needed to know that), a region must be one of `bot.countries.REGIONS` (the names items are
+tagged with and /subscribe offers), a language a code such as the rules' `languages:` take.
+"""
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 
-from bot.config.fields import Strict
+from bot.config.fields import LANG, Strict
 from bot.config.settings import is_time_zone
-from bot.config.yamlfile import display_path, load_yaml, validate
+from bot.config.yamlfile import display_path, format_loc, load_yaml, position, validate
+from bot.errors import ConfigError, Problem
 
 DELIVERIES_FILE = "deliveries.yaml"
+RULES_DIR = "rules"  # as bot.config.themes: one theme a file, rules/<slug>.yaml
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DIGEST = re.compile(r"^(off|daily (\d{1,2}):(\d{2})|weekly (" + "|".join(WEEKDAYS) + r") (\d{1,2}):(\d{2}))$")
 
@@ -122,4 +131,59 @@ def load_deliveries(config_dir: Path) -> DeliveriesFile:
     if not path.exists():
         return DeliveriesFile()
     shown = display_path(path, config_dir)
-    return validate(DeliveriesFile, load_yaml(path, shown), shown)
+    data = load_yaml(path, shown)
+    problems: list[Problem] = []
+    parsed: DeliveriesFile | None = None
+    try:
+        parsed = validate(DeliveriesFile, data, shown)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    # On the YAML data itself, so the names are checked even when something else is wrong.
+    problems.extend(filter_problems(data, shown, theme_slugs(config_dir)))
+    if problems or parsed is None:
+        raise ConfigError(sorted(problems, key=lambda p: p.line or 0))  # stable: by line, then as found
+    return parsed
+
+
+def theme_slugs(config_dir: Path) -> set[str]:
+    """The themes of `config_dir`: the names of its rules/*.yaml (no rules/: none)."""
+    folder = Path(config_dir) / RULES_DIR
+    return {p.stem for p in folder.glob("*.yaml")} if folder.is_dir() else set()
+
+
+def filter_problems(data: object, shown: str, themes: set[str]) -> list[Problem]:
+    """Unknown themes, regions and languages in the `themes:`, `regions:` and `languages:`
+    lists of every chat and email list, each at its item's file:line:col."""
+    from bot.countries import REGIONS
+
+    problems: list[Problem] = []
+
+    def entries(*loc: str) -> list[tuple[tuple[str | int, ...], dict]]:
+        node: object = data
+        for key in loc:
+            node = node.get(key) if isinstance(node, dict) else None
+        items = node if isinstance(node, list) else []
+        return [((*loc, i), entry) for i, entry in enumerate(items) if isinstance(entry, dict)]
+
+    def problem(name: str, known: set[str] | tuple[str, ...], what: str) -> str | None:
+        if what == "themes":
+            if name in known:
+                return None
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            return (f"unknown theme {name!r}: there is no {RULES_DIR}/{name}.yaml"
+                    + (f" (did you mean {close[0]!r}?)" if close else ""))
+        if what == "regions":
+            return None if name in known else f"unknown region {name!r} (use {', '.join(known)})"
+        return None if LANG.match(name) else f"{name!r} is not a language code such as en or fr"
+
+    for base, entry in entries("telegram", "chats") + entries("email", "weekly", "lists"):
+        for what, known in (("themes", themes), ("regions", REGIONS), ("languages", ())):
+            values = entry.get(what)
+            if not isinstance(values, list):
+                continue  # `all`, or a wrong type the schema reports
+            for j, name in enumerate(values):
+                if isinstance(name, str) and (why := problem(name, known, what)):
+                    loc = (*base, what, j)
+                    line, col = position(data, loc)
+                    problems.append(Problem(shown, line, col, f"{format_loc(loc)}: {why}"))
+    return problems

@@ -81,3 +81,19 @@ def test_check_lists_schema_and_cross_entry_problems_in_one_run(tmp_path):
     assert "rules/asylum.yaml:3:11: priority: Input should be 'high', 'normal' or 'low'" in out
     assert "rules/asylum.yaml:6:" in out and "expected ')'" in out
     assert "rules/asylum.yaml:7:9: rules[1].id: duplicate rule id 'a1' (first in rules/asylum.yaml:5)" in out
+
+
+def test_unknown_delivery_filter_names_are_problems(tmp_path):
+    d = shipped(tmp_path)
+    (d / "deliveries.yaml").write_text(
+        "telegram:\n  chats:\n    - chat: -1001\n      themes: [nosuchtheme]\n      regions: [Atlantis]\n"
+        "      languages: [english]\nemail:\n  weekly:\n    lists:\n      - name: m\n"
+        "        to: [a@example.org]\n        themes: [nosuch]\n", encoding="utf-8")
+    result = run(d)
+    assert result.exit_code == 1
+    out = result.stdout
+    assert "deliveries.yaml:4:16: telegram.chats[0].themes[0]: unknown theme 'nosuchtheme'" in out
+    assert "deliveries.yaml:5:17: telegram.chats[0].regions[0]: unknown region 'Atlantis'" in out
+    assert "deliveries.yaml:6:19: telegram.chats[0].languages[0]: 'english' is not a language code" in out
+    assert "deliveries.yaml:12:18: email.weekly.lists[0].themes[0]: unknown theme 'nosuch'" in out
+    assert "4 problem(s) found" in result.stderr
