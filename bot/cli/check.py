@@ -7,6 +7,8 @@ import sys
 import click
 
 from bot.cli.common import EXIT_OK, EXIT_PROBLEMS, App, pass_app
+from bot.config.deliveries import DELIVERIES_FILE, RULES_DIR
+from bot.config.sources import SOURCES_FILE
 from bot.errors import ConfigError, Problem
 
 
@@ -23,6 +25,10 @@ def collect_problems(app: App) -> tuple[list[Problem], list[str]]:
             loader(app.config_dir)
         except ConfigError as exc:
             problems.extend(exc.problems)
+    if not (app.config_dir / RULES_DIR).is_dir():
+        notices.append(f"{RULES_DIR}/ is absent: no themes, so nothing matches")
+    if not (app.config_dir / DELIVERIES_FILE).exists():
+        notices.append(f"{DELIVERIES_FILE} is absent: defaults used (no chats, no email lists, UTC)")
     s = app.settings
     problems.extend(s.problems())
     if not s.telegram_token:
@@ -53,8 +59,28 @@ def check(app: App) -> None:
     if problems:
         click.echo(f"{len(problems)} problem(s) found", err=True)
         sys.exit(EXIT_PROBLEMS)
-    click.echo("ok: sources.yaml, rules/ and deliveries.yaml are valid")
+    click.echo(ok_message(app))
     sys.exit(EXIT_OK)
+
+
+def ok_message(app: App) -> str:
+    """What was validated: only the files that are there (rules/ and deliveries.yaml may be
+    absent, which is legal; the notices say what that means)."""
+    checked = [SOURCES_FILE]
+    absent = []
+    if (app.config_dir / RULES_DIR).is_dir():
+        checked.append(f"{RULES_DIR}/")
+    else:
+        absent.append(f"{RULES_DIR}/ absent: no themes")
+    if (app.config_dir / DELIVERIES_FILE).exists():
+        checked.append(DELIVERIES_FILE)
+    else:
+        absent.append(f"{DELIVERIES_FILE} absent: defaults used")
+    if len(checked) == 1:
+        message = f"ok: {checked[0]} is valid"
+    else:
+        message = f"ok: {', '.join(checked[:-1])} and {checked[-1]} are valid"
+    return message + (f" ({'; '.join(absent)})" if absent else "")
 
 
 def register(group: click.Group) -> None:

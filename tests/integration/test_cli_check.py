@@ -97,3 +97,24 @@ def test_unknown_delivery_filter_names_are_problems(tmp_path):
     assert "deliveries.yaml:6:19: telegram.chats[0].languages[0]: 'english' is not a language code" in out
     assert "deliveries.yaml:12:18: email.weekly.lists[0].themes[0]: unknown theme 'nosuch'" in out
     assert "4 problem(s) found" in result.stderr
+
+
+def test_ok_message_says_what_was_checked_when_rules_and_deliveries_are_absent(tmp_path):
+    shutil.copy(REPO / "sources.yaml", tmp_path / "sources.yaml")
+    result = run(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == (
+        "ok: sources.yaml is valid (rules/ absent: no themes; deliveries.yaml absent: defaults used)")
+    assert "Notice: rules/ is absent: no themes, so nothing matches" in result.stderr
+    assert "Notice: deliveries.yaml is absent: defaults used (no chats, no email lists, UTC)" in result.stderr
+    (tmp_path / "rules").mkdir()
+    result = run(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "ok: sources.yaml and rules/ are valid (deliveries.yaml absent: defaults used)"
+
+
+def test_ok_message_names_all_three_when_present(tmp_path):
+    result = run(shipped(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "ok: sources.yaml, rules/ and deliveries.yaml are valid"
+    assert "absent" not in result.stderr
