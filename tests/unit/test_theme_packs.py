@@ -73,19 +73,25 @@ def test_language_coverage(themes) -> None:
 
 
 def test_examples_cover_every_rule_language(themes) -> None:
+    # SPEC: positive and negative examples in each language a theme covers, including the tricky
+    # negatives. Every language any of the theme's rules is scoped to counts, Dutch included.
     by_theme: dict[str, set[str]] = {}
+    neg_langs: dict[str, set[str]] = {}
     negatives: dict[str, int] = {}
     for theme, kind, _, ex in _examples():
         if kind == "positives":
             by_theme.setdefault(theme, set()).add(ex["lang"])
         else:
             negatives[theme] = negatives.get(theme, 0) + 1
+            neg_langs.setdefault(theme, set()).add(ex["lang"])
             assert ex.get("why"), f"{theme}: say why each negative is tricky"
     for slug in THEMES:
         langs = {lang for rule in themes.get(slug).rules for lang in (rule.languages or ())}
-        # Dutch rules are a bonus for the Dutch-speaking members; the seven others are required.
-        missing = (langs - {"nl"}) - by_theme.get(slug, set())
+        assert langs, f"{slug}: no language-scoped rules"
+        missing = langs - by_theme.get(slug, set())
         assert not missing, f"{slug}: no positive example in {sorted(missing)}"
+        missing = langs - neg_langs.get(slug, set())
+        assert not missing, f"{slug}: no tricky negative example in {sorted(missing)}"
         assert negatives.get(slug, 0) >= 2, f"{slug}: needs tricky negative examples"
 
 
