@@ -33,6 +33,11 @@ class App:
             from bot.storage.db import open_database
 
             self._engine = open_database(self.settings.database_url)
+            # the pool's connections close with the command (a test, or any caller that
+            # invokes several commands in one process, would otherwise keep them open)
+            ctx = click.get_current_context(silent=True)
+            if ctx is not None:
+                ctx.find_root().call_on_close(self._engine.dispose)
         return self._engine
 
     def sources(self):  # noqa: ANN201

@@ -9,6 +9,7 @@ import click
 
 from bot.cli.common import EXIT_CONFIG, App, echo_json, format_option, handle_errors, pass_app
 from bot.cli.hits import since_option
+from bot.errors import NewsbotError
 
 
 def register(group: click.Group) -> None:
@@ -29,7 +30,7 @@ def register(group: click.Group) -> None:
         now = datetime.now(timezone.utc)
         try:
             weights = {s.id: s.weight for s in app.sources().sources}
-        except Exception:  # noqa: BLE001  (search works without a sources.yaml: weights 1)
+        except (OSError, NewsbotError):   # search works without a (valid) sources.yaml: weights 1
             weights = {}
         try:
             with app.engine.connect() as conn:
