@@ -94,6 +94,10 @@ def database_url_problem(url: str) -> str | None:
     return None
 
 
+_YES = ("1", "true", "yes")
+_NO = ("", "0", "false", "no")
+
+
 @dataclass(frozen=True)
 class Settings:
     config_dir: Path
@@ -106,6 +110,10 @@ class Settings:
     timezone: str | None = None
     http_address: str | None = DEFAULT_HTTP
     allow_private_networks: bool = False
+    # What `load` could not use, kept for `problems()`: entries of TELEGRAM_ADMIN_IDS that are
+    # not user ids, and a NEWSBOT_ALLOW_PRIVATE_NETWORKS that is neither yes nor no.
+    rejected_admin_ids: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    unclear_private_networks: str | None = field(default=None, repr=False, compare=False)
     # Variable -> (file, line, col) of the values that came from `.env`, to place problems.
     origins: Mapping[str, tuple[str, int, int]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -124,7 +132,9 @@ class Settings:
         origins = {key: (".env", line, col) for key, (_, line, col) in dotenv.items() if key not in env}
         env = {**{key: value for key, (value, _, _) in dotenv.items()}, **env}
         db = env.get("DATABASE_URL") or f"sqlite:///{config_dir / 'storage' / 'newsbot.db'}"
-        admins = frozenset(int(x) for x in env.get("TELEGRAM_ADMIN_IDS", "").replace(" ", "").split(",") if x.lstrip("-").isdigit())
+        admin_entries = [x.strip() for x in env.get("TELEGRAM_ADMIN_IDS", "").split(",") if x.strip()]
+        admins = frozenset(int(x) for x in admin_entries if x.lstrip("-").isdigit())
+        private = env.get("NEWSBOT_ALLOW_PRIVATE_NETWORKS", "").strip().lower()
         http = env.get("NEWSBOT_HTTP", DEFAULT_HTTP)
         return cls(
             config_dir=config_dir,
@@ -136,7 +146,9 @@ class Settings:
             email_from=env.get("EMAIL_FROM") or None,
             timezone=env.get("NEWSBOT_TZ") or None,
             http_address=None if http.lower() == "off" else http,
-            allow_private_networks=env.get("NEWSBOT_ALLOW_PRIVATE_NETWORKS", "") in ("1", "true", "yes"),
+            allow_private_networks=private in _YES,
+            rejected_admin_ids=tuple(x for x in admin_entries if not x.lstrip("-").isdigit()),
+            unclear_private_networks=None if private in _YES + _NO else private,
             origins=origins,
         )
 
@@ -157,6 +169,13 @@ class Settings:
                 add("NEWSBOT_HTTP", f"{self.http_address!r} is not HOST:PORT (such as 127.0.0.1:8787) or 'off'")
         if why := database_url_problem(self.database_url):
             add("DATABASE_URL", why)
+        for entry in self.rejected_admin_ids:
+            add("TELEGRAM_ADMIN_IDS", f"{entry!r} is not a Telegram user id (a number such as 123456789; "
+                                      "a @username cannot be used)")
+        if not self.telegram_api_url.lower().startswith(("http://", "https://")):
+            add("TELEGRAM_API_URL", f"{self.telegram_api_url!r} is not an http(s) URL")
+        if self.unclear_private_networks is not None:
+            add("NEWSBOT_ALLOW_PRIVATE_NETWORKS", f"{self.unclear_private_networks!r} is neither 1/true/yes nor 0/false/no")
         return found
 
     def check(self) -> None:

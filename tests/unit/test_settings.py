@@ -19,6 +19,10 @@ def test_defaults_and_good_values_have_no_problems(tmp_path: Path):
                                     "DATABASE_URL": "postgresql://app:pw@db/newsbot"})
     assert good.problems() == []
     assert Settings.load(tmp_path, {"NEWSBOT_HTTP": "off"}).problems() == []
+    admins = Settings.load(tmp_path, {"TELEGRAM_ADMIN_IDS": " 123, -456 ,", "NEWSBOT_ALLOW_PRIVATE_NETWORKS": "No",
+                                      "TELEGRAM_API_URL": "http://127.0.0.1:8081/"})
+    assert admins.problems() == [] and admins.admin_ids == {123, -456} and not admins.allow_private_networks
+    assert Settings.load(tmp_path, {"NEWSBOT_ALLOW_PRIVATE_NETWORKS": "TRUE"}).allow_private_networks
     good.check()  # no raise
 
 
@@ -30,6 +34,10 @@ def test_defaults_and_good_values_have_no_problems(tmp_path: Path):
     ("DATABASE_URL", "foo://x", "environment: DATABASE_URL: unknown database 'foo'"),
     ("DATABASE_URL", "garbage", "environment: DATABASE_URL: not a database URL"),
     ("DATABASE_URL", "mysql://h/db", "environment: DATABASE_URL: the driver of 'mysql' is not installed"),
+    ("TELEGRAM_ADMIN_IDS", "123, @alice", "environment: TELEGRAM_ADMIN_IDS: '@alice' is not a Telegram user id"),
+    ("TELEGRAM_API_URL", "localhost:8081", "environment: TELEGRAM_API_URL: 'localhost:8081' is not an http(s) URL"),
+    ("NEWSBOT_ALLOW_PRIVATE_NETWORKS", "maybe",
+     "environment: NEWSBOT_ALLOW_PRIVATE_NETWORKS: 'maybe' is neither 1/true/yes nor 0/false/no"),
 ])
 def test_bad_environment_values_are_problems(tmp_path: Path, variable: str, value: str, expected: str):
     settings = Settings.load(tmp_path, {variable: value})
