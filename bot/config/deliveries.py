@@ -46,6 +46,17 @@ class Filters(Strict):
     regions: AllOrList = "all"
     languages: AllOrList = "all"
 
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, v: AllOrList) -> AllOrList:
+        """Region names in any case, as /subscribe takes them: `europe` is `Europe`."""
+        if v == "all":
+            return v
+        from bot.countries import REGIONS
+
+        spelled = {region.lower(): region for region in REGIONS}
+        return tuple(spelled.get(name.lower(), name) for name in v)
+
 
 class TelegramChat(Filters):
     chat: int | str
@@ -172,8 +183,9 @@ def filter_problems(data: object, shown: str, themes: set[str]) -> list[Problem]
             close = difflib.get_close_matches(name, sorted(known), n=1)
             return (f"unknown theme {name!r}: there is no {RULES_DIR}/{name}.yaml"
                     + (f" (did you mean {close[0]!r}?)" if close else ""))
-        if what == "regions":
-            return None if name in known else f"unknown region {name!r} (use {', '.join(known)})"
+        if what == "regions":  # any case (Filters._regions spells them)
+            return None if name.lower() in {r.lower() for r in known} else \
+                f"unknown region {name!r} (use {', '.join(known)})"
         return None if LANG.match(name) else f"{name!r} is not a language code such as en or fr"
 
     for base, entry in entries("telegram", "chats") + entries("email", "weekly", "lists"):

@@ -46,7 +46,7 @@ email:
         themes:
           - detention
           - nosuch
-        regions: [europe]
+        regions: [Europa]
         languages: [FR]
 """
 
@@ -64,7 +64,7 @@ def test_unknown_themes_regions_and_languages_with_schema_problems(config_dir: P
         "(got 'sometimes')",
         "deliveries.yaml:15:13: email.weekly.lists[0].themes[1]: unknown theme 'nosuch': "
         "there is no rules/nosuch.yaml",
-        "deliveries.yaml:16:19: email.weekly.lists[0].regions[0]: unknown region 'europe' "
+        "deliveries.yaml:16:19: email.weekly.lists[0].regions[0]: unknown region 'Europa' "
         "(use Africa, Americas, Asia, Europe, Middle East, Oceania)",
         "deliveries.yaml:17:21: email.weekly.lists[0].languages[0]: 'FR' is not a language code such as en or fr",
     ]
@@ -73,7 +73,7 @@ def test_unknown_themes_regions_and_languages_with_schema_problems(config_dir: P
 def test_known_names_and_all_load(config_dir: Path):
     (config_dir / "deliveries.yaml").write_text(
         "telegram:\n  chats:\n    - chat: -1001\n      themes: [pushbacks, detention]\n"
-        "      regions: [Europe, Middle East]\n      languages: [en, fr, ell]\n"
+        "      regions: [europe, MIDDLE EAST]\n      languages: [en, fr, ell]\n"
         "email:\n  weekly:\n    lists:\n      - name: m\n        to: [a@example.org]\n        themes: all\n",
         encoding="utf-8")
     cfg = load_deliveries(config_dir)
