@@ -41,16 +41,13 @@ def run(app: App, role: str, log_format: str, log_level: str) -> None:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         clock = Clock.from_env(os.environ)
-        lease_ttl = float(os.environ.get("NEWSBOT_LEASE_TTL", "").strip() or 300)
-        if not 1 <= lease_ttl <= 86400:
-            raise ValueError(f"NEWSBOT_LEASE_TTL must be seconds between 1 and 86400 (got {lease_ttl:g})")
     except ValueError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_CONFIG)
     if not app.settings.telegram_token:
         click.echo("Notice: TELEGRAM_BOT_TOKEN is not set: alerts and digests are printed to the console.",
                    err=True)
-    daemon = Daemon(app.settings, clock=clock, role=role, lease_ttl=lease_ttl)
+    daemon = Daemon(app.settings, clock=clock, role=role, lease_ttl=app.settings.lease_ttl)
     try:
         daemon.prepare()
     except LockHeld as exc:

@@ -95,6 +95,19 @@ def database_url_problem(url: str) -> str | None:
 
 
 _YES = ("1", "true", "yes")
+DEFAULT_LEASE_TTL = 300.0
+LEASE_TTL_RANGE = (1.0, 86400.0)
+
+
+def _lease_ttl(text: str) -> float | None:
+    """NEWSBOT_LEASE_TTL in seconds (the default when empty), None when it is not such a number."""
+    try:
+        value = float(text) if text else DEFAULT_LEASE_TTL
+    except ValueError:
+        return None
+    return value if LEASE_TTL_RANGE[0] <= value <= LEASE_TTL_RANGE[1] else None
+
+
 _NO = ("", "0", "false", "no")
 
 
@@ -114,6 +127,10 @@ class Settings:
     # not user ids, and a NEWSBOT_ALLOW_PRIVATE_NETWORKS that is neither yes nor no.
     rejected_admin_ids: tuple[str, ...] = field(default=(), repr=False, compare=False)
     unclear_private_networks: str | None = field(default=None, repr=False, compare=False)
+    # Seconds a worker's claim on a source or a delivery lasts (NEWSBOT_LEASE_TTL), and the
+    # value when it was not such a number.
+    lease_ttl: float = DEFAULT_LEASE_TTL
+    bad_lease_ttl: str | None = field(default=None, repr=False, compare=False)
     # Variable -> (file, line, col) of the values that came from `.env`, to place problems.
     origins: Mapping[str, tuple[str, int, int]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -135,6 +152,8 @@ class Settings:
         admin_entries = [x.strip() for x in env.get("TELEGRAM_ADMIN_IDS", "").split(",") if x.strip()]
         admins = frozenset(int(x) for x in admin_entries if x.lstrip("-").isdigit())
         private = env.get("NEWSBOT_ALLOW_PRIVATE_NETWORKS", "").strip().lower()
+        lease_text = env.get("NEWSBOT_LEASE_TTL", "").strip()
+        lease_ttl = _lease_ttl(lease_text)
         http = env.get("NEWSBOT_HTTP", DEFAULT_HTTP)
         return cls(
             config_dir=config_dir,
@@ -149,6 +168,8 @@ class Settings:
             allow_private_networks=private in _YES,
             rejected_admin_ids=tuple(x for x in admin_entries if not x.lstrip("-").isdigit()),
             unclear_private_networks=None if private in _YES + _NO else private,
+            lease_ttl=DEFAULT_LEASE_TTL if lease_ttl is None else lease_ttl,
+            bad_lease_ttl=lease_text if lease_ttl is None else None,
             origins=origins,
         )
 
@@ -174,6 +195,9 @@ class Settings:
                                       "a @username cannot be used)")
         if not self.telegram_api_url.lower().startswith(("http://", "https://")):
             add("TELEGRAM_API_URL", f"{self.telegram_api_url!r} is not an http(s) URL")
+        if self.bad_lease_ttl is not None:
+            add("NEWSBOT_LEASE_TTL", f"{self.bad_lease_ttl!r} is not seconds between {LEASE_TTL_RANGE[0]:g} "
+                                     f"and {LEASE_TTL_RANGE[1]:g}")
         if self.unclear_private_networks is not None:
             add("NEWSBOT_ALLOW_PRIVATE_NETWORKS", f"{self.unclear_private_networks!r} is neither 1/true/yes nor 0/false/no")
         return found

@@ -28,6 +28,8 @@ def config_dir(tmp_path: Path) -> Path:
     (["run"], {"NEWSBOT_HTTP": "garbage"}, "Error: environment: NEWSBOT_HTTP: 'garbage' is not HOST:PORT"),
     (["hits"], {"DATABASE_URL": "foo://x"}, "Error: environment: DATABASE_URL: unknown database 'foo'"),
     (["deliver", "--once"], {"NEWSBOT_TZ": "Mars/Olympus"}, "Error: environment: NEWSBOT_TZ:"),
+    (["run"], {"NEWSBOT_LEASE_TTL": "5m"}, "Error: environment: NEWSBOT_LEASE_TTL: '5m' is not seconds"),
+    (["run"], {"TELEGRAM_ADMIN_IDS": "@alice"}, "Error: environment: TELEGRAM_ADMIN_IDS: '@alice'"),
 ])
 def test_bad_environment_value_exits_2_with_one_line(config_dir: Path, args, env, expected):
     result = newsbot(config_dir, args, env)

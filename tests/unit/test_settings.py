@@ -23,6 +23,8 @@ def test_defaults_and_good_values_have_no_problems(tmp_path: Path):
                                       "TELEGRAM_API_URL": "http://127.0.0.1:8081/"})
     assert admins.problems() == [] and admins.admin_ids == {123, -456} and not admins.allow_private_networks
     assert Settings.load(tmp_path, {"NEWSBOT_ALLOW_PRIVATE_NETWORKS": "TRUE"}).allow_private_networks
+    assert Settings.load(tmp_path, {}).lease_ttl == 300
+    assert Settings.load(tmp_path, {"NEWSBOT_LEASE_TTL": " 6 "}).lease_ttl == 6
     good.check()  # no raise
 
 
@@ -36,6 +38,8 @@ def test_defaults_and_good_values_have_no_problems(tmp_path: Path):
     ("DATABASE_URL", "mysql://h/db", "environment: DATABASE_URL: the driver of 'mysql' is not installed"),
     ("TELEGRAM_ADMIN_IDS", "123, @alice", "environment: TELEGRAM_ADMIN_IDS: '@alice' is not a Telegram user id"),
     ("TELEGRAM_API_URL", "localhost:8081", "environment: TELEGRAM_API_URL: 'localhost:8081' is not an http(s) URL"),
+    ("NEWSBOT_LEASE_TTL", "0.5", "environment: NEWSBOT_LEASE_TTL: '0.5' is not seconds between 1 and 86400"),
+    ("NEWSBOT_LEASE_TTL", "5m", "environment: NEWSBOT_LEASE_TTL: '5m' is not seconds between 1 and 86400"),
     ("NEWSBOT_ALLOW_PRIVATE_NETWORKS", "maybe",
      "environment: NEWSBOT_ALLOW_PRIVATE_NETWORKS: 'maybe' is neither 1/true/yes nor 0/false/no"),
 ])
