@@ -267,7 +267,7 @@ class Daemon:
         names = {s.id: s.display_name for s in config.sources.sources}
         sender = Sender.from_settings(self.engine, self.settings, themes=config.themes, source_names=names,
                                       weights={s.id: s.weight for s in config.sources.sources},
-                                      default_tz=self.settings.timezone or config.deliveries.timezone,
+                                      default_tz=self.settings.schedule_tz(config.deliveries),
                                       clock=self.clock, sleep=self.clock.sleep, stream=self.console,
                                       lease=timedelta(seconds=self.lease_ttl), alerts="deliver" in self.duties,
                                       digests=self._leading.is_set())
@@ -447,7 +447,7 @@ class Daemon:
             self._wake_deliver.set()
 
     def _default_tz(self) -> str | None:
-        return self.settings.timezone or self.config.deliveries.timezone
+        return self.settings.schedule_tz(self.config.deliveries)
 
     def _seconds_to_next_delivery(self) -> float:
         return due.seconds_to_next_delivery(self.engine, self._default_tz(), self.clock.now(), DELIVER_EVERY)

@@ -45,6 +45,23 @@ class App:
 
         return load_sources(self.config_dir)
 
+    def source_names(self) -> dict[str, str]:
+        """Display name per source id; none without a (valid) sources.yaml: ids read fine."""
+        try:
+            return {s.id: s.display_name for s in self.sources().sources}
+        except (OSError, NewsbotError):
+            return {}
+
+    def source_weights(self) -> dict[str, float]:
+        """sources.yaml `weight` per source id, for ranking (all 1 without a valid file)."""
+        try:
+            return {s.id: s.weight for s in self.sources().sources}
+        except (OSError, NewsbotError):
+            return {}
+
+    def schedule_tz(self) -> str | None:
+        return self.settings.schedule_tz(self.deliveries())
+
     def deliveries(self):  # noqa: ANN201
         from bot.config.deliveries import load_deliveries
 

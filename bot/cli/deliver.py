@@ -11,29 +11,14 @@ from datetime import datetime, timezone
 
 import click
 
-from bot.errors import NewsbotError
 from bot.cli.common import EXIT_OK, EXIT_PARTIAL, App, echo_json, format_option, handle_errors, pass_app, setup_logging
 
 
 def _context(app: App):  # noqa: ANN202
     from bot.config.themes import load_themes
 
-    themes = load_themes(app.config_dir)
-    try:
-        names = {s.id: getattr(s, "display_name", None) or s.name or s.id for s in app.sources().sources}
-    except (OSError, NewsbotError):   # names are a nicety: ids still read fine
-        names = {}
     deliveries_cfg = app.deliveries()
-    tz = app.settings.timezone or deliveries_cfg.timezone
-    return themes, names, deliveries_cfg, tz
-
-
-def weights_of(app: App) -> dict[str, float]:
-    """sources.yaml `weight` per source id, for ranking digests (all 1 without the file)."""
-    try:
-        return {s.id: s.weight for s in app.sources().sources}
-    except (OSError, NewsbotError):
-        return {}
+    return load_themes(app.config_dir), app.source_names(), deliveries_cfg, app.settings.schedule_tz(deliveries_cfg)
 
 
 def _sync(app: App, deliveries_cfg, now: datetime) -> None:  # noqa: ANN001
@@ -67,7 +52,7 @@ def _dry_run(app: App, themes, names, tz, show) -> dict:  # noqa: ANN001
         for dest in dests.values():
             if is_due(dest, now, tz):
                 for part in preview_messages(conn, dest=dest, titles=titles, source_names=names, default_tz=tz, now=now,
-                                             weights=weights_of(app)):
+                                             weights=app.source_weights()):
                     show(f"── would send digest to {dest.name or dest.chat_id} (chat {dest.chat_id}) ──\n{to_plain(part.html)}\n")
                     counts["digests"] += 1
     return counts
@@ -102,7 +87,7 @@ def deliver(app: App, once: bool, dry_run: bool, wait_retries: int, verbose: boo
 
     async def go():  # noqa: ANN202
         async with Sender.from_settings(app.engine, app.settings, themes=themes, source_names=names,
-                                        default_tz=tz, weights=weights_of(app)) as sender:
+                                        default_tz=tz, weights=app.source_weights()) as sender:
             return await sender.run_once(wait_retries=wait_retries > 0, max_wait=float(wait_retries))
 
     report = asyncio.run(go())

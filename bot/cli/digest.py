@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 
 import click
 
-from bot.errors import NewsbotError
 from bot.cli.common import App, echo_json, format_option, handle_errors, pass_app
 
 
@@ -36,22 +35,17 @@ def digest(app: App, preview: bool, chat: str | None, since: str, per_theme: int
         raise click.BadParameter(str(exc), param_hint="--since") from None
     now = datetime.now(timezone.utc)
     themes = load_themes(app.config_dir)
-    try:
-        names = {s.id: getattr(s, "display_name", None) or s.name or s.id for s in app.sources().sources}
-    except (OSError, NewsbotError):   # names are a nicety: ids still read fine
-        names = {}
-    tz = app.settings.timezone or app.deliveries().timezone
+    names = app.source_names()
+    tz = app.schedule_tz()
     with app.engine.connect() as conn:
         dest = None
         if chat is not None:
             dest = find_destination(conn, chat, None)
             if dest is None:
                 raise click.BadParameter(f"no destination with chat id {chat}", param_hint="--chat")
-        from bot.cli.deliver import weights_of
-
         parts = preview_messages(conn, dest=dest, since=now - period, titles=theme_titles(themes),
                                  source_names=names, per_theme=per_theme, default_tz=tz, now=now,
-                                 weights=weights_of(app))
+                                 weights=app.source_weights())
     if fmt == "json":
         echo_json([{"html": p.html, "text": to_plain(p.html), "length": p.length} for p in parts])
         return

@@ -9,7 +9,6 @@ import click
 
 from bot.cli.common import EXIT_CONFIG, App, echo_json, format_option, handle_errors, pass_app
 from bot.cli.hits import since_option
-from bot.errors import NewsbotError
 
 
 def register(group: click.Group) -> None:
@@ -28,10 +27,7 @@ def register(group: click.Group) -> None:
         from bot.search import search
 
         now = datetime.now(timezone.utc)
-        try:
-            weights = {s.id: s.weight for s in app.sources().sources}
-        except (OSError, NewsbotError):   # search works without a (valid) sources.yaml: weights 1
-            weights = {}
+        weights = app.source_weights()   # search works without a (valid) sources.yaml: weights 1
         try:
             with app.engine.connect() as conn:
                 results = search(conn, query, now - since, theme, limit, now=now, weights=weights)

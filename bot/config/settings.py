@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from bot.errors import ConfigError, Problem
 
@@ -201,6 +201,11 @@ class Settings:
         if self.unclear_private_networks is not None:
             add("NEWSBOT_ALLOW_PRIVATE_NETWORKS", f"{self.unclear_private_networks!r} is neither 1/true/yes nor 0/false/no")
         return found
+
+    def schedule_tz(self, deliveries: Any) -> str | None:
+        """The time zone of schedules: NEWSBOT_TZ, else deliveries.yaml's `timezone`, else
+        None (UTC)."""
+        return self.timezone or getattr(deliveries, "timezone", None)
 
     def check(self) -> None:
         """Raise ConfigError listing every problem of `problems()`."""

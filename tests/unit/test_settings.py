@@ -79,3 +79,22 @@ def test_parse_address_rejects_blanks_in_the_host():
     assert parse_address(":8787") == ("127.0.0.1", 8787)
     with pytest.raises(ValueError, match="NEWSBOT_HTTP"):
         parse_address("local host:80")
+
+
+def test_default_database_and_config_dir(tmp_path: Path, monkeypatch):
+    """SPEC: the database defaults to storage/newsbot.db under the config dir; the config dir
+    to $NEWSBOT_CONFIG_DIR, else the current directory."""
+    assert Settings.load(tmp_path, {}).database_url == f"sqlite:///{tmp_path.resolve() / 'storage' / 'newsbot.db'}"
+    monkeypatch.chdir(tmp_path)
+    assert Settings.load(None, {}).config_dir == tmp_path.resolve()
+    other = tmp_path / "other"
+    assert Settings.load(None, {"NEWSBOT_CONFIG_DIR": str(other)}).config_dir == other.resolve()
+
+
+def test_newsbot_tz_overrides_the_deliveries_time_zone(tmp_path: Path):
+    from types import SimpleNamespace
+
+    deliveries = SimpleNamespace(timezone="Europe/Athens")
+    assert Settings.load(tmp_path, {}).schedule_tz(deliveries) == "Europe/Athens"
+    assert Settings.load(tmp_path, {"NEWSBOT_TZ": "Europe/Lisbon"}).schedule_tz(deliveries) == "Europe/Lisbon"
+    assert Settings.load(tmp_path, {}).schedule_tz(SimpleNamespace(timezone=None)) is None   # UTC
