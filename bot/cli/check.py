@@ -35,15 +35,6 @@ def collect_problems(app: App) -> tuple[list[Problem], list[str]]:
         notices.append("TELEGRAM_BOT_TOKEN is not set: alerts and digests go to the console")
     if not s.smtp_url:
         notices.append("SMTP_URL is not set: the weekly email is off")
-    else:
-        from bot.delivery.email_send import parse_smtp_url
-
-        try:
-            parse_smtp_url(s.smtp_url)
-        except ConfigError as exc:
-            problems.extend(exc.problems)
-        if not s.email_from:
-            problems.append(Problem("environment", None, None, "EMAIL_FROM is required when SMTP_URL is set"))
     return problems, notices
 
 

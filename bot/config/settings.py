@@ -195,6 +195,16 @@ class Settings:
                                       "a @username cannot be used)")
         if not self.telegram_api_url.lower().startswith(("http://", "https://")):
             add("TELEGRAM_API_URL", f"{self.telegram_api_url!r} is not an http(s) URL")
+        if self.smtp_url:
+            from bot.config.smtp import parse_smtp_url
+
+            try:
+                parse_smtp_url(self.smtp_url)
+            except ConfigError as exc:   # "SMTP_URL: ..." already, and never the URL itself
+                found.extend(Problem(*self.origins.get("SMTP_URL", (ENVIRONMENT, None, None)), p.message)
+                             for p in exc.problems)
+            if not self.email_from:
+                add("EMAIL_FROM", "required when SMTP_URL is set")
         if self.bad_lease_ttl is not None:
             add("NEWSBOT_LEASE_TTL", f"{self.bad_lease_ttl!r} is not seconds between {LEASE_TTL_RANGE[0]:g} "
                                      f"and {LEASE_TTL_RANGE[1]:g}")

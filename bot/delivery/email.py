@@ -36,7 +36,8 @@ from bot.config.deliveries import WEEKDAYS, DeliveriesFile, EmailList
 from bot.delivery.email_digest import (DigestBuilder, parse_week, score, shift_week,  # noqa: F401 (API)
                                        theme_catalog, week_bounds, week_label)
 from bot.delivery.email_render import WeeklyDigest, build_message, render
-from bot.delivery.email_send import SendResult, SmtpSender, SmtpUnavailable, parse_smtp_url
+from bot.config.smtp import parse_smtp_url
+from bot.delivery.email_send import SendResult, SmtpSender, SmtpUnavailable
 from bot.errors import NewsbotError
 from bot.storage.schema import email_sends
 

@@ -1,102 +1,31 @@
-"""SMTP delivery of ready-made messages: parses `SMTP_URL`, holds one connection, sends
-one message to one recipient at a time, and sorts every failure into temporary
-(4xx, network, dropped connection: retried here with backoff) or permanent (5xx).
+"""SMTP delivery of ready-made messages: holds one connection to the server of an
+`SmtpConfig` (`SMTP_URL`, parsed by `bot.config.smtp`), sends one message to one recipient
+at a time, and sorts every failure into temporary (4xx, network, dropped connection: retried
+here with backoff) or permanent (5xx).
 
 It owns no database and no content: the weekly digest (`bot.delivery.email`) decides
-what to send and records the outcome. The password lives only in `SmtpConfig`, whose
-`repr` hides it; no log line or exception message built here contains it.
-
-`SMTP_URL` forms:
-  smtp://host[:port]                 port 587; STARTTLS when the server offers it
-  smtp://user:pass@host[:port]       AUTH (LOGIN/PLAIN, whatever the server offers)
-  smtps://user:pass@host[:port]      port 465; implicit TLS from the first byte
-User and password are percent-decoded, so `p%40ss` means `p@ss`. A password is never sent
-over an unencrypted connection, except to a loopback address (a local relay, tests).
+what to send and records the outcome. No log line or exception message built here contains
+the password. A password is never sent over an unencrypted connection, except to a loopback
+address (a local relay, tests).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Awaitable, Callable, Literal
-from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from bot.errors import ConfigError, DeliveryError, Problem
+from bot.config.smtp import SmtpConfig
+from bot.errors import DeliveryError
 
 log = logging.getLogger(__name__)
 
-# RFC 6409 (submission, STARTTLS) and RFC 8314 (implicit TLS) ports.
-DEFAULT_PORTS = {"smtp": 587, "smtps": 465}
-
 Sleep = Callable[[float], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    """Where and how to connect. `repr` never shows the password."""
-
-    host: str
-    port: int
-    implicit_tls: bool
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-
-    def __repr__(self) -> str:
-        auth = f"{self.username}:***@" if self.username else ""
-        scheme = "smtps" if self.implicit_tls else "smtp"
-        return f"SmtpConfig({scheme}://{auth}{self.host}:{self.port})"
-
-    @property
-    def display(self) -> str:
-        """Safe to log: scheme, host and port only."""
-        return f"{'smtps' if self.implicit_tls else 'smtp'}://{self.host}:{self.port}"
-
-    @property
-    def is_loopback(self) -> bool:
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
-
-
-def _bad_url(message: str) -> ConfigError:
-    return ConfigError([Problem("environment", None, None, f"SMTP_URL: {message}")])
-
-
-def parse_smtp_url(url: str) -> SmtpConfig:
-    """`SMTP_URL` -> SmtpConfig. Errors name the problem but never echo the URL (it may hold
-    the password)."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        raise _bad_url("not a valid URL (expected smtp://user:pass@host:port or smtps://...)") from None
-    scheme = parts.scheme.lower()
-    if scheme not in DEFAULT_PORTS:
-        raise _bad_url(f"scheme must be smtp or smtps (got {scheme or 'none'!r})")
-    if not parts.hostname:
-        raise _bad_url("no host (expected smtp://user:pass@host:port)")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise _bad_url("unexpected path or query after the host")
-    username = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password is not None else None
-    if password is not None and not username:
-        raise _bad_url("a password without a user name")
-    return SmtpConfig(
-        host=parts.hostname,
-        port=port or DEFAULT_PORTS[scheme],
-        implicit_tls=scheme == "smtps",
-        username=username,
-        password=password,
-    )
 
 
 class SmtpUnavailable(DeliveryError):

@@ -48,7 +48,7 @@ def test_smtp_url_checked_without_echoing_the_password(tmp_path):
     result = run(shipped(tmp_path), {"SMTP_URL": "smtpx://me:s3cret@mail.example.org", "EMAIL_FROM": ""})
     assert result.exit_code == 1
     assert "scheme must be smtp or smtps" in result.output
-    assert "EMAIL_FROM is required" in result.output
+    assert "EMAIL_FROM: required when SMTP_URL is set" in result.output
     assert "s3cret" not in result.output
 
 

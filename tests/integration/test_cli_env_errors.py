@@ -30,6 +30,8 @@ def config_dir(tmp_path: Path) -> Path:
     (["deliver", "--once"], {"NEWSBOT_TZ": "Mars/Olympus"}, "Error: environment: NEWSBOT_TZ:"),
     (["run"], {"NEWSBOT_LEASE_TTL": "5m"}, "Error: environment: NEWSBOT_LEASE_TTL: '5m' is not seconds"),
     (["run"], {"TELEGRAM_ADMIN_IDS": "@alice"}, "Error: environment: TELEGRAM_ADMIN_IDS: '@alice'"),
+    (["email", "--preview", "out.html"], {"SMTP_URL": "smtpx://me:s3cret@mail.example.org", "EMAIL_FROM": "a@b.org"},
+     "Error: environment: SMTP_URL: scheme must be smtp or smtps"),
 ])
 def test_bad_environment_value_exits_2_with_one_line(config_dir: Path, args, env, expected):
     result = newsbot(config_dir, args, env)

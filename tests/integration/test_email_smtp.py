@@ -20,7 +20,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 
 from bot.delivery.email import WeeklyEmail
-from bot.delivery.email_send import SmtpConfig, parse_smtp_url
+from bot.config.smtp import SmtpConfig, parse_smtp_url
 from bot.errors import ConfigError
 from bot.storage.schema import email_sends
 

@@ -98,3 +98,15 @@ def test_newsbot_tz_overrides_the_deliveries_time_zone(tmp_path: Path):
     assert Settings.load(tmp_path, {}).schedule_tz(deliveries) == "Europe/Athens"
     assert Settings.load(tmp_path, {"NEWSBOT_TZ": "Europe/Lisbon"}).schedule_tz(deliveries) == "Europe/Lisbon"
     assert Settings.load(tmp_path, {}).schedule_tz(SimpleNamespace(timezone=None)) is None   # UTC
+
+
+def test_smtp_url_needs_email_from_and_is_placed_in_dotenv(tmp_path: Path):
+    (tmp_path / ".env").write_text("EMAIL_FROM=\nSMTP_URL=smtpx://me:s3cret@mail.example.org\n", encoding="utf-8")
+    found = [str(p) for p in Settings.load(tmp_path, {}).problems()]
+    assert found[0].startswith(".env:2:") and "SMTP_URL: scheme must be smtp or smtps" in found[0]
+    assert found[1] == ".env:1:12: EMAIL_FROM: required when SMTP_URL is set"    # empty in .env
+    assert "s3cret" not in " ".join(found)
+    no_user = Settings.load(tmp_path, {"SMTP_URL": "smtp://:pw@mail.example.org", "EMAIL_FROM": "a@b.org"})
+    assert [str(p) for p in no_user.problems()] == ["environment: SMTP_URL: a password without a user name"]
+    good = Settings.load(tmp_path, {"SMTP_URL": "smtps://me:pw@mail.example.org", "EMAIL_FROM": "a@b.org"})
+    assert good.problems() == []
