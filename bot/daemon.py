@@ -496,7 +496,7 @@ class Daemon:
         if not await self._until_leader():
             return
         while not self._stop.is_set():
-            if self.sender is not None:
+            if self.sender is not None and self.sender.admin_ids:   # the report is for them only
                 await weekly_report.send_due(self.engine, self.sender.notify_admins, self.clock.now(),
                                              self._default_tz(), [s.id for s in self.config.sources.enabled])
             await self._wait(weekly_report.seconds_to_next(self._default_tz(), self.clock.now(), REPORT_EVERY))

@@ -5,9 +5,10 @@ Schedule: Monday 08:00 in the deliveries time zone (NEWSBOT_TZ, else deliveries.
 `timezone`), through bot.due (APScheduler's CronTrigger does the calendar and DST). The
 ISO week of the slot is recorded in the `kv` row 'report:weekly' *before* the report is
 sent, with a compare-and-set, so a restart, or a second leader, never sends a week twice.
-The price: a send that fails (Telegram down for the whole attempt) is not retried that
-week; `/report` and `newsbot report` give it on demand. A daemon down on Monday catches up
-within CATCH_UP; later, that week is skipped rather than sent stale.
+When no admin could be reached (Telegram down, every admin blocked the bot), the record is
+put back and the next check (at most an hour later) tries again; one admin reached counts
+as sent. A daemon down on Monday catches up within CATCH_UP; later, that week is skipped
+rather than sent stale. `/report` and `newsbot report` give the report on demand.
 
 Owns: the 'report:weekly' kv row. Must not: build the report (bot.report does) or talk to
 Telegram itself (the caller passes `notify`, the sender's admin notification).
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot import due
@@ -53,19 +54,34 @@ def due_week(engine: Engine, tz_name: str | None, now: datetime) -> str | None:
 
 def claim(engine: Engine, week: str) -> bool:
     """Record `week` as sent; False when it already was (by this or another process)."""
+    return _claim(engine, week)[0]
+
+
+def _claim(engine: Engine, week: str) -> tuple[bool, str | None]:
+    """(claimed, the week recorded before) for `claim` and `release`."""
     try:
         with engine.begin() as conn:
             old = conn.execute(select(kv.c.value).where(kv.c.key == KV_KEY)).first()
             if old is None:
                 conn.execute(insert(kv).values(key=KV_KEY, value=week))
-                return True
+                return True, None
             if old.value == week:
-                return False
+                return False, old.value
             # compare-and-set: only the process that saw the old value moves it on
             return conn.execute(update(kv).where(kv.c.key == KV_KEY, kv.c.value == old.value)
-                                .values(value=week)).rowcount == 1
+                                .values(value=week)).rowcount == 1, old.value
     except IntegrityError:       # another process inserted the row first
-        return False
+        return False, None
+
+
+def release(engine: Engine, week: str, previous: str | None) -> None:
+    """Undo a claim of `week` (its report reached nobody), unless the record moved on since."""
+    with engine.begin() as conn:
+        mine = (kv.c.key == KV_KEY) & (kv.c.value == week)
+        if previous is None:
+            conn.execute(delete(kv).where(mine))
+        else:
+            conn.execute(update(kv).where(mine).values(value=previous))
 
 
 def seconds_to_next(tz_name: str | None, now: datetime, cap: float) -> float:
@@ -76,17 +92,30 @@ def seconds_to_next(tz_name: str | None, now: datetime, cap: float) -> float:
     return max(1.0, min(cap, (slot - now).total_seconds() + 1.0))
 
 
-async def send_due(engine: Engine, notify: Callable[[str], Awaitable[Any]], now: datetime,
+async def send_due(engine: Engine, notify: Callable[[str], Awaitable[int]], now: datetime,
                    tz_name: str | None, source_ids: Iterable[str] | None) -> str | None:
-    """Send this week's report if it is due; returns the week sent, or None."""
+    """Send this week's report if it is due; returns the week sent, or None. `notify` sends
+    one message to the admins and returns how many it reached."""
     from bot.delivery.telegram_tools import report_text, split_plain
 
     week = due_week(engine, tz_name, now)
-    if week is None or not claim(engine, week):
+    if week is None:
         return None
-    # a few queries over 30 days of rows: off the event loop, polls and sends go on meanwhile
-    text = await asyncio.to_thread(report_text, engine, now, list(source_ids) if source_ids is not None else None)
-    for part in split_plain(text):
-        await notify(part)
+    claimed, previous = _claim(engine, week)
+    if not claimed:
+        return None
+    try:
+        # a few queries over 30 days of rows: off the event loop, polls and sends go on meanwhile
+        text = await asyncio.to_thread(report_text, engine, now, list(source_ids) if source_ids is not None else None)
+        reached = 0
+        for part in split_plain(text):
+            reached = max(reached, await notify(part))
+    except BaseException:
+        release(engine, week, previous)
+        raise
+    if not reached:
+        release(engine, week, previous)
+        log.warning("weekly coordinator report week=%s reached no admin; tried again at the next check", week)
+        return None
     log.info("weekly coordinator report sent week=%s", week)
     return week

@@ -420,16 +420,20 @@ class Sender:
         log.info("send failed rows=%s attempt=%d retry_in=%.0fs error=%s", ids, attempt, delay, error)
         return "retry"
 
-    async def notify_admins(self, text: str) -> None:
-        """A plain message to every TELEGRAM_ADMIN_IDS user (not queued: best effort)."""
-        await self._tell_admins(text)
+    async def notify_admins(self, text: str) -> int:
+        """A plain message to every TELEGRAM_ADMIN_IDS user (not queued: best effort); how
+        many it reached."""
+        return await self._tell_admins(text)
 
-    async def _tell_admins(self, text: str) -> None:
+    async def _tell_admins(self, text: str) -> int:
+        reached = 0
         for admin in sorted(self.admin_ids):
             try:
                 await self.transport.send_text(admin, text)
+                reached += 1
             except TelegramError as exc:
                 log.warning("could not tell admin %s: %s", admin, exc)
+        return reached
 
     # --- digests -------------------------------------------------------------------------
     def _rule_feedback(self, conn: Any) -> dict:

@@ -91,3 +91,27 @@ async def test_long_report_is_split_within_the_limit(engine, fake_bot_api):  # n
     assert len(parts) >= 2 and all(len(p.text.encode("utf-16-le")) // 2 <= 4096 for p in parts)
     joined = "\n".join(p.text for p in parts)
     assert all(f"number-{i:03d}" in joined for i in range(300))   # wrapped between ids, none cut
+
+
+async def test_a_report_that_reached_no_admin_is_tried_again(engine, fake_bot_api):  # noqa: F811
+    """Every admin blocked the bot (403) on Monday: the week is not recorded as sent, so the
+    next check tries again, and once an admin is reachable the report goes out once."""
+    def admin_texts() -> list[str]:
+        return [s.text for a in ADMINS for s in fake_bot_api.messages_to(a)]
+
+    async def tick(now: datetime) -> str | None:
+        sender = Sender(engine, TelegramTransport(make_bot(TOKEN, fake_bot_api.url)), admin_ids=ADMINS)
+        async with sender:
+            return await weekly_report.send_due(engine, sender.notify_admins, now, BRUSSELS, ["broken"])
+
+    fake_bot_api.blocked.update(str(a) for a in ADMINS)
+    assert await tick(datetime(2026, 11, 23, 7, 0, tzinfo=UTC)) is None
+    assert admin_texts() == []
+    assert weekly_report.due_week(engine, BRUSSELS, datetime(2026, 11, 23, 8, 0, tzinfo=UTC)) == "2026-W48"
+    fake_bot_api.blocked.discard("8")                                          # one admin is back
+    assert await tick(datetime(2026, 11, 23, 8, 0, tzinfo=UTC)) == "2026-W48"
+    assert len(fake_bot_api.messages_to(8)) == 1 and fake_bot_api.messages_to(7) == []
+    assert await tick(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)) is None          # once
+    # the previous week's record is restored by a release, not lost
+    weekly_report.release(engine, "2026-W48", "2026-W47")
+    assert weekly_report.due_week(engine, BRUSSELS, datetime(2026, 11, 23, 10, 0, tzinfo=UTC)) == "2026-W48"
