@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from bot.config.fields import LANG, Strict
+from bot.config.fields import Strict, language_problem
 from bot.config.settings import is_time_zone
 from bot.config.yamlfile import display_path, format_loc, load_yaml, position, validate
 from bot.errors import ConfigError, Problem
@@ -186,7 +186,7 @@ def filter_problems(data: object, shown: str, themes: set[str]) -> list[Problem]
         if what == "regions":  # any case (Filters._regions spells them)
             return None if name.lower() in {r.lower() for r in known} else \
                 f"unknown region {name!r} (use {', '.join(known)})"
-        return None if LANG.match(name) else f"{name!r} is not a language code such as en or fr"
+        return language_problem(name)
 
     for base, entry in entries("telegram", "chats") + entries("email", "weekly", "lists"):
         for what, known in (("themes", themes), ("regions", REGIONS), ("languages", ())):

@@ -3,8 +3,10 @@ durations (`30m`) and sizes (`10MB`). Each fails with a message a coordinator ca
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import timedelta
+from functools import lru_cache
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
@@ -12,7 +14,25 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from bot.config.durations import parse_duration
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-LANG = re.compile(r"^[a-z]{2,3}$")
+
+
+@lru_cache(maxsize=1)
+def _languages() -> frozenset[str]:
+    """The language codes CLDR knows (Babel's locale data: en, fr, el, ast, ...)."""
+    from babel.localedata import locale_identifiers
+
+    return frozenset(i for i in locale_identifiers() if "_" not in i)
+
+
+def language_problem(code: str) -> str | None:
+    """Why `code` cannot be a language of sources, rules or deliveries (items are tagged with
+    ISO 639 codes such as en, fr, el), or None. A typo such as `fe` would otherwise make a
+    rule that never matches, silently."""
+    if code in _languages():
+        return None
+    close = difflib.get_close_matches(code, sorted(_languages()), n=1)
+    return (f"{code!r} is not a language code such as en or fr"
+            + (f" (did you mean {close[0]!r}?)" if close else ""))
 
 
 class Strict(BaseModel):
@@ -28,8 +48,8 @@ def _slug(value: str) -> str:
 
 
 def _language(value: str) -> str:
-    if not LANG.match(value):
-        raise ValueError("must be a two-letter language code such as en or fr")
+    if why := language_problem(value):
+        raise ValueError(why)
     return value
 
 

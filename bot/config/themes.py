@@ -12,7 +12,7 @@ from typing import Any, Iterator, Literal
 
 from pydantic import Field, field_validator
 
-from bot.config.fields import LANG, Slug, Strict
+from bot.config.fields import Slug, Strict, language_problem
 from bot.config.yamlfile import display_path, load_yaml, position, validate
 from bot.errors import ConfigError, Problem, RuleSyntaxError
 from bot.match import Matcher, Query, QuerySyntaxError, RuleDef, ThemeDef, compile_query
@@ -30,9 +30,9 @@ class RuleModel(Strict):
         if v is not None:
             if not v:
                 raise ValueError("must list at least one language, or be left out for all")
-            for code in v:
-                if not LANG.match(code):
-                    raise ValueError(f"{code!r} is not a language code such as en or fr")
+            wrong = [why for code in v if (why := language_problem(code))]
+            if wrong:
+                raise ValueError("; ".join(wrong))
         return v
 
 

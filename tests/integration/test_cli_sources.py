@@ -72,7 +72,7 @@ def test_add_keeps_comments_and_order_and_validates(config_dir):
     (["https://new.org/feed/", "--id", "ecre"], "id 'ecre' is already used"),
     (["ftp://new.org/feed/"], "must be an http or https URL"),
     (["https://new.org/feed/", "--id", "Bad_Id"], "must be a slug"),
-    (["https://new.org/feed/", "--language", "english"], "two-letter language code"),
+    (["https://new.org/feed/", "--language", "english"], "'english' is not a language code such as en or fr"),
 ])
 def test_add_refuses_invalid_and_leaves_the_file_alone(config_dir, args, message):
     before = (config_dir / "sources.yaml").read_text()

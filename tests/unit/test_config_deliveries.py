@@ -73,7 +73,7 @@ def test_unknown_themes_regions_and_languages_with_schema_problems(config_dir: P
 def test_known_names_and_all_load(config_dir: Path):
     (config_dir / "deliveries.yaml").write_text(
         "telegram:\n  chats:\n    - chat: -1001\n      themes: [pushbacks, detention]\n"
-        "      regions: [europe, MIDDLE EAST]\n      languages: [en, fr, ell]\n"
+        "      regions: [europe, MIDDLE EAST]\n      languages: [en, fr, el]\n"
         "email:\n  weekly:\n    lists:\n      - name: m\n        to: [a@example.org]\n        themes: all\n",
         encoding="utf-8")
     cfg = load_deliveries(config_dir)

@@ -165,3 +165,17 @@ def test_rule_ids_of_a_file_that_fails_the_schema_still_count_for_later_files(tm
     write(tmp_path, "b.yaml", "theme: b\ntitle: B\nrules:\n  - id: r1\n    query: y\n")
     found = problems(tmp_path)
     assert "rules/b.yaml:4:9: rules[0].id: duplicate rule id 'r1' (first in rules/a.yaml:5)" in found
+
+
+def test_a_language_typo_is_an_error_not_a_rule_that_never_matches(tmp_path):
+    """`fe` passes a two-letter format check, and items are never tagged `fe`: the rule would
+    be silently dead. Languages are checked against CLDR's codes, with a suggestion."""
+    d = write(tmp_path, "asylum.yaml", "theme: asylum\ntitle: Asylum\nrules:\n"
+                                       "  - id: a1\n    query: asile\n    languages: [fr, fe, ell]\n")
+    found = problems(d)
+    assert any("'fe' is not a language code such as en or fr" in p for p in found), found
+    assert any("'ell' is not a language code such as en or fr (did you mean 'el'?)" in p for p in found), found
+    (tmp_path / "ok").mkdir()
+    ok = write(tmp_path / "ok", "asylum.yaml", "theme: asylum\ntitle: Asylum\nrules:\n"
+                                               "  - id: a1\n    query: asile\n    languages: [fr, el, nl, pt]\n")
+    assert load_themes(ok).get("asylum").rules[0].languages == ("fr", "el", "nl", "pt")
