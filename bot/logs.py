@@ -1,7 +1,8 @@
 """Log handlers for the CLI: key=value text, or one JSON object a line for collectors.
 
 httpx and httpcore log request URLs at INFO, and Bot API URLs contain the bot token,
-so they are held at WARNING; a filter also masks anything that looks like a token.
+so they are held at WARNING; every line written, tracebacks included, is also masked:
+anything that looks like a bot token, and the password of any URL (smtp://, postgresql://).
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import sys
 from datetime import datetime, timezone
 
 _TOKEN = re.compile(r"bot\d{3,}:[A-Za-z0-9_-]{20,}")
-_SMTP_PASS = re.compile(r"(smtps?://[^:/@\s]+:)[^@\s]+@")
+_URL_PASSWORD = re.compile(r"([a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
     text = _TOKEN.sub("bot<token>", text)
-    return _SMTP_PASS.sub(r"\1***@", text)
+    return _URL_PASSWORD.sub(r"\1***@", text)
 
 
 class RedactingFilter(logging.Filter):
@@ -28,6 +29,14 @@ class RedactingFilter(logging.Filter):
         if clean != msg:
             record.msg, record.args = clean, None
         return True
+
+
+class RedactingFormatter(logging.Formatter):
+    """The text format; the filter masks a record's message, this the traceback too (an
+    exception's text may hold a URL with the token)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -49,7 +58,7 @@ def configure(level: str = "INFO", fmt: str = "text") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

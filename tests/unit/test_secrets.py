@@ -29,6 +29,8 @@ def test_redact_masks_bot_urls_and_smtp_passwords():
     assert TOKEN not in out and "s3cr3t" not in out
     assert "bot<token>/sendMessage" in out and "smtps://me:***@mail.org" in out
     assert redact_url("smtp://me@mail.org") == "smtp://me@mail.org"
+    assert redact("could not connect to postgresql+psycopg://app:dbpass@db/newsbot") == \
+        "could not connect to postgresql+psycopg://app:***@db/newsbot"
 
 
 def test_log_records_are_redacted_by_the_cli_handler(capsys):
@@ -46,3 +48,23 @@ def test_log_records_are_redacted_by_the_cli_handler(capsys):
         root.handlers[:], level, httpx_level = saved
         root.setLevel(level)
         logging.getLogger("httpx").setLevel(httpx_level)
+
+
+def test_tracebacks_are_redacted_too(capsys):
+    """An exception's text can hold the URL it failed on; `log.exception` must not print it."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    for fmt in ("text", "json"):
+        configure(level="INFO", fmt=fmt)
+        try:
+            try:
+                raise ConnectionError(f"POST https://api.telegram.org/bot{TOKEN}/sendMessage failed "
+                                      "(db postgresql://app:dbpass@db/newsbot)")
+            except ConnectionError:
+                logging.getLogger("bot.test").exception("send failed")
+            err = capsys.readouterr().err
+            assert "ConnectionError" in err and "bot<token>/sendMessage" in err, err
+            assert TOKEN not in err and "dbpass" not in err
+        finally:
+            root.handlers[:], level = saved
+            root.setLevel(level)
