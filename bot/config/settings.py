@@ -200,9 +200,9 @@ class Settings:
 
             try:
                 parse_smtp_url(self.smtp_url)
-            except ConfigError as exc:   # "SMTP_URL: ..." already, and never the URL itself
-                found.extend(Problem(*self.origins.get("SMTP_URL", (ENVIRONMENT, None, None)), p.message)
-                             for p in exc.problems)
+            except ConfigError as exc:   # the messages never hold the URL itself
+                for problem in exc.problems:
+                    add("SMTP_URL", problem.message.removeprefix("SMTP_URL: "))
             if not self.email_from:
                 add("EMAIL_FROM", "required when SMTP_URL is set")
         if self.bad_lease_ttl is not None:
