@@ -123,8 +123,21 @@ class Email(Strict):
     weekly: Weekly = Weekly()
 
 
+def _check_duration(v: str) -> str:
+    """A duration the daemon can parse (`180d`, `12w`); kept as written for `retention_of`."""
+    from bot.config.durations import parse_duration
+
+    try:
+        parse_duration(v)
+    except ValueError:
+        raise ValueError("expected a duration such as 30m, 1h or 7d") from None
+    return v
+
+
 class Storage(Strict):
     retention: str = "180d"
+
+    _retention = field_validator("retention")(_check_duration)
 
 
 class DeliveriesFile(Strict):

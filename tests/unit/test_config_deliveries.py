@@ -105,3 +105,20 @@ def test_daemon_load_rejects_a_rules_change_that_orphans_a_chat_theme(config_dir
     assert [str(p) for p in info.value.problems] == [
         "deliveries.yaml:4:16: telegram.chats[0].themes[0]: unknown theme 'detention': "
         "there is no rules/detention.yaml"]
+
+
+def test_retention_must_be_a_duration_placed_at_its_value(config_dir: Path):
+    """`3 days` passed check, then the daemon's retention loop raised every 30 s."""
+    found = problems(config_dir, "storage:\n  retention: 3 days\n")
+    assert len(found) == 1
+    assert found[0].startswith("deliveries.yaml:2:14: storage.retention: expected a duration such as 30m, 1h or 7d")
+    assert "'3 days'" in found[0]
+
+
+def test_a_valid_retention_loads(config_dir: Path):
+    from datetime import timedelta
+
+    from bot.retention import retention_of
+
+    (config_dir / "deliveries.yaml").write_text("storage:\n  retention: 12w\n", encoding="utf-8")
+    assert retention_of(load_deliveries(config_dir)) == timedelta(weeks=12)
