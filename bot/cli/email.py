@@ -26,9 +26,16 @@ def _weekly(app: App):  # noqa: ANN202
                        source_names=source_names)
 
 
+def preview_paths(preview: Path) -> tuple[Path, Path]:
+    """FILE.html and FILE.txt from the stem of what was given, whatever its suffix (`d.txt`,
+    `d.html`, `d`), so the text version never overwrites the HTML one."""
+    return preview.with_suffix(".html"), preview.with_suffix(".txt")
+
+
 @click.command("email")
 @click.option("--preview", "preview", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              metavar="FILE.html", help="Write the digest as HTML to FILE.html and as text to FILE.txt; send nothing.")
+              metavar="FILE.html", help="Write the digest as HTML to FILE.html and as text to FILE.txt (whatever suffix "
+              "FILE has); send nothing.")
 @click.option("--send-now", is_flag=True, help="Send the last complete week's digest now to whoever has not had it.")
 @click.option("--list", "list_name", default=None, metavar="NAME", help="One list of deliveries.yaml (default: "
               "the first for --preview, every list for --send-now).")
@@ -66,12 +73,12 @@ def email(app: App, preview: Path | None, send_now: bool, list_name: str | None,
         click.echo("Notice: email is off (SMTP_URL/EMAIL_FROM not set); writing the preview only", err=True)
     lst = weekly.list_named(list_name)
     digest, html, text = weekly.render(lst, week or weekly.current_week())
-    text_path = preview.with_suffix(".txt")
-    preview.parent.mkdir(parents=True, exist_ok=True)
-    preview.write_text(html, encoding="utf-8")
+    html_path, text_path = preview_paths(preview)
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(html, encoding="utf-8")
     text_path.write_text(text, encoding="utf-8")
     click.echo(f"{lst.name} {digest.week}: {digest.stories} stories in {len(digest.sections)} themes; "
-               f"wrote {preview} and {text_path}")
+               f"wrote {html_path} and {text_path}")
     sys.exit(EXIT_OK)
 
 

@@ -437,3 +437,26 @@ async def test_cli_preview_and_send_now(server, db, tmp_path):
 
     res = await invoke("email", "--send-now", "--list", "nobody", **smtp)
     assert res.exit_code == 2 and "no email list named 'nobody'" in res.output
+
+
+@pytest.mark.parametrize("given", ["d.txt", "d.html", "d", "d.week.txt"])
+def test_cli_preview_names_never_collide(db, tmp_path, given):
+    """Whatever suffix --preview gets, the HTML and the text land in two files named by the stem,
+    and the message names both (`d.txt` once wrote the text over the HTML, "wrote d.txt and d.txt")."""
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    cfg = _config(tmp_path)
+    env = {"DATABASE_URL": str(db.url), "NEWSBOT_CONFIG_DIR": str(cfg), "SMTP_URL": "", "EMAIL_FROM": ""}
+    out = tmp_path / "out" / given
+    res = CliRunner().invoke(cli, ["email", "--preview", str(out), "--week", WEEK], env=env,
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    html_path, text_path = out.with_suffix(".html"), out.with_suffix(".txt")
+    assert html_path != text_path
+    assert html_path.read_text(encoding="utf-8").lstrip().lower().startswith(("<!doctype", "<html"))
+    text = text_path.read_text(encoding="utf-8")
+    assert "Boat with 40 people" in text and "<html" not in text.lower()
+    assert f"wrote {html_path} and {text_path}" in res.output
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted({html_path.name, text_path.name})
