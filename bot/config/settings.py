@@ -10,6 +10,7 @@ or in `newsbot check`); nothing here opens a connection.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -28,17 +29,27 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return {key: value for key, (value, _, _) in _read_dotenv_placed(path).items()}
 
 
-def _read_dotenv_placed(path: Path) -> dict[str, tuple[str, int, int]]:
-    """KEY -> (value, 1-based line, 1-based column where the value starts)."""
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _read_dotenv_placed(path: Path, malformed: list[tuple[int, int]] | None = None
+                        ) -> dict[str, tuple[str, int, int]]:
+    """KEY -> (value, 1-based line, 1-based column where the value starts). The (line, column)
+    of each line that is not `KEY=VALUE`, a comment or blank go to `malformed` (they are
+    skipped: never repeated, such a line may hold a secret)."""
     values: dict[str, tuple[str, int, int]] = {}
     if not path.is_file():
         return values
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
+        if not line or line.startswith("#"):
             continue
         key, _, value = line.partition("=")
         key = key.strip().removeprefix("export ").strip()
+        if not _ or not _VARIABLE.fullmatch(key):
+            if malformed is not None:
+                malformed.append((number, len(raw) - len(raw.lstrip()) + 1))
+            continue
         stripped = value.strip()
         col = len(raw) - len(raw.lstrip()) + len(line) - len(value.lstrip()) + 1
         if len(stripped) >= 2 and stripped[0] == stripped[-1] and stripped[0] in "'\"":
@@ -133,6 +144,8 @@ class Settings:
     bad_lease_ttl: str | None = field(default=None, repr=False, compare=False)
     # Variable -> (file, line, col) of the values that came from `.env`, to place problems.
     origins: Mapping[str, tuple[str, int, int]] = field(default_factory=dict, repr=False, compare=False)
+    # (line, col) of the `.env` lines that are not KEY=VALUE (ignored, and never shown).
+    malformed_dotenv: tuple[tuple[int, int], ...] = field(default=(), repr=False, compare=False)
 
     def __repr__(self) -> str:
         token = "set" if self.telegram_token else "unset"
@@ -145,7 +158,8 @@ class Settings:
         env = dict(os.environ if environ is None else environ)
         config_dir = Path(config_dir or env.get("NEWSBOT_CONFIG_DIR") or ".").resolve()
         # The real environment wins over .env, as with every dotenv tool.
-        dotenv = _read_dotenv_placed(config_dir / ".env")
+        malformed: list[tuple[int, int]] = []
+        dotenv = _read_dotenv_placed(config_dir / ".env", malformed)
         origins = {key: (".env", line, col) for key, (_, line, col) in dotenv.items() if key not in env}
         env = {**{key: value for key, (value, _, _) in dotenv.items()}, **env}
         db = env.get("DATABASE_URL") or f"sqlite:///{config_dir / 'storage' / 'newsbot.db'}"
@@ -171,11 +185,15 @@ class Settings:
             lease_ttl=DEFAULT_LEASE_TTL if lease_ttl is None else lease_ttl,
             bad_lease_ttl=lease_text if lease_ttl is None else None,
             origins=origins,
+            malformed_dotenv=tuple(malformed),
         )
 
     def problems(self) -> list[Problem]:
         """Every value that cannot work, as `Problem`s (at `.env:line:col` when from .env)."""
-        found: list[Problem] = []
+        found: list[Problem] = [
+            Problem(".env", line, col, "not a KEY=VALUE line (KEY of letters, digits and _); "
+                                       "it is ignored")
+            for line, col in self.malformed_dotenv]
 
         def add(variable: str, message: str) -> None:
             file, line, col = self.origins.get(variable, (ENVIRONMENT, None, None))

@@ -110,3 +110,17 @@ def test_smtp_url_needs_email_from_and_is_placed_in_dotenv(tmp_path: Path):
     assert [str(p) for p in no_user.problems()] == ["environment: SMTP_URL: a password without a user name"]
     good = Settings.load(tmp_path, {"SMTP_URL": "smtps://me:pw@mail.example.org", "EMAIL_FROM": "a@b.org"})
     assert good.problems() == []
+
+
+def test_a_malformed_dotenv_line_is_a_placed_problem_that_never_shows_the_line(tmp_path: Path):
+    """README promises `.env:LINE:COL` errors; `this is not a var` was silently ignored."""
+    (tmp_path / ".env").write_text("# settings\nNEWSBOT_TZ=UTC\n  this is not a var s3cret\n"
+                                   "my key=s3cret\n=s3cret\nexport OK_VAR = 1\n\n", encoding="utf-8")
+    settings = Settings.load(tmp_path, {})
+    found = messages(settings)
+    assert [m.split(": ")[0] for m in found] == [".env:3:3", ".env:4:1", ".env:5:1"], found
+    assert all("not a KEY=VALUE line" in m for m in found)
+    assert not any("s3cret" in m or "this is" in m or "my key" in m for m in found)
+    assert settings.timezone == "UTC"
+    with pytest.raises(ConfigError, match=r"\.env:3:3: not a KEY=VALUE line"):
+        settings.check()
