@@ -15,6 +15,7 @@ an edit that would make it invalid, or names an unknown/duplicate source, raises
 from __future__ import annotations
 
 import io
+import ipaddress
 import os
 import re
 import tempfile
@@ -48,9 +49,14 @@ class ImportResult:
 # --- helpers ----------------------------------------------------------------------------------
 
 def url_key(url: str) -> str:
-    """What makes two source URLs the same: scheme and host case-insensitive, no trailing slash,
-    http and https alike (a site that moved to https is still the same feed)."""
-    parts = urlsplit(url.strip())
+    """What makes two source URLs the same: the canonical URL of `bot.items.canonical_url`
+    (scheme and host case-insensitive, no default port, fragment or tracking parameters such
+    as utm_*), then no trailing slash, no `www.`, and http and https alike (a site that moved
+    to https is still the same feed)."""
+    from bot.items import canonical_url
+
+    url = url.strip()
+    parts = urlsplit(canonical_url(url) or url)
     path = parts.path.rstrip("/") or ""
     query = f"?{parts.query}" if parts.query else ""
     return f"{parts.netloc.lower().removeprefix('www.')}{path}{query}"
@@ -64,6 +70,21 @@ _GENERIC_HOST_PARTS = {"www", "feeds", "feed", "rss", "news", "blog", "en", "com
                        "eu", "de", "fr", "uk", "co", "info", "io", "europa"}
 
 
+def _id_from_address(host: str) -> str | None:
+    """A readable id for a host that is an IP address or localhost (`127.0.0.1` ->
+    `local-127-0-0-1`, `8.8.8.8` -> `ip-8-8-8-8`), where the last two labels of a
+    domain name (`0-1`) would say nothing; None for a domain name."""
+    host = host.rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return slugify(host)
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    prefix = "local" if (ip.is_loopback or ip.is_private or ip.is_link_local) else "ip"
+    return f"{prefix}-{'ipv6-' if ip.version == 6 else ''}{slugify(str(ip))}"
+
+
 def suggest_id(url: str, taken: Iterable[str], name: str | None = None) -> str:
     """A free slug for a new source: from its name if given, else from the host
     (`https://www.picum.org/feed/` -> `picum`), numbered when taken."""
@@ -71,8 +92,11 @@ def suggest_id(url: str, taken: Iterable[str], name: str | None = None) -> str:
     base = slugify(name or "")
     if not base:
         host = (urlsplit(url).hostname or "").lower()
-        parts = [p for p in host.split(".") if p and p not in _GENERIC_HOST_PARTS]
-        base = slugify("-".join(parts[-2:]) if parts else host) or "source"
+        base = _id_from_address(host)
+        if base is None:
+            parts = [p for p in host.split(".") if p and p not in _GENERIC_HOST_PARTS]
+            base = slugify("-".join(parts[-2:]) if parts else host)
+        base = base or "source"
     candidate, n = base, 2
     while candidate in taken:
         candidate = f"{base}-{n}"

@@ -69,6 +69,8 @@ def test_add_keeps_comments_and_order_and_validates(config_dir):
 
 @pytest.mark.parametrize("args,message", [
     (["https://picum.org/feed"], "already in sources.yaml as 'picum'"),          # same URL, no slash
+    (["HTTPS://PICUM.org:443/feed/?utm_source=a&utm_medium=b"], "already in sources.yaml as 'picum'"),
+    (["https://picum.org/feed/#top"], "already in sources.yaml as 'picum'"),
     (["https://new.org/feed/", "--id", "ecre"], "id 'ecre' is already used"),
     (["ftp://new.org/feed/"], "must be an http or https URL"),
     (["https://new.org/feed/", "--id", "Bad_Id"], "must be a slug"),
@@ -81,6 +83,38 @@ def test_add_refuses_invalid_and_leaves_the_file_alone(config_dir, args, message
     assert message in res.output
     assert (config_dir / "sources.yaml").read_text() == before
     assert not list(config_dir.glob(".sources.*"))  # no temp file left behind
+
+
+def test_add_compares_canonical_urls_and_names_an_ip_host_readably(config_dir):
+    """A tracking-parameter or upper-case variant of a present URL is the same source (the
+    `#frag` variant always was); an id made from an IP host says so (`local-127-0-0-1`, not
+    `0-1`), and stays a valid slug when numbered."""
+    res = run(config_dir, "add", "http://127.0.0.1:8123/rss.xml")
+    assert res.exit_code == 0, res.output
+    assert "added local-127-0-0-1:" in res.output
+    before = (config_dir / "sources.yaml").read_text()
+    for variant in ("HTTP://127.0.0.1:8123/rss.xml?utm_source=a", "http://127.0.0.1:8123/rss.xml?fbclid=x#frag"):
+        res = run(config_dir, "add", variant)
+        assert res.exit_code == 1 and "already in sources.yaml as 'local-127-0-0-1'" in res.output, variant
+        assert (config_dir / "sources.yaml").read_text() == before
+    # a real query parameter is another feed
+    res = run(config_dir, "add", "http://127.0.0.1:8123/rss.xml?lang=fr")
+    assert res.exit_code == 0, res.output
+    assert "added local-127-0-0-1-2:" in res.output
+    res = run(config_dir, "add", "http://[::1]:8123/feed")
+    assert res.exit_code == 0 and "added local-ipv6-1:" in res.output, res.output
+    assert [s.id for s in load_sources(config_dir).sources][-3:] == ["local-127-0-0-1", "local-127-0-0-1-2",
+                                                                     "local-ipv6-1"]
+
+
+def test_import_skips_a_tracking_variant_of_a_present_url(config_dir, tmp_path):
+    opml = tmp_path / "feeds.opml"
+    opml.write_text('<opml version="2.0"><head/><body>'
+                    '<outline type="rss" text="x" xmlUrl="https://ECRE.org/feed/?utm_campaign=rss"/>'
+                    '</body></opml>')
+    res = run(config_dir, "import", str(opml))
+    assert res.exit_code == 0, res.output
+    assert "already present as 'ecre'" in res.output and "0 added, 1 skipped" in res.output
 
 
 def test_add_to_a_broken_file_is_a_config_error(config_dir):
