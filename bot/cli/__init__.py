@@ -39,11 +39,11 @@ def _config_dir_here(ctx: click.Context, _param: click.Parameter, value: Path | 
 
 
 def _accept_config_dir(command: click.Command) -> None:
-    """Give every command its own --config-dir (SPEC: every command takes it)."""
+    """Give every command and group its own --config-dir (SPEC: every command takes it):
+    `newsbot sources --config-dir D list` as well as `newsbot sources list --config-dir D`."""
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             _accept_config_dir(sub)
-        return
     command.params.append(click.Option(["--config-dir"], type=click.Path(file_okay=False, path_type=Path),
                                        default=None, expose_value=False, is_eager=True,
                                        callback=_config_dir_here, help=CONFIG_DIR_HELP))

@@ -169,17 +169,20 @@ def test_rules_config_error_exits_2(config):
     assert "rules/broken.yaml:1:8: theme: 'nope' must equal the file name 'broken'" in r.output
 
 
-@pytest.mark.parametrize("command", [["rules", "test", "Pushbacks near Greece reported", "--lang", "en"],
-                                     ["rules", "backtest"], ["check"]])
-def test_config_dir_after_the_command(config, tmp_path, monkeypatch, command):
+@pytest.mark.parametrize("command,where", [(["rules", "test", "Pushbacks near Greece reported", "--lang", "en"], 2),
+                                           (["rules", "test", "Pushbacks near Greece reported", "--lang", "en"], 1),
+                                           (["rules", "backtest"], 2), (["check"], 1)])
+def test_config_dir_after_the_command(config, tmp_path, monkeypatch, command, where):
     """SPEC: every command takes --config-dir, after its name as well as before it. Run
     from another directory, so the current one (the default) cannot stand in for it."""
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     monkeypatch.delenv("NEWSBOT_CONFIG_DIR", raising=False)
-    result = CliRunner().invoke(cli, [*command, "--config-dir", str(config)],
-                                env={"DATABASE_URL": f"sqlite:///{config / 'nb.db'}"})
+    # after the command's name (where=2: `rules test --config-dir D ...`), or after the
+    # group's (where=1: `rules --config-dir D test ...`)
+    args = [*command[:where], "--config-dir", str(config), *command[where:]]
+    result = CliRunner().invoke(cli, args, env={"DATABASE_URL": f"sqlite:///{config / 'nb.db'}"})
     assert result.exit_code == 0, result.output
     assert "pushbacks" in result.output or command == ["check"]
     # the same command without it reads the current directory, where there is no config
