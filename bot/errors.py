@@ -50,6 +50,10 @@ class RuleSyntaxError(NewsbotError):
         self.message = message
         self.pos = pos
 
+    def in_columns(self) -> str:
+        """The message for a query typed on one line: any other place in it as a column."""
+        return self.message
+
 
 class FetchError(NewsbotError):
     """A source could not be fetched or parsed. `kind` is one of FAILURE_KINDS."""

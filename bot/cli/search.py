@@ -32,7 +32,7 @@ def register(group: click.Group) -> None:
             with app.engine.connect() as conn:
                 results = search(conn, query, now - since, theme, limit, now=now, weights=weights)
         except RuleSyntaxError as exc:
-            click.echo(f"Error: query: {exc.message} (column {exc.pos + 1})", err=True)
+            click.echo(f"Error: query, column {exc.pos + 1}: {exc.in_columns()}", err=True)
             click.echo(f"  {query}\n  {' ' * exc.pos}^", err=True)
             raise SystemExit(EXIT_CONFIG) from None
         if fmt == "json":

@@ -119,7 +119,7 @@ def search_reply(engine: Any, query: str, now: datetime, *, weights: Mapping[str
         with engine.connect() as conn:
             results = search(conn, query, now - since, None, limit, now=now, weights=dict(weights or {}))
     except RuleSyntaxError as exc:
-        return (f"Query error at column {exc.pos + 1}: {h(clip(exc.message, 200))}. "
+        return (f"Query error at column {exc.pos + 1}: {h(clip(exc.in_columns(), 200))}. "
                 f"Usage: {SEARCH_USAGE}")
     days = since.days
     if not results:

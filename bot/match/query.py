@@ -32,6 +32,9 @@ class QuerySyntaxError(RuleSyntaxError):
         """The message, with `related` written by `locate` (e.g. as file line:col)."""
         return f"{self.what} at {locate(self.related)}" if self.related is not None else self.what
 
+    def in_columns(self) -> str:
+        return self.render(lambda p: f"column {p + 1}")
+
 
 # --- the tree ---------------------------------------------------------------------------------
 

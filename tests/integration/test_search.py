@@ -138,4 +138,6 @@ def test_search_command(engine, seeded, tmp_path):
     res = run("nothing-like-this")
     assert res.exit_code == 0 and "No matching items." in res.output
     res = run("(detention AND")
-    assert res.exit_code == 2 and "Error: query:" in res.output and "^" in res.output
+    assert res.exit_code == 2 and "Error: query, column 15: " in res.output and "^" in res.output
+    res = run("(detention")
+    assert "Error: query, column 11: expected ')' to close '(' at column 1\n" in res.output
