@@ -282,6 +282,12 @@ def make_guid(entry_id: str | None, url: str | None, title: str, summary: str) -
 SUMMARY_LIMIT = 1000
 
 
+def is_empty(item: Item) -> bool:
+    """An item that says nothing: no title, no http(s) link, no summary nor text (an empty
+    `<item/>`, or what a parser recovered of a truncated document). Never stored."""
+    return not (item.title or item.url or item.summary or item.text)
+
+
 def build_item(*, source_id: str, tags: Iterable[str], now: datetime, base_url: str | None,
                entry_id: str | None, link: str | None, title: str | None,
                summary: str | None, content: str | None, author: str | None = None,

@@ -3,7 +3,8 @@
 feedparser runs with `sanitize_html=False, resolve_relative_uris=False` (about twice as fast:
 bot.items.clean_text turns the HTML into plain text anyway, and only item links need
 resolving). It only ever receives bytes, never a URL, so it does no I/O.
-Bozo (ill-formed) documents keep whatever entries feedparser recovered.
+Bozo (ill-formed) documents keep whatever entries feedparser recovered; entries with no title,
+link nor summary are dropped, and an ill-formed document left with none is a parse-error.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from email.message import Message
 import feedparser
 
 from bot.errors import FetchError
-from bot.items import build_item, clean_text, to_utc
+from bot.items import build_item, clean_text, is_empty, to_utc
 from bot.parse import ParsedFeed
 
 log = logging.getLogger(__name__)
@@ -107,14 +108,22 @@ def parse(body: bytes, *, url: str, content_type: str | None, source_id: str, ta
         ]
         summary = entry.get("summary")
         content = _content(entry)
-        items.append(build_item(
+        item = build_item(
             source_id=source_id, tags=tags, now=now, base_url=url,
             entry_id=entry.get("id"), link=_link(entry), title=entry.get("title"),
             summary=summary, content=content, author=entry.get("author"),
             categories=[t.get("label") or t.get("term") or "" for t in entry.get("tags") or ()],
             languages=[*detail_langs, feed_lang], published=_published(entry),
             default_language=default_language,
-        ))
+        )
+        if not is_empty(item):
+            items.append(item)
+    if not items and d.get("bozo"):
+        # `<rss><channel><item><title>unterminated`: feedparser recovers an empty entry.
+        raise FetchError("parse-error", f"ill-formed {version or 'feed'} document with no readable entries: "
+                                        f"{_bozo(d)}")
+    if len(items) < len(entries):
+        log.debug("feed %s: dropped %d entries with no title, link nor summary", url, len(entries) - len(items))
     return ParsedFeed(title=clean_text(feed.get("title")) or None, items=items,
                       ttl_minutes=ttl_minutes(feed), format=version or "unknown")
 

@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 
 from bot.errors import FetchError
-from bot.items import build_item, clean_text, parse_date
+from bot.items import build_item, clean_text, is_empty, parse_date
 from bot.parse import ParsedFeed
 
 
@@ -58,7 +58,7 @@ def parse(body: bytes, *, url: str, source_id: str, tags: tuple, default_languag
         if not isinstance(raw, dict):
             continue
         tags_raw = raw.get("tags")
-        items.append(build_item(
+        item = build_item(
             source_id=source_id, tags=tags, now=now, base_url=base,
             entry_id=_str(raw.get("id")),
             link=_str(raw.get("url")) or _str(raw.get("external_url")),
@@ -70,7 +70,9 @@ def parse(body: bytes, *, url: str, source_id: str, tags: tuple, default_languag
             languages=[_str(raw.get("language")), feed_lang],
             published=parse_date(_str(raw.get("date_published")) or _str(raw.get("date_modified"))),
             default_language=default_language,
-        ))
+        )
+        if not is_empty(item):
+            items.append(item)
     suffix = version.rsplit("/", 1)[-1]
     return ParsedFeed(title=clean_text(_str(doc.get("title"))) or None, items=items,
                       format=f"json{suffix}")

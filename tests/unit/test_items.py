@@ -160,3 +160,21 @@ def test_long_description_becomes_text_with_a_short_summary():
     assert item.text == clean_text(body) and len(item.text) > 3000
     assert len(item.summary) <= 1001 and item.summary.endswith("…")
     assert item.text.startswith(item.summary[:-1])
+
+
+def test_is_empty_only_when_nothing_to_show():
+    from datetime import datetime, timezone
+
+    from bot.items import build_item, is_empty
+
+    def item(**kw):  # noqa: ANN202
+        fields = dict(entry_id=None, link=None, title=None, summary=None, content=None)
+        fields.update(kw)
+        return build_item(source_id="s", tags=(), now=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                          base_url="https://example.org/", **fields)
+
+    assert is_empty(item()) and is_empty(item(entry_id="guid-1", title="  ", link="mailto:x@example.org"))
+    assert not is_empty(item(title="T"))
+    assert not is_empty(item(link="/a"))
+    assert not is_empty(item(summary="<p>s</p>"))
+    assert not is_empty(item(content="<p>body</p>"))

@@ -38,6 +38,9 @@ def test_corpus_is_there(corpus):
     assert len(CORPUS_FEEDS) >= 40
 
 
+ONLY_EMPTY_ENTRIES = {"rssparser__missing-fields.atom"}
+
+
 @pytest.mark.parametrize("name", CORPUS_FEEDS)
 def test_every_corpus_document_parses_or_is_classified(corpus, name):
     body = (corpus / "feeds" / name).read_bytes()
@@ -47,7 +50,9 @@ def test_every_corpus_document_parses_or_is_classified(corpus, name):
         assert exc.kind in ("not-a-feed", "parse-error"), exc.kind
         assert exc.message
         return
-    assert parsed.items, f"{name}: parsed with no items and no error"
+    # A well-formed document whose only entry has neither title, link nor summary (just an
+    # <id>) is an ok poll with no items: such an entry is never stored.
+    assert parsed.items or name in ONLY_EMPTY_ENTRIES, f"{name}: parsed with no items and no error"
     for item in parsed.items:
         assert item.guid and item.source_id == "corpus"
         assert item.url is None or item.url.startswith(("http://", "https://"))
@@ -317,3 +322,44 @@ def test_damaged_documents_never_raise_anything_else(corpus, name):
             assert exc.kind in ("parse-error", "not-a-feed")
             outcomes.add(exc.kind)
     assert outcomes <= {"items", "parse-error", "not-a-feed"}, outcomes
+
+
+# --- empty and truncated entries ----------------------------------------------------
+
+@pytest.mark.parametrize("body", [
+    "<rss><channel><item><title>unterminated",
+    "<?xml version='1.0'?><rss version='2.0'><channel><title>T</title><item><title>cut",
+    "<feed xmlns='http://www.w3.org/2005/Atom'><entry><title>cut",
+])
+def test_a_truncated_document_with_no_usable_entry_is_a_parse_error(body):
+    """feedparser recovers an empty entry from a truncated document (the unclosed title is
+    lost): that is not an item, and the ill-formed document is a parse-error, not `ok`."""
+    err = rejected(body)
+    assert err.kind == "parse-error" and "no readable entries" in err.message
+
+
+def test_a_truncated_document_keeps_its_complete_entries_and_drops_the_cut_one():
+    parsed = parse("<?xml version='1.0'?><rss version='2.0'><channel><title>T</title>"
+                   "<item><title>Boat rescued</title><link>https://example.org/1</link></item>"
+                   "<item><title>unterminated")
+    assert [(i.title, i.url) for i in parsed.items] == [("Boat rescued", "https://example.org/1")]
+
+
+def test_entries_with_neither_title_link_nor_summary_are_not_items():
+    parsed = parse("<?xml version='1.0'?><rss version='2.0'><channel><title>T</title>"
+                   "<item></item><item><guid isPermaLink='false'>x-1</guid><author>a@b.c</author></item>"
+                   "<item><link>https://example.org/only-a-link</link></item>"
+                   "<item><description>Only a summary here.</description></item>"
+                   "</channel></rss>")
+    assert [(i.url, i.summary) for i in parsed.items] == [
+        ("https://example.org/only-a-link", ""), (None, "Only a summary here.")]
+    # well-formed with only empty entries: an ok poll with nothing new
+    assert parse("<rss version='2.0'><channel><title>T</title><item></item></channel></rss>").items == []
+    jf = parse('{"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": '
+               '[{"id": "1"}, {"id": "2", "title": "Kept"}]}')
+    assert [i.title for i in jf.items] == ["Kept"]
+
+
+def test_corpus_entry_with_only_an_id_is_not_an_item(corpus):
+    parsed = parse((corpus / "feeds" / "rssparser__missing-fields.atom").read_bytes())
+    assert parsed.format == "atom10" and parsed.items == []
