@@ -198,10 +198,29 @@ def import_cmd(app: App, file: Path, tags: str) -> None:
 @pass_app
 @handle_errors
 def export_cmd(app: App) -> None:
-    """Print the sources as OPML 2.0 on stdout."""
+    """Print the sources as OPML 2.0 on stdout (a page's discovered feed as its xmlUrl)."""
     from bot.config.sources_edit import export_opml
 
-    click.echo(export_opml(app.sources()), nl=False)
+    config = app.sources()
+    click.echo(export_opml(config, feed_urls=_discovered_feeds(app, config)), nl=False)
+
+
+def _discovered_feeds(app: App, config: Any) -> dict[str, str]:
+    """Feed URL found by `type: auto` per source id, from the database; only for a state row
+    of the source's current URL. Without a readable database the configured URLs are exported."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.errors import NewsbotError
+    from bot.storage import repo
+
+    try:
+        with app.engine.connect() as conn:
+            states = repo.source_states(conn, [s.id for s in config.sources])
+    except (NewsbotError, SQLAlchemyError, OSError) as exc:
+        click.echo(f"Notice: database not read ({exc}); exporting the configured URLs", err=True)
+        return {}
+    return {s.id: st.feed_url for s in config.sources
+            if (st := states.get(s.id)) is not None and st.feed_url and st.url == s.url}
 
 
 def register(group: click.Group) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from ruamel.yaml import YAML
@@ -372,8 +372,14 @@ def import_opml(config_dir: Path, data: bytes | str, *, extra_tags: Iterable[str
     return result
 
 
-def export_opml(config: SourcesConfig, now: datetime | None = None, title: str = "newsbot sources") -> str:
-    """OPML 2.0 of the configured sources (disabled ones included, marked by a category)."""
+def export_opml(config: SourcesConfig, now: datetime | None = None, title: str = "newsbot sources",
+                feed_urls: Mapping[str, str] | None = None) -> str:
+    """OPML 2.0 of the configured sources (disabled ones included, marked by a category).
+
+    `feed_urls`: the feed URL found by `type: auto` discovery, per source id (from the
+    database). Such a source is exported with that feed as `xmlUrl` and the page it was found
+    on as `htmlUrl`, so any feed reader can subscribe to it."""
+    feed_urls = feed_urls or {}
     now = now or datetime.now(timezone.utc)
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
@@ -381,7 +387,10 @@ def export_opml(config: SourcesConfig, now: datetime | None = None, title: str =
     ET.SubElement(head, "dateCreated").text = format_datetime(now, usegmt=True)
     body = ET.SubElement(root, "body")
     for s in config.sources:
-        attrs = {"type": "rss", "text": s.display_name, "title": s.display_name, "xmlUrl": s.url}
+        discovered = feed_urls.get(s.id) if s.type != "html" else None
+        attrs = {"type": "rss", "text": s.display_name, "title": s.display_name, "xmlUrl": discovered or s.url}
+        if discovered and discovered != s.url:
+            attrs["htmlUrl"] = s.url
         cats = list(s.tags) + ([] if s.enabled else ["disabled"])
         if cats:
             attrs["category"] = ",".join(cats)

@@ -162,6 +162,42 @@ def test_export_then_import_round_trip(config_dir, tmp_path):
     assert "0 added, 3 skipped" in res.output
 
 
+def test_export_gives_the_feed_discovered_for_a_page(config_dir, feedserver, monkeypatch):
+    """A `type: auto` source whose URL is an HTML page: after a poll found its feed, the OPML
+    (for any feed reader) has the feed as xmlUrl and the page as htmlUrl."""
+    rss = ("<?xml version='1.0'?><rss version='2.0'><channel><title>Border Monitor</title>"
+           "<item><title>Pushbacks at the border</title><link>https://bordermonitor.example/1</link></item>"
+           "</channel></rss>").encode()
+    feed = feedserver.add("/blog/feed.xml", rss, content_type="application/rss+xml")
+    page = feedserver.add("/blog/page.html", b"<!doctype html><html><head><link rel='alternate' "
+                          b"type='application/rss+xml' href='feed.xml'></head><body>News</body></html>",
+                          content_type="text/html")
+    monkeypatch.setenv("NEWSBOT_ALLOW_PRIVATE_NETWORKS", "1")
+    res = run(config_dir, "add", page, "--name", "Border Monitor")
+    assert res.exit_code == 0, res.output
+    sid = res.output.split()[1].rstrip(":")
+
+    def outlines() -> dict:
+        res = run(config_dir, "export")
+        assert res.exit_code == 0, res.output
+        return {o.get("text"): o for o in ET.fromstring(res.stdout).findall("./body/outline")}
+
+    before = outlines()["Border Monitor"]
+    assert before.get("xmlUrl") == page                # not polled yet: nothing discovered
+    res = CliRunner().invoke(cli, ["--config-dir", str(config_dir), "poll", "--once", "--source", sid],
+                             catch_exceptions=False)
+    assert feedserver.hits("/blog/feed.xml") == 1, res.output
+    got = outlines()
+    assert got["Border Monitor"].get("xmlUrl") == feed
+    assert got["Border Monitor"].get("htmlUrl") == page and got["Border Monitor"].get("type") == "rss"
+    assert got["PICUM"].get("xmlUrl") == "https://picum.org/feed/" and got["PICUM"].get("htmlUrl") is None
+
+    # the URL edited in sources.yaml: the old discovery no longer applies
+    path = config_dir / "sources.yaml"
+    path.write_text(path.read_text().replace(page, feedserver.url("/other.html")))
+    assert outlines()["Border Monitor"].get("xmlUrl") == feedserver.url("/other.html")
+
+
 def test_import_skips_present_and_invalid_urls_and_reads_folders(config_dir, tmp_path):
     opml = tmp_path / "feeds.opml"
     opml.write_text("""<?xml version="1.0"?>
