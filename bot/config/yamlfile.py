@@ -17,6 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from bot.config.fields import SLUG
 from bot.errors import ConfigError, Problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -95,20 +96,74 @@ def format_loc(loc: tuple[str | int, ...]) -> str:
     return out
 
 
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return one if n == 1 else f"{n} {many}"
+
+
+# pydantic's default wording, by error type, in the words of the rest of the messages. The
+# validators' own messages (`Value error, ...`) are kept as written.
+_MESSAGES: dict[str, Any] = {
+    "missing": lambda ctx: "required key is missing",
+    "extra_forbidden": lambda ctx: "unknown key",
+    "string_too_short": lambda ctx: "must not be empty" if ctx.get("min_length", 1) <= 1
+    else f"must be at least {ctx['min_length']} characters",
+    "string_too_long": lambda ctx: f"must be at most {ctx.get('max_length')} characters",
+    "too_short": lambda ctx: "needs at least " + _plural(ctx.get("min_length", 1), "one entry", "entries"),
+    "too_long": lambda ctx: "may have at most " + _plural(ctx.get("max_length", 1), "one entry", "entries"),
+    "string_pattern_mismatch": lambda ctx: "must be a slug of a-z, 0-9 and '-'"
+    if ctx.get("pattern") == SLUG.pattern else f"does not have the expected form ({ctx.get('pattern')})",
+    "string_type": lambda ctx: "must be text",
+    "int_type": lambda ctx: "must be a whole number",
+    "int_parsing": lambda ctx: "must be a whole number",
+    "int_from_float": lambda ctx: "must be a whole number",
+    "float_type": lambda ctx: "must be a number",
+    "float_parsing": lambda ctx: "must be a number",
+    "bool_type": lambda ctx: "must be true or false",
+    "bool_parsing": lambda ctx: "must be true or false",
+    "greater_than": lambda ctx: f"must be greater than {_number(ctx.get('gt'))}",
+    "greater_than_equal": lambda ctx: f"must be at least {_number(ctx.get('ge'))}",
+    "less_than": lambda ctx: f"must be less than {_number(ctx.get('lt'))}",
+    "less_than_equal": lambda ctx: f"must be at most {_number(ctx.get('le'))}",
+    "model_type": lambda ctx: "must be a mapping of keys",
+    "model_attributes_type": lambda ctx: "must be a mapping of keys",
+    "dict_type": lambda ctx: "must be a mapping of keys",
+    "tuple_type": lambda ctx: "must be a list",
+    "list_type": lambda ctx: "must be a list",
+}
+_NO_VALUE = ("missing", "extra_forbidden")
+
+
+def error_message(err: Any) -> str:
+    """The words of one pydantic error, without its place or the value."""
+    kind = err["type"]
+    if kind in _MESSAGES:
+        return _MESSAGES[kind](err.get("ctx") or {})
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if msg.startswith("Input should be "):  # literal_error, enum, ...: `must be 'a', 'b' or 'c'`
+        msg = "must be " + msg.removeprefix("Input should be ")
+    return msg
+
+
 def problems_from_validation(exc: ValidationError, data: Any, shown: str) -> list[Problem]:
     problems = []
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    failed = {tuple(err["loc"]) for err in errors}
+    for err in errors:
+        if err["type"] == "too_short" and any(len(other) > len(err["loc"]) and other[:len(err["loc"])] == err["loc"]
+                                              for other in failed):
+            continue  # `rules: [bad]`: the entry's own problem says it; pydantic also counts 0 left
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         line, col = position(data, loc, at_key=err["type"] == "extra_forbidden")
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
+        msg = error_message(err)
         where = format_loc(loc)
         got = err.get("input")
         suffix = ""
-        if err["type"] not in ("missing", "extra_forbidden") and isinstance(got, (str, int, float)):
+        if (err["type"] not in _NO_VALUE and isinstance(got, (str, int, float)) and got != ""
+                and f"(got {got!r})" not in msg):  # a validator's own message may show it already
             suffix = f" (got {got!r})"
         problems.append(Problem(shown, line, col, f"{where}: {msg}{suffix}" if where else f"{msg}{suffix}"))
     return problems

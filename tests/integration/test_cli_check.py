@@ -78,7 +78,7 @@ def test_check_lists_schema_and_cross_entry_problems_in_one_run(tmp_path):
     assert "sources.yaml:4:15: sources[0].interval: must be at least 5m (got '1m')" in out
     assert "sources.yaml:5:9: sources[1].id: duplicate id 'a' (first at sources[0])" in out
     assert "rules/asylum.yaml:1:8: theme: 'asylm' must equal the file name 'asylum'" in out
-    assert "rules/asylum.yaml:3:11: priority: Input should be 'high', 'normal' or 'low'" in out
+    assert "rules/asylum.yaml:3:11: priority: must be 'high', 'normal' or 'low'" in out
     assert "rules/asylum.yaml:6:" in out and "expected ')'" in out
     assert "rules/asylum.yaml:7:9: rules[1].id: duplicate rule id 'a1' (first in rules/asylum.yaml:5)" in out
 
