@@ -25,6 +25,29 @@ def since_option(default: str) -> object:
                         help="How far back, e.g. 12h, 7d, 2w.")
 
 
+def check_theme(app: App, theme: str | None) -> None:
+    """A --theme that is neither in rules/ nor among the stored hits is a typo: say so rather
+    than answer "nothing found"."""
+    if theme is None:
+        return
+    import difflib
+
+    from sqlalchemy import select
+
+    from bot.config.deliveries import theme_slugs
+    from bot.storage.schema import hits
+
+    known = theme_slugs(app.config_dir)
+    if theme in known:
+        return
+    with app.engine.connect() as conn:
+        known |= set(conn.execute(select(hits.c.theme).distinct()).scalars())
+    if theme not in known:
+        close = difflib.get_close_matches(theme, sorted(known), n=1)
+        raise click.BadParameter(f"unknown theme {theme!r}" + (f" (did you mean {close[0]!r}?)" if close else ""),
+                                 param_hint="--theme")
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
@@ -40,6 +63,7 @@ def register(group: click.Group) -> None:
         """List stored hits: one line per item, newest first."""
         from bot.hitlist import FIELDS, list_item_hits
 
+        check_theme(app, theme)
         now = datetime.now(timezone.utc)
         with app.engine.connect() as conn:
             records = list_item_hits(conn, now - since, theme)

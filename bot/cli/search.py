@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import click
 
 from bot.cli.common import EXIT_CONFIG, App, echo_json, format_option, handle_errors, pass_app
-from bot.cli.hits import since_option
+from bot.cli.hits import check_theme, since_option
 
 
 def register(group: click.Group) -> None:
@@ -26,6 +26,7 @@ def register(group: click.Group) -> None:
         from bot.errors import RuleSyntaxError
         from bot.search import search
 
+        check_theme(app, theme)
         now = datetime.now(timezone.utc)
         weights = app.source_weights()   # search works without a (valid) sources.yaml: weights 1
         try:

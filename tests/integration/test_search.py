@@ -137,6 +137,14 @@ def test_search_command(engine, seeded, tmp_path):
                                                              "Asylum seekers detained on Lesbos"}
     res = run("nothing-like-this")
     assert res.exit_code == 0 and "No matching items." in res.output
+    # a misspelt theme is an error, not "nothing found"; a theme only in stored hits is known
+    res = run("migra*", "--theme", "detentoin")
+    assert res.exit_code == 2 and "unknown theme 'detentoin' (did you mean 'detention'?)" in res.output
+    hits = CliRunner().invoke(cli, ["--config-dir", str(tmp_path), "hits", "--theme", "detentoin"], env=env)
+    assert hits.exit_code == 2 and "unknown theme 'detentoin'" in hits.output
+    hits = CliRunner().invoke(cli, ["--config-dir", str(tmp_path), "hits", "--theme", "detention",
+                                    "--since", "3650d", "--format", "json"], env=env)
+    assert hits.exit_code == 0 and len(json.loads(hits.output)) == 2
     res = run("(detention AND")
     assert res.exit_code == 2 and "Error: query, column 15: " in res.output and "^" in res.output
     res = run("(detention")
