@@ -67,6 +67,10 @@ def poll(app: App, once: bool, source_ids: tuple[str, ...], poll_all: bool, verb
         echo_json(summary.to_dict())
     else:
         _print_text(summary)
+        if summary.polled == 0 and not poll_all and not source_ids:
+            click.echo("no source is due now (each waits for its next poll, failing ones back off); "
+                       "`newsbot sources health` shows when, `newsbot poll --once --all` polls them all now",
+                       err=True)
     sys.exit(EXIT_PARTIAL if summary.failed else EXIT_OK)
 
 

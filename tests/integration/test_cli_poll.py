@@ -62,6 +62,9 @@ def test_poll_once_summary_and_exit_3_on_failures(config_dir):
     # nothing is due right after: no source polled, exit 0
     res = run(config_dir, "--once", "--format", "json")
     assert res.exit_code == 0 and json.loads(res.output)["polled"] == 0
+    res = run(config_dir, "--once")                    # and the text form says why, and what to do
+    assert res.exit_code == 0 and "polled 0 sources" in res.output
+    assert "no source is due now" in res.output and "poll --once --all" in res.output
 
     # sources health reflects what the poll stored
     res = CliRunner().invoke(cli, ["--config-dir", str(config_dir), "sources", "health", "--format", "json"])
