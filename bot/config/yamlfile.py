@@ -9,8 +9,9 @@ is a problem to place.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
@@ -148,7 +149,30 @@ def error_message(err: Any) -> str:
     return msg
 
 
-def problems_from_validation(exc: ValidationError, data: Any, shown: str) -> list[Problem]:
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation holds: `Source`, `tuple[Source, ...]`, `Weekly | None`..."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def known_keys(model: type[BaseModel] | None, loc: tuple[str | int, ...]) -> list[str]:
+    """The keys the mapping at `loc` of a `model` document may have (none when unknown)."""
+    models = [model] if model is not None else []
+    for part in loc:
+        if isinstance(part, int):
+            continue  # an entry of a list: the same models
+        models = [m for cls in models if (f := cls.model_fields.get(part)) for m in _models_in(f.annotation)]
+    return sorted({key for cls in models for key in cls.model_fields})
+
+
+def unknown_key_message(key: object, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1) if isinstance(key, str) else []
+    return "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def problems_from_validation(exc: ValidationError, data: Any, shown: str,
+                             model: type[BaseModel] | None = None) -> list[Problem]:
     problems = []
     errors = exc.errors(include_url=False)
     failed = {tuple(err["loc"]) for err in errors}
@@ -159,6 +183,8 @@ def problems_from_validation(exc: ValidationError, data: Any, shown: str) -> lis
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         line, col = position(data, loc, at_key=err["type"] == "extra_forbidden")
         msg = error_message(err)
+        if err["type"] == "extra_forbidden" and loc:
+            msg = unknown_key_message(loc[-1], known_keys(model, loc[:-1]))
         where = format_loc(loc)
         got = err.get("input")
         suffix = ""
@@ -174,4 +200,4 @@ def validate(model: type[M], data: Any, shown: str) -> M:
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        raise ConfigError(problems_from_validation(exc, data, shown)) from None
+        raise ConfigError(problems_from_validation(exc, data, shown, model)) from None

@@ -62,3 +62,23 @@ def test_no_raw_pydantic_wording_is_left(tmp_path: Path):
         encoding="utf-8")
     found = problems(load_sources, tmp_path)
     assert found and not any("should" in m or "Input" in m for m in found), found
+
+
+def test_an_unknown_key_suggests_a_close_known_one(tmp_path: Path):
+    (tmp_path / "sources.yaml").write_text(
+        "defualts:\n  interval: 1h\nsources:\n  - id: a\n    url: https://example.org/\n    weigth: 2\n"
+        "    html:\n      item: li\n      titel: h2\n      link: a\n      title: h2\n    zzz: 1\n",
+        encoding="utf-8")
+    assert problems(load_sources, tmp_path) == [
+        "sources.yaml:1:1: defualts: unknown key (did you mean 'defaults'?)",
+        "sources.yaml:6:5: sources[0].weigth: unknown key (did you mean 'weight'?)",
+        "sources.yaml:9:7: sources[0].html.titel: unknown key (did you mean 'title'?)",
+        "sources.yaml:12:5: sources[0].zzz: unknown key",
+    ]
+    (tmp_path / "deliveries.yaml").write_text(
+        "telegram:\n  chats:\n    - chat: -1001\n      theme: [x]\nemail:\n  weekly:\n    lists:\n"
+        "      - name: members\n        to: [a@example.org]\n        titel: T\n", encoding="utf-8")
+    assert problems(load_deliveries, tmp_path) == [
+        "deliveries.yaml:4:7: telegram.chats[0].theme: unknown key (did you mean 'themes'?)",
+        "deliveries.yaml:10:9: email.weekly.lists[0].titel: unknown key (did you mean 'title'?)",
+    ]
