@@ -24,15 +24,81 @@ def _languages() -> frozenset[str]:
     return frozenset(i for i in locale_identifiers() if "_" not in i)
 
 
+# Codes items are most often tagged with, besides those with a stemmer (bot.match.text),
+# in the order a tie between suggestions is settled.
+_COMMON = ("en", "fr", "es", "it", "de", "pt", "el", "nl", "ar", "ru", "tr", "pl", "uk", "ro",
+           "hu", "sv", "da", "fi", "no", "nb", "cs", "sk", "bg", "hr", "sr", "sl", "ca", "eu",
+           "ga", "lt", "lv", "et", "sq", "mk", "fa", "ps", "ku", "ur", "hi", "bn", "ne", "ta",
+           "he", "yi", "hy", "ka", "id", "ms", "zh", "ja", "ko", "vi", "th", "sw", "so", "ti",
+           "am", "ha")
+# ISO 639-2 codes (bibliographic and terminology) of common languages: `fre` or `ell` is
+# what a coordinator used to library or ISO 639-3 codes writes; and country codes.
+_ISO_639_2 = {
+    "eng": "en", "fre": "fr", "fra": "fr", "spa": "es", "ita": "it", "ger": "de", "deu": "de",
+    "por": "pt", "gre": "el", "ell": "el", "dut": "nl", "nld": "nl", "ara": "ar", "rus": "ru",
+    "tur": "tr", "pol": "pl", "ukr": "uk", "rum": "ro", "ron": "ro", "hun": "hu", "swe": "sv",
+    "dan": "da", "fin": "fi", "nor": "no", "nob": "nb", "cze": "cs", "ces": "cs", "slo": "sk",
+    "slk": "sk", "bul": "bg", "hrv": "hr", "srp": "sr", "slv": "sl", "cat": "ca", "baq": "eu",
+    "eus": "eu", "gle": "ga", "lit": "lt", "lav": "lv", "est": "et", "alb": "sq", "sqi": "sq",
+    "mac": "mk", "mkd": "mk", "per": "fa", "fas": "fa", "pus": "ps", "kur": "ku", "urd": "ur",
+    "hin": "hi", "ben": "bn", "nep": "ne", "tam": "ta", "heb": "he", "yid": "yi", "arm": "hy",
+    "hye": "hy", "geo": "ka", "kat": "ka", "ind": "id", "may": "ms", "msa": "ms", "chi": "zh",
+    "zho": "zh", "jpn": "ja", "kor": "ko", "vie": "vi", "tha": "th", "swa": "sw", "som": "so",
+    "tir": "ti", "amh": "am", "hau": "ha",
+    # country codes written for the language
+    "gr": "el", "dk": "da", "jp": "ja", "cz": "cs", "ua": "uk", "cn": "zh", "kr": "ko", "sp": "es",
+    "gb": "en", "us": "en", "ir": "fa", "il": "he",
+}
+
+
+@lru_cache(maxsize=1)
+def _common() -> tuple[str, ...]:
+    from bot.match.text import STEMMERS
+
+    codes = [c for c in _COMMON if c in _languages()]
+    return tuple(codes + sorted(c for c in STEMMERS if c not in codes and c in _languages()))
+
+
+@lru_cache(maxsize=1)
+def _names() -> dict[str, str]:
+    """English language names -> code (`english` -> en), for the common languages."""
+    from babel import Locale
+
+    names = Locale("en").languages
+    return {names[c].casefold(): c for c in _common() if c in names}
+
+
+def suggest_language(code: str) -> str | None:
+    """The language `code` was most likely meant to be: the same in lower case, an ISO 639-2
+    code's (`ell` -> el), a language's name (`english` -> en), else the closest of the common
+    codes (`fe` -> fr: ties go to the same first letter, then to the more common), else the
+    closest of every CLDR code."""
+    lower = code.strip().casefold()
+    if lower in _languages():
+        return lower
+    if lower in _ISO_639_2:
+        return _ISO_639_2[lower]
+    if lower in _names():
+        return _names()[lower]
+    common = _common()
+    scored = [(difflib.SequenceMatcher(None, lower, c).ratio(), c) for c in common]
+    best = max((score for score, _ in scored), default=0.0)
+    if best >= 0.5:
+        tied = [c for score, c in scored if score == best]
+        return min(tied, key=lambda c: (c[:1] != lower[:1], common.index(c)))
+    close = difflib.get_close_matches(lower, sorted(_languages()), n=1)
+    return close[0] if close else None
+
+
 def language_problem(code: str) -> str | None:
     """Why `code` cannot be a language of sources, rules or deliveries (items are tagged with
     ISO 639 codes such as en, fr, el), or None. A typo such as `fe` would otherwise make a
     rule that never matches, silently."""
     if code in _languages():
         return None
-    close = difflib.get_close_matches(code, sorted(_languages()), n=1)
+    close = suggest_language(code)
     return (f"{code!r} is not a language code such as en or fr"
-            + (f" (did you mean {close[0]!r}?)" if close else ""))
+            + (f" (did you mean {close!r}?)" if close else ""))
 
 
 class Strict(BaseModel):

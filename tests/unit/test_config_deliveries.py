@@ -59,14 +59,16 @@ def test_unknown_themes_regions_and_languages_with_schema_problems(config_dir: P
         "there is no rules/pushback.yaml (did you mean 'pushbacks'?)",
         "deliveries.yaml:5:17: telegram.chats[0].regions[0]: unknown region 'Atlantis' "
         "(use Africa, Americas, Asia, Europe, Middle East, Oceania)",
-        "deliveries.yaml:6:19: telegram.chats[0].languages[0]: 'english' is not a language code such as en or fr",
+        "deliveries.yaml:6:19: telegram.chats[0].languages[0]: 'english' is not a language code such as en or fr "
+        "(did you mean 'en'?)",
         "deliveries.yaml:7:15: telegram.chats[0].alerts: must be 'instant', 'digest' or 'both' "
         "(got 'sometimes')",
         "deliveries.yaml:15:13: email.weekly.lists[0].themes[1]: unknown theme 'nosuch': "
         "there is no rules/nosuch.yaml",
         "deliveries.yaml:16:19: email.weekly.lists[0].regions[0]: unknown region 'Europa' "
         "(use Africa, Americas, Asia, Europe, Middle East, Oceania)",
-        "deliveries.yaml:17:21: email.weekly.lists[0].languages[0]: 'FR' is not a language code such as en or fr",
+        "deliveries.yaml:17:21: email.weekly.lists[0].languages[0]: 'FR' is not a language code such as en or fr "
+        "(did you mean 'fr'?)",
     ]
 
 

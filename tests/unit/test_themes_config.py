@@ -179,3 +179,23 @@ def test_a_language_typo_is_an_error_not_a_rule_that_never_matches(tmp_path):
     ok = write(tmp_path / "ok", "asylum.yaml", "theme: asylum\ntitle: Asylum\nrules:\n"
                                                "  - id: a1\n    query: asile\n    languages: [fr, el, nl, pt]\n")
     assert load_themes(ok).get("asylum").rules[0].languages == ("fr", "el", "nl", "pt")
+
+
+@pytest.mark.parametrize(("code", "meant"), [
+    ("fe", "fr"),        # not 'mfe' (Morisyen): the common codes and those with a stemmer first
+    ("ell", "el"), ("fre", "fr"), ("ger", "de"), ("spa", "es"),   # ISO 639-2
+    ("FR", "fr"), ("english", "en"), ("German", "de"),             # case, names
+    ("gr", "el"), ("sp", "es"), ("dk", "da"),                      # country codes
+    ("nll", "nl"), ("itt", "it"),
+])
+def test_language_suggestions_prefer_the_languages_items_are_tagged_with(code, meant):
+    from bot.config.fields import language_problem
+
+    assert language_problem(code) == f"{code!r} is not a language code such as en or fr (did you mean {meant!r}?)"
+
+
+def test_no_suggestion_when_nothing_is_close():
+    from bot.config.fields import language_problem
+
+    assert language_problem("xx") == "'xx' is not a language code such as en or fr"
+    assert language_problem("fr") is None and language_problem("ast") is None
