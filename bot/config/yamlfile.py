@@ -40,11 +40,23 @@ def load_yaml(path: Path, shown: str | None = None) -> Any:
     return load_yaml_text(read_text(path, shown), shown)
 
 
+CONFIG_DIR_HINT = "set --config-dir or NEWSBOT_CONFIG_DIR"
+
+
 def read_text(path: Path, shown: str) -> str:
+    """A config file's text. A missing one is named by its full path, with the config dir
+    it was looked for in (the usual cause is the wrong directory, not a missing file)."""
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([Problem(shown, None, None, "file not found")]) from None
+        folder = path.absolute().parent
+        where = (f"config dir: {folder}" if folder.is_dir() else f"the config dir {folder} does not exist")
+        raise ConfigError([Problem(str(path.absolute()), None, None,
+                                   f"file not found ({where}; {CONFIG_DIR_HINT})")]) from None
+    except IsADirectoryError:
+        raise ConfigError([Problem(str(path.absolute()), None, None, "is a directory, not a file")]) from None
+    except PermissionError:
+        raise ConfigError([Problem(str(path.absolute()), None, None, "cannot be read (permission denied)")]) from None
     except UnicodeDecodeError as exc:
         raise ConfigError([Problem(shown, None, None, f"not UTF-8 text ({exc.reason})")]) from None
 

@@ -118,3 +118,22 @@ def test_ok_message_names_all_three_when_present(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "ok: sources.yaml, rules/ and deliveries.yaml are valid"
     assert "absent" not in result.stderr
+
+
+def test_a_missing_sources_yaml_names_the_path_and_the_config_dir(tmp_path):
+    """`--config-dir /tmp/nope` said only `sources.yaml: file not found`."""
+    nope = tmp_path / "nope"
+    result = run(nope)
+    assert result.exit_code == 1
+    assert (f"{nope}/sources.yaml: file not found (the config dir {nope} does not exist; "
+            "set --config-dir or NEWSBOT_CONFIG_DIR)") in result.stdout
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run(empty)
+    assert result.exit_code == 1
+    assert (f"{empty}/sources.yaml: file not found (config dir: {empty}; "
+            "set --config-dir or NEWSBOT_CONFIG_DIR)") in result.stdout
+    other = CliRunner().invoke(cli, ["--config-dir", str(empty), "sources", "list"],
+                               env={"NEWSBOT_CONFIG_DIR": "", "TELEGRAM_BOT_TOKEN": ""})
+    assert other.exit_code == 2
+    assert f"{empty}/sources.yaml: file not found (config dir: {empty}" in other.output

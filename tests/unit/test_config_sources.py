@@ -104,3 +104,16 @@ sources:
         "sources.yaml:12:5: sources[3].html: type html needs html selectors (item, title, link)",
         "sources.yaml:13:10: sources[3].url: must be an http or https URL (got 'ftp://d')",
     ]
+
+
+def test_a_missing_file_is_named_by_its_full_path_with_the_config_dir(tmp_path):
+    from bot.config.sources import load_sources
+    from bot.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load_sources(tmp_path)
+    assert [str(p) for p in info.value.problems] == [
+        f"{tmp_path}/sources.yaml: file not found (config dir: {tmp_path}; set --config-dir or NEWSBOT_CONFIG_DIR)"]
+    (tmp_path / "sources.yaml").mkdir()
+    with pytest.raises(ConfigError, match="sources.yaml: is a directory, not a file"):
+        load_sources(tmp_path)
