@@ -16,6 +16,7 @@ from bot.config.fields import Slug, Strict, language_problem
 from bot.config.yamlfile import display_path, load_yaml, position, validate
 from bot.errors import ConfigError, Problem, RuleSyntaxError
 from bot.match import Matcher, Query, QuerySyntaxError, RuleDef, ThemeDef, compile_query
+from bot.match.query import Filter
 
 RULES_DIR = "rules"
 class RuleModel(Strict):
@@ -180,7 +181,7 @@ def load_theme_file(path: Path, shown: str, first_rule: dict[str, tuple[str, str
 def _compile(text: str, data: Any, loc: tuple, lines: list[str], shown: str,
              problems: list[Problem]) -> Query | None:
     try:
-        return compile_query(text)
+        query = compile_query(text)
     except RuleSyntaxError as exc:
         line, col = position(data, loc)
         def locate(offset: int) -> tuple[int | None, int | None]:
@@ -192,6 +193,23 @@ def _compile(text: str, data: Any, loc: tuple, lines: list[str], shown: str,
             message = exc.message
         problems.append(Problem(shown, at_line, at_col, message))
         return None
+    # `lang:fre` parses, and items are never tagged `fre`: the rule would silently never match.
+    for node in _filters(query.ast):
+        if node.field == "lang" and (why := language_problem(node.value)):
+            line, col = position(data, loc)
+            at_line, at_col = scalar_position(lines, line, col, text, node.pos + len("lang:"))
+            problems.append(Problem(shown, at_line, at_col, f"lang: {why}"))
+    return query
+
+
+def _filters(node: Any) -> Iterator[Filter]:
+    """The `source:`, `tag:` and `lang:` filters of a query's tree, in order."""
+    if isinstance(node, Filter):
+        yield node
+    for attr in ("children", "child", "left", "right"):
+        sub = getattr(node, attr, None)
+        for child in sub if isinstance(sub, tuple) else (sub,) if sub is not None else ():
+            yield from _filters(child)
 
 
 def scalar_position(lines: list[str], line: int | None, col: int | None, value: str,

@@ -199,3 +199,16 @@ def test_no_suggestion_when_nothing_is_close():
 
     assert language_problem("xx") == "'xx' is not a language code such as en or fr"
     assert language_problem("fr") is None and language_problem("ast") is None
+
+
+def test_a_lang_filter_with_an_unknown_language_is_placed_in_the_query(tmp_path):
+    """`lang:fre` parsed and passed check, and no item is ever tagged `fre`."""
+    d = write(tmp_path, "asylum.yaml", "theme: asylum\ntitle: Asylum\nrules:\n"
+                                       "  - id: a1\n    query: 'asile AND (lang:fre OR lang:FR)'\n"
+                                       "  - id: a2\n    query: asylum AND NOT lang:xx\n"
+                                       "exclude: lang:ell\n")
+    assert problems(d) == [
+        "rules/asylum.yaml:5:29: lang: 'fre' is not a language code such as en or fr (did you mean 'fr'?)",
+        "rules/asylum.yaml:7:32: lang: 'xx' is not a language code such as en or fr",
+        "rules/asylum.yaml:8:15: lang: 'ell' is not a language code such as en or fr (did you mean 'el'?)",
+    ]
