@@ -92,10 +92,19 @@ def rules() -> None:
     """Try the theme rules in rules/ on texts, files of items, or stored items."""
 
 
+def _check_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """`--lang fre` would match nothing, silently: items are tagged with codes such as fr."""
+    from bot.config.fields import language_problem
+
+    if value is not None and (why := language_problem(value)):
+        raise click.BadParameter(why)
+    return value
+
+
 @rules.command("test")
 @click.argument("text", required=False)
 @click.option("--title", default="", help="Title of the test item.")
-@click.option("--lang", default=None, help="Language of the item (detected when left out).")
+@click.option("--lang", default=None, callback=_check_lang, help="Language of the item (detected when left out).")
 @click.option("--source", "source_id", default="test", show_default=True, help="Source id, for source: rules.")
 @click.option("--tag", "tags", multiple=True, help="A source tag, for tag: rules (repeatable).")
 @click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -224,3 +224,14 @@ def test_backtest_shows_progress_on_a_terminal_only(config, tmp_path):
     piped = subprocess.run(cmd, capture_output=True, env=env, timeout=120)
     assert piped.returncode == 0 and b"items matched" not in piped.stderr
     assert b"1200 items" in piped.stdout
+
+
+@pytest.mark.parametrize(("lang", "said"), [
+    ("fre", "'fre' is not a language code such as en or fr (did you mean 'fr'?)"),
+    ("xx", "'xx' is not a language code such as en or fr"),
+])
+def test_rules_test_rejects_an_unknown_lang(config, lang, said):
+    """`--lang fre` matched nothing, silently (no item is tagged `fre`)."""
+    r = run(config, "rules", "test", "Le centre de rétention", "--lang", lang)
+    assert r.exit_code == 2, r.output
+    assert "Invalid value for '--lang'" in r.output and said in r.output
