@@ -2,7 +2,9 @@
 
 httpx and httpcore log request URLs at INFO, and Bot API URLs contain the bot token,
 so they are held at WARNING; every line written, tracebacks included, is also masked:
-anything that looks like a bot token, and the password of any URL (smtp://, postgresql://).
+anything that looks like a bot token, the password of any URL (smtp://, postgresql://), and
+the configured secret values themselves wherever they appear (`set_secrets`: the bot token,
+as python-telegram-bot repeats it bare in "The token `...` was rejected by the server").
 """
 
 from __future__ import annotations
@@ -15,11 +17,34 @@ from datetime import datetime, timezone
 
 _TOKEN = re.compile(r"bot\d{3,}:[A-Za-z0-9_-]{20,}")
 _URL_PASSWORD = re.compile(r"([a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@", re.IGNORECASE)
+# Shorter values are not masked bare (a 3-letter password would blot out common words);
+# in a URL they still are, by _URL_PASSWORD.
+MIN_SECRET = 6
+_secrets: tuple[str, ...] = ()
+
+
+def set_secrets(*values: str | None) -> None:
+    """The secret values of this process (bot token, SMTP and database passwords): `redact`
+    masks each wherever it appears. A bot token's part after the colon is masked on its own too."""
+    found: set[str] = set()
+    for value in values:
+        if not value:
+            continue
+        found.add(value)
+        if ":" in value:                     # 123456:SECRET -> SECRET alone too
+            found.add(value.split(":", 1)[1])
+    # the longest first, so that a token is masked whole rather than around its secret part
+    global _secrets
+    _secrets = tuple(sorted((v for v in found if len(v) >= MIN_SECRET), key=len, reverse=True))
 
 
 def redact(text: str) -> str:
     text = _TOKEN.sub("bot<token>", text)
-    return _URL_PASSWORD.sub(r"\1***@", text)
+    text = _URL_PASSWORD.sub(r"\1***@", text)
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, "<redacted>")
+    return text
 
 
 class RedactingFilter(logging.Filter):
@@ -52,7 +77,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False)
 
 
-def configure(level: str = "INFO", fmt: str = "text") -> None:
+def configure(level: str = "INFO", fmt: str = "text", secrets: tuple[str | None, ...] | None = None) -> None:
+    """Route every log record to stderr, masked; `secrets` (when given) replaces the values
+    `redact` masks (see `set_secrets`)."""
+    if secrets is not None:
+        set_secrets(*secrets)
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
     if fmt == "json":

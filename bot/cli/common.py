@@ -71,28 +71,84 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
+def secrets_of(settings: Settings) -> tuple[str | None, ...]:
+    """The secret values of `settings`, for bot.logs: the bot token, the SMTP and database
+    passwords."""
+    from urllib.parse import urlsplit
+
+    def password(url: str | None) -> str | None:
+        try:
+            return urlsplit(url).password if url else None
+        except ValueError:
+            return None
+
+    return settings.telegram_token, password(settings.smtp_url), password(settings.database_url)
+
+
+def _is_token_rejected(exc: BaseException) -> bool:
+    """python-telegram-bot's InvalidToken (the Bot API answered 401/404 to the token); its
+    message, from `Bot.initialize`, repeats the token in clear."""
+    tg_error = sys.modules.get("telegram.error")
+    return tg_error is not None and isinstance(exc, tg_error.InvalidToken)
+
+
+def token_rejected_message(exc: BaseException) -> str:
+    """`TELEGRAM_BOT_TOKEN was rejected by the Bot API (<the server's answer>)`: the answer
+    of the request (`Unauthorized`), never PTB's sentence that quotes the token."""
+    cause = exc.__cause__ if _is_token_rejected(exc.__cause__) else exc
+    answer = str(getattr(cause, "message", "") or "").strip()
+    if not answer or "token" in answer.lower():
+        answer = "rejected"
+    return f"TELEGRAM_BOT_TOKEN was rejected by the Bot API ({answer})"
+
+
+TOKEN_HINT = "check the token with @BotFather (/mybots, API Token) and set TELEGRAM_BOT_TOKEN to it"
+
+
 def handle_errors(fn: Callable) -> Callable:
     """Turn newsbot's errors into `Error: ...` on stderr and the documented exit codes.
     A bad environment value (NEWSBOT_TZ, NEWSBOT_HTTP, DATABASE_URL) is a configuration
-    error of every command, reported before the command starts."""
+    error of every command, reported before the command starts; so is a bot token the Bot
+    API rejects (exit 2, which systemd does not restart).
+    Any other exception is a bug: one masked `Error:` line naming its type, exit 1, and its
+    (masked) traceback only when logging at DEBUG (`run --log-level DEBUG`): a traceback can
+    quote secrets (python-telegram-bot's InvalidToken quotes the token)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from bot.logs import redact, set_secrets
+
+        app = None
         try:
             ctx = click.get_current_context(silent=True)
             app = ctx.find_object(App) if ctx is not None else None
             if app is not None:
+                set_secrets(*secrets_of(app.settings))
                 app.settings.check()
             return fn(*args, **kwargs)
         except ConfigError as exc:
             for problem in exc.problems:
-                click.echo(f"Error: {problem}", err=True)
+                click.echo(redact(f"Error: {problem}"), err=True)
             sys.exit(EXIT_CONFIG)
         except NewsbotError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(redact(f"Error: {exc}"), err=True)
             if exc.hint:
-                click.echo(f"Hint: {exc.hint}", err=True)
+                click.echo(redact(f"Hint: {exc.hint}"), err=True)
             sys.exit(EXIT_CONFIG)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: no raw traceback
+            if _is_token_rejected(exc):
+                click.echo(redact(f"Error: {token_rejected_message(exc)}"), err=True)
+                click.echo(f"Hint: {TOKEN_HINT}", err=True)
+                sys.exit(EXIT_CONFIG)
+            if logging.getLogger().isEnabledFor(logging.DEBUG):
+                import traceback
+
+                click.echo(redact("".join(traceback.format_exception(exc))).rstrip(), err=True)
+            first = (str(exc).strip().splitlines() or [""])[0]
+            click.echo(redact(f"Error: unexpected {type(exc).__name__}" + (f": {first}" if first else "")), err=True)
+            sys.exit(EXIT_PROBLEMS)
 
     return wrapper
 
@@ -117,7 +173,10 @@ def format_option(*choices: str, default: str = "text") -> Callable:
 
 
 def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
-    """Only the CLI configures handlers. httpx logs URLs, and Bot API URLs hold the token."""
+    """Only the CLI configures handlers. httpx logs URLs, and Bot API URLs hold the token;
+    the configured secrets are masked in every line."""
     from bot.logs import configure
 
-    configure(level=level, fmt=fmt)
+    ctx = click.get_current_context(silent=True)
+    app = ctx.find_object(App) if ctx is not None else None
+    configure(level=level, fmt=fmt, secrets=secrets_of(app.settings) if app is not None else None)

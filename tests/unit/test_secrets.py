@@ -68,3 +68,81 @@ def test_tracebacks_are_redacted_too(capsys):
         finally:
             root.handlers[:], level = saved
             root.setLevel(level)
+
+
+def _restore_logging(saved) -> None:  # noqa: ANN001
+    root = logging.getLogger()
+    root.handlers[:], level = saved
+    root.setLevel(level)
+
+
+def test_the_configured_token_is_masked_bare_too(capsys):
+    """python-telegram-bot says "The token `123456:SECRET...` was rejected by the server":
+    no `bot` before it, and a short token: the configured value itself is masked."""
+    from bot.logs import set_secrets
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    token = "123456:SECRETTOKENabc"
+    try:
+        for fmt in ("text", "json"):
+            configure(level="INFO", fmt=fmt, secrets=(token, "dbpassword", None, "pw"))
+            log = logging.getLogger("bot.test")
+            log.error("The token `%s` was rejected by the server.", token)
+            log.info("again %s and its secret part %s", token, token.split(":")[1])
+            try:
+                raise RuntimeError(f"The token `{token}` was rejected; password dbpassword")
+            except RuntimeError:
+                log.exception("failed")
+            err = capsys.readouterr().err
+            assert "SECRETTOKENabc" not in err and "dbpassword" not in err, err
+            assert "The token `<redacted>` was rejected" in err and "RuntimeError" in err
+        # a value too short to mask bare is not (it would blot out words); in a URL it is
+        assert redact("pw in a word, postgresql://u:pw@h/db") == "pw in a word, postgresql://u:***@h/db"
+    finally:
+        set_secrets()
+        _restore_logging(saved)
+    assert redact(f"The token `{token}`") == f"The token `{token}`"   # cleared
+
+
+def _command(exc: Exception):  # noqa: ANN202
+    import click
+
+    from bot.cli.common import App, handle_errors
+
+    @click.command()
+    @click.pass_obj
+    @handle_errors
+    def boom(_app: App) -> None:
+        raise exc
+
+    return boom
+
+
+def test_an_unexpected_exception_is_one_masked_error_line(tmp_path: Path):
+    """No raw traceback from a command: one `Error:` line naming the exception's type, with
+    the configured secrets masked, exit 1; the (masked) traceback only when logging at DEBUG."""
+    from click.testing import CliRunner
+
+    from bot.cli.common import App
+    from bot.logs import set_secrets
+
+    token = "123456:SECRETTOKENabc"
+    settings = Settings.load(tmp_path, {"TELEGRAM_BOT_TOKEN": token,
+                                        "DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}"})
+    app = App(config_dir=tmp_path, settings=settings)
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        for level, traceback_shown in ((logging.WARNING, False), (logging.DEBUG, True)):
+            root.setLevel(level)
+            result = CliRunner().invoke(_command(KeyError(f"chat of {token}")), [], obj=app)
+            assert result.exit_code == 1, result.output
+            assert "SECRETTOKENabc" not in result.output
+            errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+            assert errors == ["Error: unexpected KeyError: 'chat of <redacted>'"], result.output
+            assert ("Traceback" in result.output) is traceback_shown, result.output
+            assert not isinstance(result.exception, KeyError)       # handled: a SystemExit
+    finally:
+        set_secrets()
+        _restore_logging(saved)
