@@ -73,18 +73,34 @@ class TelegramTransport:
 
     def __init__(self, bot: Bot):
         self.bot = bot
+        self._ready = False
 
     def __repr__(self) -> str:  # the Bot's own repr shows the token
         return "TelegramTransport(bot=<redacted>)"
 
     async def __aenter__(self) -> "TelegramTransport":
-        await self.bot.initialize()
+        try:
+            await self._initialize()
+        except (NetworkError, OSError) as exc:
+            # Unreachable now (network down, Bot API server restarting): the sends try again
+            # and fail into the outbox's retries, instead of the run failing here.
+            log.warning("the Bot API cannot be reached (%s: %s); sends stay queued and are retried",
+                        type(exc).__name__, exc)
         return self
+
+    async def _initialize(self) -> None:
+        """`Bot.initialize` (getMe), once: retried before each send while it has not
+        succeeded, so an unreachable API fails the send (retried with backoff) and a
+        rejected token raises InvalidToken there."""
+        if not self._ready:
+            await self.bot.initialize()
+            self._ready = True
 
     async def __aexit__(self, *exc: object) -> None:
         await self.bot.shutdown()
 
     async def send(self, dest: Any, message: Message) -> int:
+        await self._initialize()
         markup = None
         if message.buttons:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)
@@ -96,6 +112,7 @@ class TelegramTransport:
         return sent.message_id
 
     async def send_text(self, chat_id: int | str, text: str) -> None:
+        await self._initialize()
         await self.bot.send_message(chat_id=chat_id, text=text)
 
 

@@ -128,3 +128,25 @@ def test_digest_preview_of_one_chat(cfg) -> None:
     assert ben.exit_code == 0 and "Title" not in ben.output
     unknown = run(["--config-dir", str(path), "digest", "--preview", "--chat", "999", "--since", "7d"], env)
     assert unknown.exit_code == 2 and "no destination with chat id 999" in unknown.output
+
+
+def test_deliver_once_with_the_bot_api_unreachable_keeps_the_queue_and_exits_3(cfg) -> None:
+    """Nothing listens at TELEGRAM_API_URL: no traceback; the alerts stay queued for the next
+    run (each attempt counted, retried with backoff), the summary says so, exit 3."""
+    path, url = cfg
+    env = {"DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "http://127.0.0.1:1"}
+    result = run(["--config-dir", str(path), "deliver", "--once", "--wait-retries", "0", "--format", "json"], env)
+    assert result.exit_code == 3, result.output
+    summary = json.loads(result.stdout)
+    assert summary["retrying"] == 2 and summary["sent"] == 0 and summary["failed"] == 0, summary
+    assert "cannot be reached" in result.stderr and "Traceback" not in result.output
+    assert TOKEN not in result.output
+    engine = open_database(url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(deliveries.c.kind, deliveries.c.status, deliveries.c.attempts,
+                                   deliveries.c.error)).all()
+    engine.dispose()
+    alerts = [r for r in rows if r.kind == "alert"]
+    assert len(alerts) == 2 and all(r.status == "queued" and r.attempts == 1 for r in alerts), rows
+    assert all("NetworkError" in r.error for r in alerts), rows
+    assert all(r.status == "queued" for r in rows), rows                  # the digest too
