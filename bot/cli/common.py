@@ -85,6 +85,24 @@ def secrets_of(settings: Settings) -> tuple[str | None, ...]:
     return settings.telegram_token, password(settings.smtp_url), password(settings.database_url)
 
 
+def database_error(exc: Exception, urls: list[str]) -> str:
+    """The one line for a database that cannot be reached (or refused us): the URLs with
+    their passwords hidden, and the driver's first line, masked too."""
+    from bot.config.settings import redact_url
+    from bot.logs import redact
+
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return redact(f"database error ({', '.join(redact_url(u) for u in urls)}): {first}")
+
+
+def _is_database_unreachable(exc: BaseException) -> bool:
+    """A SQLAlchemy OperationalError (connection refused, bad password, unknown database...),
+    without importing SQLAlchemy for commands that never loaded it."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    return sa_exc is not None and isinstance(exc, sa_exc.OperationalError)
+
+
 def _is_token_rejected(exc: BaseException) -> bool:
     """python-telegram-bot's InvalidToken (the Bot API answered 401/404 to the token); its
     message, from `Bot.initialize`, repeats the token in clear."""
@@ -108,8 +126,8 @@ TOKEN_HINT = "check the token with @BotFather (/mybots, API Token) and set TELEG
 def handle_errors(fn: Callable) -> Callable:
     """Turn newsbot's errors into `Error: ...` on stderr and the documented exit codes.
     A bad environment value (NEWSBOT_TZ, NEWSBOT_HTTP, DATABASE_URL) is a configuration
-    error of every command, reported before the command starts; so is a bot token the Bot
-    API rejects (exit 2, which systemd does not restart).
+    error of every command, reported before the command starts; so are a database that cannot
+    be reached and a bot token the Bot API rejects (exit 2, which systemd does not restart).
     Any other exception is a bug: one masked `Error:` line naming its type, exit 1, and its
     (masked) traceback only when logging at DEBUG (`run --log-level DEBUG`): a traceback can
     quote secrets (python-telegram-bot's InvalidToken quotes the token)."""
@@ -141,6 +159,10 @@ def handle_errors(fn: Callable) -> Callable:
             if _is_token_rejected(exc):
                 click.echo(redact(f"Error: {token_rejected_message(exc)}"), err=True)
                 click.echo(f"Hint: {TOKEN_HINT}", err=True)
+                sys.exit(EXIT_CONFIG)
+            if _is_database_unreachable(exc):
+                url = app.settings.database_url if app is not None else ""
+                click.echo(f"Error: {database_error(exc, [url] if url else [])}", err=True)
                 sys.exit(EXIT_CONFIG)
             if logging.getLogger().isEnabledFor(logging.DEBUG):
                 import traceback

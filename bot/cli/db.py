@@ -9,7 +9,8 @@ import sys
 
 import click
 
-from bot.cli.common import EXIT_CONFIG, EXIT_PROBLEMS, App, echo_json, format_option, handle_errors, pass_app
+from bot.cli.common import (EXIT_CONFIG, EXIT_PROBLEMS, App, database_error, echo_json, format_option, handle_errors,
+                            pass_app)
 
 
 def _current_revision(engine) -> str | None:  # noqa: ANN001
@@ -27,8 +28,7 @@ def _redact(url: str) -> str:
 
 def _unreachable(exc: Exception, urls: list[str]) -> None:
     """A database that cannot be reached: one clear line, no password, exit 2."""
-    first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-    click.echo(f"Error: database error ({', '.join(_redact(u) for u in urls)}): {first}", err=True)
+    click.echo(f"Error: {database_error(exc, urls)}", err=True)
     sys.exit(EXIT_CONFIG)
 
 

@@ -44,3 +44,27 @@ def test_bad_environment_value_exits_2_with_one_line(config_dir: Path, args, env
 def test_database_password_not_echoed(config_dir: Path):
     result = newsbot(config_dir, ["hits"], {"DATABASE_URL": "foo://app:s3cret@db/newsbot"})
     assert result.returncode == 2 and "s3cret" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("args", [["hits"], ["deliver", "--once"], ["sources", "health"], ["search", "asylum"],
+                                  ["digest", "--preview"], ["run"], ["db", "migrate"]], ids=" ".join)
+def test_unreachable_postgresql_is_one_error_line_exit_2(config_dir: Path, args):
+    """Nothing listens on the port: one `Error: database error (...)` line with the password
+    hidden, exit 2, for every command that opens the database (as `db migrate` always did)."""
+    result = newsbot(config_dir, args, {"DATABASE_URL": "postgresql://u:pw-s3cret@127.0.0.1:1/db"})
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "pw-s3cret" not in result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith("Error: database error (postgresql://u:***@127.0.0.1:1/db): ") and \
+        "Connection refused" in errors[0], result.stderr
+
+
+def test_sqlite_database_that_cannot_be_opened_is_one_error_line_exit_2(config_dir: Path):
+    """A DATABASE_URL naming a directory: SQLite cannot open it."""
+    (config_dir / "adir").mkdir()
+    result = newsbot(config_dir, ["hits"], {"DATABASE_URL": f"sqlite:///{config_dir / 'adir'}"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and errors[0].startswith("Error: database error (sqlite:///") and \
+        "unable to open database file" in errors[0], result.stderr
