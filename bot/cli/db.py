@@ -32,6 +32,30 @@ def _unreachable(exc: Exception, urls: list[str]) -> None:
     sys.exit(EXIT_CONFIG)
 
 
+def _copy_url_problems(source_url: str, target_url: str) -> list[str]:
+    """What is wrong with the URLs of `db copy`, checked before any engine exists (making one
+    creates a SQLite file's directory, connecting creates the file): a URL SQLAlchemy cannot
+    open, or a SQLite source that does not exist (a typo would copy an empty new database)."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from bot.config.settings import database_url_problem
+
+    problems = []
+    for option, url in (("--from", source_url), ("--to", target_url)):
+        if why := database_url_problem(url):
+            problems.append(f"{option}: {why}")
+    if not problems:
+        parsed = make_url(source_url)
+        path = parsed.database or ""
+        in_memory = path in ("", ":memory:") or path.startswith("file:")
+        if parsed.get_backend_name() == "sqlite" and not in_memory and not Path(path).is_file():
+            problems.append(f"--from: the SQLite database {path} does not exist "
+                            "(check the path; --from defaults to DATABASE_URL)")
+    return problems
+
+
 @click.group()
 def db() -> None:
     """Database maintenance: migrate the schema, copy to another database."""
@@ -86,6 +110,10 @@ def copy(app: App, source_url: str | None, target_url: str, force: bool, batch: 
     from bot.storage.db import make_engine
 
     source_url = source_url or app.settings.database_url
+    if problems := _copy_url_problems(source_url, target_url):
+        for problem in problems:
+            click.echo(f"Error: {problem}", err=True)
+        sys.exit(EXIT_CONFIG)
     source, target = make_engine(source_url), make_engine(target_url)
     show = sys.stderr.isatty() and fmt != "json"
 

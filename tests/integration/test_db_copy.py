@@ -133,6 +133,7 @@ def test_same_database_refused_and_migrate_prints_revision(tmp_path):
 
 
 def test_password_not_printed(tmp_path):
+    open_database(f"sqlite:///{tmp_path / 'x.db'}").dispose()      # a source that exists
     res = run("--config-dir", str(tmp_path), "db", "copy", "--from", f"sqlite:///{tmp_path / 'x.db'}",
               "--to", "postgresql://user:s3cret-pw@127.0.0.1:1/nowhere")
     assert res.exit_code == 2 and "Connection refused" in res.output
