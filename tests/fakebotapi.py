@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
 import time
 from collections import defaultdict, deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import parse_qsl
 
 import pytest
@@ -501,3 +503,28 @@ async def fake_bot_api():
         yield server
     finally:
         await server.stop()
+
+
+@contextmanager
+def serving_in_a_thread(server: FakeBotAPI) -> Iterator[FakeBotAPI]:
+    """`server` started on its own event loop in a thread, for tests that run a CLI command
+    (which runs an event loop of its own); stopped on exit."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(server.start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(5), "the fake Bot API did not start"
+    try:
+        yield server
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()

@@ -5,15 +5,13 @@ against the fake Bot API (in a thread of the test process)."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
-from fakebotapi import FakeBotAPI
+from fakebotapi import FakeBotAPI, serving_in_a_thread
 
 NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
 REJECTED = "123456:SECRETTOKENabc"
@@ -30,24 +28,8 @@ class UnauthorizedBotAPI(FakeBotAPI):
 
 @pytest.fixture(scope="module")
 def api_url():  # noqa: ANN201
-    loop = asyncio.new_event_loop()
-    server = UnauthorizedBotAPI()
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(server.start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert ready.wait(5)
-    yield server.url
-    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(5)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-    loop.close()
+    with serving_in_a_thread(UnauthorizedBotAPI()) as server:
+        yield server.url
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@ client against the fake Bot API (run in its own thread, as the CLI runs its own 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -17,7 +15,7 @@ from bot.delivery.outbox import NewHit, queue_for_hits, sync_config_destinations
 from bot.config.deliveries import load_deliveries
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, hits, items
-from fakebotapi import TOKEN, FakeBotAPI
+from fakebotapi import TOKEN, FakeBotAPI, serving_in_a_thread
 
 DELIVERIES = """\
 timezone: UTC
@@ -79,21 +77,9 @@ def test_console_without_token_then_nothing_twice(cfg) -> None:
 
 def test_deliver_once_through_the_bot_api_exits_3_when_a_send_failed(cfg) -> None:
     path, url = cfg
-    loop = asyncio.new_event_loop()
     server = FakeBotAPI()
     server.blocked.add("5002")
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(server.start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    ready.wait(5)
-    try:
+    with serving_in_a_thread(server):
         env = {"DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": server.url,
                "TELEGRAM_ADMIN_IDS": "77"}
         result = run(["--config-dir", str(path), "deliver", "--once", "--format", "json"], env)
@@ -106,11 +92,6 @@ def test_deliver_once_through_the_bot_api_exits_3_when_a_send_failed(cfg) -> Non
         with engine.connect() as conn:
             assert sorted(conn.execute(select(deliveries.c.status)).scalars()) == ["sent", "sent", "skipped"]
         engine.dispose()
-    finally:
-        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
 
 
 def test_digest_preview_of_one_chat(cfg) -> None:
