@@ -46,6 +46,9 @@ def engine(tmp_path):
                                                         digest="off", created_at=NOW)).inserted_primary_key[0]
         conn.execute(insert(deliveries).values(destination_id=dest, hit_id=hit, kind="alert", dedupe_key="a:1",
                                                status="queued", created_at=NOW - timedelta(minutes=10)))
+        # a digest entry waiting for tomorrow's digest: queued, but not late
+        conn.execute(insert(deliveries).values(destination_id=dest, hit_id=hit, kind="digest", dedupe_key="d:1",
+                                               status="queued", created_at=NOW - timedelta(hours=20)))
     yield eng
     eng.dispose()
 
@@ -59,8 +62,8 @@ async def test_healthz_reports_db_last_poll_and_queue(engine):
     doc = json.loads(body)
     assert doc["status"] == "ok" and doc["db"] == "ok"
     assert doc["last_successful_poll"] == "2026-11-22T11:55:00Z"
-    assert doc["queue"] == 1
-    assert doc["oldest_queued_age_seconds"] == 600
+    assert doc["queue"] == 2
+    assert doc["oldest_queued_age_seconds"] == 600    # the alert's; the digest entry waits by design
     assert doc["lock"] == "held"
 
 
@@ -90,7 +93,7 @@ async def test_metrics_counters_and_database_gauges(engine):
     for line in ("newsbot_polls_total 3.0", "newsbot_items_new_total 5.0", "newsbot_hits_new_total 2.0",
                  'newsbot_poll_failures_total{kind="not-found"} 2.0', "newsbot_deliveries_sent_total 4.0",
                  "newsbot_deliveries_failed_total 1.0", 'newsbot_deliveries{kind="alert",status="queued"} 1.0',
-                 "newsbot_deliveries_queued 1.0", "newsbot_outbox_oldest_queued_age_seconds 600.0",
+                 "newsbot_deliveries_queued 2.0", "newsbot_outbox_oldest_queued_age_seconds 600.0",
                  'newsbot_hits_stored{theme="pushbacks"} 1.0', "newsbot_items_stored 1.0",
                  "newsbot_last_successful_poll_timestamp_seconds 1.7953485e+09"):
         assert line in text, line
