@@ -31,24 +31,23 @@ _COMMON = ("en", "fr", "es", "it", "de", "pt", "el", "nl", "ar", "ru", "tr", "pl
            "ga", "lt", "lv", "et", "sq", "mk", "fa", "ps", "ku", "ur", "hi", "bn", "ne", "ta",
            "he", "yi", "hy", "ka", "id", "ms", "zh", "ja", "ko", "vi", "th", "sw", "so", "ti",
            "am", "ha")
-# ISO 639-2 codes (bibliographic and terminology) of common languages: `fre` or `ell` is
-# what a coordinator used to library or ISO 639-3 codes writes; and country codes.
-_ISO_639_2 = {
-    "eng": "en", "fre": "fr", "fra": "fr", "spa": "es", "ita": "it", "ger": "de", "deu": "de",
-    "por": "pt", "gre": "el", "ell": "el", "dut": "nl", "nld": "nl", "ara": "ar", "rus": "ru",
-    "tur": "tr", "pol": "pl", "ukr": "uk", "rum": "ro", "ron": "ro", "hun": "hu", "swe": "sv",
-    "dan": "da", "fin": "fi", "nor": "no", "nob": "nb", "cze": "cs", "ces": "cs", "slo": "sk",
-    "slk": "sk", "bul": "bg", "hrv": "hr", "srp": "sr", "slv": "sl", "cat": "ca", "baq": "eu",
-    "eus": "eu", "gle": "ga", "lit": "lt", "lav": "lv", "est": "et", "alb": "sq", "sqi": "sq",
-    "mac": "mk", "mkd": "mk", "per": "fa", "fas": "fa", "pus": "ps", "kur": "ku", "urd": "ur",
-    "hin": "hi", "ben": "bn", "nep": "ne", "tam": "ta", "heb": "he", "yid": "yi", "arm": "hy",
-    "hye": "hy", "geo": "ka", "kat": "ka", "ind": "id", "may": "ms", "msa": "ms", "chi": "zh",
-    "zho": "zh", "jpn": "ja", "kor": "ko", "vie": "vi", "tha": "th", "swa": "sw", "som": "so",
-    "tir": "ti", "amh": "am", "hau": "ha",
-    # country codes written for the language
+# Country codes written for the language (CLDR's language aliases, below, cover the ISO 639-2
+# and 639-3 codes such as `fre` or `ell`).
+_COUNTRY_FOR_LANGUAGE = {
     "gr": "el", "dk": "da", "jp": "ja", "cz": "cs", "ua": "uk", "cn": "zh", "kr": "ko", "sp": "es",
     "gb": "en", "us": "en", "ir": "fa", "il": "he",
 }
+
+
+@lru_cache(maxsize=1)
+def _aliases() -> dict[str, str]:
+    """`fre` -> fr, `ell` -> el, ...: CLDR's language aliases (Babel) that name a plain code,
+    and the country codes above."""
+    from babel.core import get_global
+
+    known = _languages()
+    aliases = {k: v for k, v in get_global("language_aliases").items() if v in known}
+    return {**aliases, **_COUNTRY_FOR_LANGUAGE}
 
 
 @lru_cache(maxsize=1)
@@ -76,8 +75,8 @@ def suggest_language(code: str) -> str | None:
     lower = code.strip().casefold()
     if lower in _languages():
         return lower
-    if lower in _ISO_639_2:
-        return _ISO_639_2[lower]
+    if lower in _aliases():
+        return _aliases()[lower]
     if lower in _names():
         return _names()[lower]
     common = _common()
