@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bot.config.deliveries import DELIVERIES_FILE, load_deliveries
+from bot.config.layout import RULES_DIR
 from bot.config.sources import SOURCES_FILE, load_sources
 from bot.config.themes import load_themes
 from bot.errors import ConfigError, Problem
 
 log = logging.getLogger(__name__)
 
-RULES_DIR = "rules"
 
 
 @dataclass(frozen=True)

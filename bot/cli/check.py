@@ -7,7 +7,8 @@ import sys
 import click
 
 from bot.cli.common import EXIT_OK, EXIT_PROBLEMS, App, pass_app
-from bot.config.deliveries import DELIVERIES_FILE, RULES_DIR
+from bot.config.deliveries import DELIVERIES_FILE
+from bot.config.layout import RULES_DIR
 from bot.config.sources import SOURCES_FILE
 from bot.errors import ConfigError, Problem
 

@@ -34,7 +34,7 @@ def check_theme(app: App, theme: str | None) -> None:
 
     from sqlalchemy import select
 
-    from bot.config.deliveries import theme_slugs
+    from bot.config.layout import theme_slugs
     from bot.storage.schema import hits
 
     known = theme_slugs(app.config_dir)

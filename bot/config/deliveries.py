@@ -16,12 +16,12 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from bot.config.fields import Strict, language_problem
+from bot.config.layout import RULES_DIR, theme_slugs
 from bot.config.settings import is_time_zone
 from bot.config.yamlfile import display_path, format_loc, load_yaml, position, validate
 from bot.errors import ConfigError, Problem
 
 DELIVERIES_FILE = "deliveries.yaml"
-RULES_DIR = "rules"  # as bot.config.themes: one theme a file, rules/<slug>.yaml
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DIGEST = re.compile(r"^(off|daily (\d{1,2}):(\d{2})|weekly (" + "|".join(WEEKDAYS) + r") (\d{1,2}):(\d{2}))$")
 
@@ -167,12 +167,6 @@ def load_deliveries(config_dir: Path) -> DeliveriesFile:
     if problems or parsed is None:
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0))  # stable: by line, then as found
     return parsed
-
-
-def theme_slugs(config_dir: Path) -> set[str]:
-    """The themes of `config_dir`: the names of its rules/*.yaml (no rules/: none)."""
-    folder = Path(config_dir) / RULES_DIR
-    return {p.stem for p in folder.glob("*.yaml")} if folder.is_dir() else set()
 
 
 def filter_problems(data: object, shown: str, themes: set[str]) -> list[Problem]:

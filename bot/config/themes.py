@@ -13,12 +13,12 @@ from typing import Any, Iterator, Literal
 from pydantic import Field, field_validator
 
 from bot.config.fields import Slug, Strict, language_problem
+from bot.config.layout import RULES_DIR
 from bot.config.yamlfile import display_path, load_yaml, position, validate
 from bot.errors import ConfigError, Problem, RuleSyntaxError
 from bot.match import Matcher, Query, QuerySyntaxError, RuleDef, ThemeDef, compile_query
 from bot.match.query import Filter
 
-RULES_DIR = "rules"
 class RuleModel(Strict):
     id: Slug
     query: str = Field(min_length=1)
