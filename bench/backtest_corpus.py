@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bot.config.themes import load_themes  # noqa: E402
-from bot.countries import tag_countries  # noqa: E402
+from bot.tagging.countries import tag_countries  # noqa: E402
 from bot.model import Item  # noqa: E402
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "news" / "news_sample.jsonl"

@@ -8,7 +8,7 @@ feeds from another process (tests/nginxfeeds.py: 304 on If-None-Match). A first 
 one item per feed (the backlog), with 4 processes. Then, for each process count K, two cycles
 with every source due: "unchanged" (every answer a 304) and "changed" (10% of the feeds gained
 one new item; the rest 304). The K processes start, import and connect first, then all begin
-on one signal; each polls (bot.pipeline.Poller with a lease owner, the code `newsbot run
+on one signal; each polls (bot.ingest.pipeline.Poller with a lease owner, the code `newsbot run
 --role poller` runs) until no due source is left to claim. Reported per cycle: wall time,
 sources/s, CPU seconds of the pollers and of the PostgreSQL server, WAL bytes written, and at
 the end the database size. On a 2-core machine, more than two processes only add contention:
@@ -49,12 +49,12 @@ def item(rng: random.Random, n: int, k: int) -> tuple[str, str, str]:
 
 def worker(args: argparse.Namespace) -> None:
     from bot.config.sources import SourcesConfig, SourcesFile
-    from bot.fetch import Fetcher, FetchPolicy
-    from bot.pipeline import Poller
+    from bot.ingest.fetch import Fetcher, FetchPolicy
+    from bot.ingest.pipeline import Poller
     from bot.storage.db import make_engine
     import bot.parse.feed  # noqa: F401  (imports before the start signal)
-    import bot.stories  # noqa: F401
-    from bot.countries import tag_countries
+    import bot.stories.grouping  # noqa: F401
+    from bot.tagging.countries import tag_countries
 
     tag_countries("Greece", "en")
     cfg = SourcesConfig(SourcesFile.model_validate({

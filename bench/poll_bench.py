@@ -129,8 +129,8 @@ def maxrss_mb() -> float:
 
 async def run_cycles(args: argparse.Namespace, root: Path, feeds: Path, port: int, now: datetime) -> dict:
     from bot.config.sources import SourcesConfig, SourcesFile
-    from bot.fetch import Fetcher, FetchPolicy
-    from bot.pipeline import Poller
+    from bot.ingest.fetch import Fetcher, FetchPolicy
+    from bot.ingest.pipeline import Poller
     from bot.storage.db import open_database
 
     hosts = max(1, args.sources // 4)
@@ -184,19 +184,19 @@ async def run_cycles(args: argparse.Namespace, root: Path, feeds: Path, port: in
                 # Priming only: items and source state are stored for real, but countries,
                 # stories and rules are skipped, so that 500,000 backlog items do not take an
                 # hour; cycles 2 and 3 run the full pipeline. Printed as such.
-                import bot.countries
-                import bot.stories
+                import bot.tagging.countries
+                import bot.stories.grouping
 
-                saved = (bot.countries.tag_countries, bot.stories.assign_story, poller.matcher)
-                bot.countries.tag_countries = lambda text, lang: ([], [])
-                bot.stories.assign_story = lambda conn, item_id, item, now: None
+                saved = (bot.tagging.countries.tag_countries, bot.stories.grouping.assign_story, poller.matcher)
+                bot.tagging.countries.tag_countries = lambda text, lang: ([], [])
+                bot.stories.grouping.assign_story = lambda conn, item_id, item, now: None
                 poller.matcher = None
             workers = list(getattr(executor, "_processes", None) or {}) if executor is not None else []
             c0, w0, k0 = cpu(), time.perf_counter(), proc_cpu(workers)
             summary = await poller.poll()
             workers = list(getattr(executor, "_processes", None) or {}) if executor is not None else []
             if light:
-                bot.countries.tag_countries, bot.stories.assign_story, poller.matcher = saved
+                bot.tagging.countries.tag_countries, bot.stories.grouping.assign_story, poller.matcher = saved
             if profiler is not None:
                 import pstats
 

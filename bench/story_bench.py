@@ -32,8 +32,8 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from bot.model import Item  # noqa: E402
 from bot.storage.db import open_database  # noqa: E402
 from bot.storage.schema import items, stories, story_sigs  # noqa: E402
-from bot.stories import assign_story
-from bot.similarity import fingerprint, title_key  # noqa: E402
+from bot.stories.grouping import assign_story
+from bot.stories.similarity import fingerprint, title_key  # noqa: E402
 
 WORDS = ("migrants asylum refugees border detention court ruling deportation boat rescue "
          "coast guard minister government policy camp children families reception centre "

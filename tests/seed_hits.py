@@ -10,7 +10,7 @@ from sqlalchemy import insert
 
 from bot.model import Item
 from bot.storage.schema import hits, items, sources
-from bot.stories import assign_story
+from bot.stories.grouping import assign_story
 
 _n = itertools.count(1)
 

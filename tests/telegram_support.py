@@ -11,7 +11,7 @@ from typing import AsyncIterator, Callable
 
 from bot.config.settings import Settings
 from bot.config.sources import load_sources
-from bot.delivery import telegram_bot as tb
+from bot.chat import telegram_bot as tb
 from bot.delivery.sender import Sender, TelegramTransport, make_bot
 from bot.storage.db import open_database
 from fakebotapi import TOKEN, check_message

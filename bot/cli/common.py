@@ -72,7 +72,7 @@ pass_app = click.make_pass_decorator(App)
 
 
 def secrets_of(settings: Settings) -> tuple[str | None, ...]:
-    """The secret values of `settings`, for bot.logs: the bot token, the SMTP and database
+    """The secret values of `settings`, for bot.runtime.logs: the bot token, the SMTP and database
     passwords."""
     from urllib.parse import urlsplit
 
@@ -89,7 +89,7 @@ def database_error(exc: Exception, urls: list[str]) -> str:
     """The one line for a database that cannot be reached (or refused us): the URLs with
     their passwords hidden, and the driver's first line, masked too."""
     from bot.config.settings import redact_url
-    from bot.logs import redact
+    from bot.runtime.logs import redact
 
     text = str(getattr(exc, "orig", None) or exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
@@ -134,7 +134,7 @@ def handle_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from bot.logs import redact, set_secrets
+        from bot.runtime.logs import redact, set_secrets
 
         app = None
         try:
@@ -197,7 +197,7 @@ def format_option(*choices: str, default: str = "text") -> Callable:
 def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     """Only the CLI configures handlers. httpx logs URLs, and Bot API URLs hold the token;
     the configured secrets are masked in every line."""
-    from bot.logs import configure
+    from bot.runtime.logs import configure
 
     ctx = click.get_current_context(silent=True)
     app = ctx.find_object(App) if ctx is not None else None

@@ -1,4 +1,4 @@
-"""`newsbot demo`: the offline showcase (bot/demo.py) for someone with no token and no internet."""
+"""`newsbot demo`: the offline showcase (bot/runtime/demo.py) for someone with no token and no internet."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from bot.cli.common import App, handle_errors, pass_app
 @handle_errors
 def demo(app: App, email_path: Path | None, keep: bool) -> None:
     """Offline showcase: serve sample feeds on loopback, poll once, print the digest, write the email."""
-    from bot.demo import run_demo, shipped_rules_dir
+    from bot.runtime.demo import run_demo, shipped_rules_dir
 
     rules = shipped_rules_dir(app.config_dir)
     work = Path(tempfile.mkdtemp(prefix="newsbot-demo-"))

@@ -61,7 +61,7 @@ def register(group: click.Group) -> None:
     @handle_errors
     def hits_cmd(app: App, since: timedelta, theme: str | None, fmt: str) -> None:
         """List stored hits: one line per item, newest first."""
-        from bot.hitlist import FIELDS, list_item_hits
+        from bot.insight.hitlist import FIELDS, list_item_hits
 
         check_theme(app, theme)
         now = datetime.now(timezone.utc)

@@ -16,8 +16,8 @@ from bot.cli.common import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, App, echo_json, f
 
 async def run_poll(app: App, source_ids: tuple[str, ...], due_only: bool, show_progress: bool):  # noqa: ANN201
     from bot.config.themes import load_themes
-    from bot.fetch import Fetcher, FetchPolicy
-    from bot.pipeline import Poller
+    from bot.ingest.fetch import Fetcher, FetchPolicy
+    from bot.ingest.pipeline import Poller
 
     sources_cfg = app.sources()
     themes = load_themes(app.config_dir)

@@ -17,7 +17,7 @@ def register(group: click.Group) -> None:
     @handle_errors
     def report_cmd(app: App, fmt: str) -> None:
         """Print the coordinator report: what to fix in sources and tune in rules."""
-        from bot.report import build_report, render_text
+        from bot.insight.report import build_report, render_text
 
         enabled = [s.id for s in app.sources().enabled]
         with app.engine.connect() as conn:

@@ -1,8 +1,8 @@
 """`newsbot rules test` and `newsbot rules backtest`: try the theme rules on a text, on a JSONL
 file of items, or on the items stored in the database, to tune them before committing.
 
-Composes bot.config.themes (rules), bot.match (matching), bot.countries (tags) and, for the
-backtest without --file, the items table and members' votes (bot.feedback: each rule's
+Composes bot.config.themes (rules), bot.match (matching), bot.tagging.countries (tags) and, for the
+backtest without --file, the items table and members' votes (bot.stories.feedback: each rule's
 precision over the stored hits of the period, and the noisiest rules). Prints; never writes
 to the database.
 """
@@ -28,7 +28,7 @@ SAMPLES = 3
 
 def _countries(item: Any) -> tuple[list[str], list[str]]:
     try:
-        from bot.countries import tag_countries
+        from bot.tagging.countries import tag_countries
     except ImportError:  # the country tagger ships separately; matching works without it
         return [], []
     text = "\n".join(x for x in (item.title, item.summary, item.text) if x)
@@ -36,7 +36,7 @@ def _countries(item: Any) -> tuple[list[str], list[str]]:
 
 
 def _detect(text: str) -> str | None:
-    from bot.items import detect_language  # loads the language model: only when asked
+    from bot.parse.items import detect_language  # loads the language model: only when asked
 
     return detect_language(text)
 
@@ -276,7 +276,7 @@ def _counting(items: Iterable, label: str, every: int = 500) -> Iterator:
 def add_feedback(report: dict, app: App, window: timedelta) -> None:
     """Members' votes on the stored hits of the period: per rule (votes_up, votes_down,
     precision: None without votes) and the noisiest rules (lowest smoothed precision)."""
-    from bot.feedback import noisiest_rules, rule_stats
+    from bot.stories.feedback import noisiest_rules, rule_stats
 
     since = datetime.now(timezone.utc) - window
     with app.engine.connect() as conn:

@@ -1,4 +1,4 @@
-"""`newsbot run`: start the daemon (bot/daemon.py) with logging configured for a terminal
+"""`newsbot run`: start the daemon (bot/runtime/daemon.py) with logging configured for a terminal
 or a log collector. Migrates the database at start; exits 2 on a configuration error or
 when another daemon holds the database lock."""
 
@@ -32,9 +32,9 @@ def run(app: App, role: str, log_format: str, log_level: str) -> None:
     SIGINT. Health and metrics on NEWSBOT_HTTP (default 127.0.0.1:8787; `off` disables).
     NEWSBOT_LEASE_TTL (seconds, default 300): how long a dead worker's sources and sends stay
     claimed before another process takes them over."""
-    from bot.clock import Clock
-    from bot.daemon import Daemon
-    from bot.lock import LockHeld
+    from bot.runtime.clock import Clock
+    from bot.runtime.daemon import Daemon
+    from bot.runtime.lock import LockHeld
 
     setup_logging(log_level.upper(), log_format)
     # Alembic's plugin set-up chatter is noise; its "Running upgrade" lines stay.

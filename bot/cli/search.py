@@ -24,7 +24,7 @@ def register(group: click.Group) -> None:
                    fmt: str) -> None:
         """Search stored items with the rule query language (see `newsbot rules test`)."""
         from bot.errors import RuleSyntaxError
-        from bot.search import search
+        from bot.insight.search import search
 
         check_theme(app, theme)
         now = datetime.now(timezone.utc)

@@ -2,7 +2,7 @@
 
 Loading reports every problem at once with its file:line:col, the filters' names too: a
 theme must have its file in rules/ (a theme's slug is its file name; the rule engine is not
-needed to know that), a region must be one of `bot.countries.REGIONS` (the names items are
+needed to know that), a region must be one of `bot.tagging.countries.REGIONS` (the names items are
 tagged with and /subscribe offers), a language a code such as the rules' `languages:` take.
 """
 
@@ -52,7 +52,7 @@ class Filters(Strict):
         """Region names in any case, as /subscribe takes them: `europe` is `Europe`."""
         if v == "all":
             return v
-        from bot.countries import REGIONS
+        from bot.tagging.countries import REGIONS
 
         spelled = {region.lower(): region for region in REGIONS}
         return tuple(spelled.get(name.lower(), name) for name in v)
@@ -172,7 +172,7 @@ def load_deliveries(config_dir: Path) -> DeliveriesFile:
 def filter_problems(data: object, shown: str, themes: set[str]) -> list[Problem]:
     """Unknown themes, regions and languages in the `themes:`, `regions:` and `languages:`
     lists of every chat and email list, each at its item's file:line:col."""
-    from bot.countries import REGIONS
+    from bot.tagging.countries import REGIONS
 
     problems: list[Problem] = []
 

@@ -49,11 +49,11 @@ class ImportResult:
 # --- helpers ----------------------------------------------------------------------------------
 
 def url_key(url: str) -> str:
-    """What makes two source URLs the same: the canonical URL of `bot.items.canonical_url`
+    """What makes two source URLs the same: the canonical URL of `bot.parse.items.canonical_url`
     (scheme and host case-insensitive, no default port, fragment or tracking parameters such
     as utm_*), then no trailing slash, no `www.`, and http and https alike (a site that moved
     to https is still the same feed)."""
-    from bot.items import canonical_url
+    from bot.parse.items import canonical_url
 
     url = url.strip()
     parts = urlsplit(canonical_url(url) or url)

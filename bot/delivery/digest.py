@@ -1,6 +1,6 @@
 """Digest schedules and the database side of messages: when a destination's digest is due,
 turning outbox rows into `format.Entry` values (with "also reported by" from the story's
-members), and ranking them with bot.ranking (DIGEST_HALF_LIFE).
+members), and ranking them with bot.stories.ranking (DIGEST_HALF_LIFE).
 
 Must not send anything or decide what matches; reads hits, items, stories and votes only.
 """
@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, select
 
-from bot import ranking
+from bot.stories import ranking
 from bot.delivery.format import Entry
-from bot.feedback import hit_votes, rule_votes
+from bot.stories.feedback import hit_votes, rule_votes
 from bot.storage.schema import hits, items
-from bot.stories import story_members
+from bot.stories.grouping import story_members
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def is_due(dest: Any, now: datetime, default_tz: str | None = None) -> bool:
 
 def _country_names(codes: Sequence[str]) -> list[str]:
     try:
-        from bot.countries import country_name
+        from bot.tagging.countries import country_name
     except ImportError:  # the countries module is another part; codes are still readable
         return list(codes)
     names = []
@@ -122,7 +122,7 @@ def rank_entries(conn: Connection, entries: Sequence[Entry], now: datetime, *,
                  weights: Mapping[str, float] | None = None,
                  half_life: timedelta = ranking.DIGEST_HALF_LIFE,
                  rule_feedback: Mapping[str, tuple[int, int]] | None = None) -> None:
-    """Set each entry's `score` by bot.ranking (the formula of the README's "Stories, ranking
+    """Set each entry's `score` by bot.stories.ranking (the formula of the README's "Stories, ranking
     and search"): theme priority, distinct sources of the story, the heaviest source's
     weight, recency (`half_life`) and members' votes on the hit and on its best rule.
     `rule_feedback` (rule -> (up, down)) may be passed in when ranking many digests."""

@@ -4,7 +4,7 @@ ranked, and the summary table. Reads `items`/`hits` rows; writes nothing.
 Owns: ISO weeks in a time zone, the list filters.
 Must not: send, render templates or decide when a digest is due (`bot.delivery.email`).
 
-Ranking within a theme, one entry per story (the earliest item found): `bot.ranking`, the
+Ranking within a theme, one entry per story (the earliest item found): `bot.stories.ranking`, the
 same formula as the Telegram digests (README "Stories, ranking and search") with the email's
 longer half-life, EMAIL_HALF_LIFE (72 h), measured from the end of the week; the story's
 sources are those found before the week ended (a digest of a past week does not change);
@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 
-from bot import ranking
+from bot.stories import ranking
 from bot.config.deliveries import EmailList
-from bot.feedback import hit_votes, rule_votes
+from bot.stories.feedback import hit_votes, rule_votes
 from bot.delivery.email_render import DigestEntry, SummaryRow, ThemeSection, WeeklyDigest
 from bot.storage.schema import hits, items
 
@@ -81,7 +81,7 @@ def theme_catalog(themes: Any) -> dict[str, tuple[str, str]]:
 def score(n_sources: int, when: datetime | None, week_end: datetime, priority: str, *,
           weight: float = 1.0, votes: tuple[int, int] = (0, 0),
           rule_votes: tuple[int, int] = (0, 0)) -> float:
-    """A story's score in the email: bot.ranking.score at the end of the week."""
+    """A story's score in the email: bot.stories.ranking.score at the end of the week."""
     return ranking.score(ranking.Rankable(
         key=0, priority=priority, sources=max(n_sources, 1), when=when or week_end, weight=weight,
         votes_up=votes[0], votes_down=votes[1], rule_up=rule_votes[0], rule_down=rule_votes[1]),
@@ -90,7 +90,7 @@ def score(n_sources: int, when: datetime | None, week_end: datetime, priority: s
 
 def _country_name(code: str) -> str:
     try:
-        from bot.countries import country_name
+        from bot.tagging.countries import country_name
         return country_name(code, "en")
     except (ImportError, LookupError, ValueError):
         from babel import Locale

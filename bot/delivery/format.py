@@ -45,7 +45,7 @@ class Entry:
     also: Sequence[str] = ()          # other sources that reported the same story
     delivery_ids: list[int] = field(default_factory=list)
     source_ids: Sequence[str] = ()    # ids of every source of the story, its own first
-    score: float = 0.0                # bot.ranking score (digest.rank_entries); orders a theme
+    score: float = 0.0                # bot.stories.ranking score (digest.rank_entries); orders a theme
 
 
 @dataclass
@@ -145,7 +145,7 @@ def render_alert(entry: Entry, theme_title: str, tz: tzinfo = timezone.utc) -> M
 def _merge(entries: Iterable[Entry], titles: Mapping[str, str]) -> list[tuple[Entry, list[str]]]:
     """One line per story: the same story from several items or themes shows once, under
     its most urgent theme, with the rest of its themes named. Within a theme the higher
-    `score` comes first (bot.ranking), then the older hit."""
+    `score` comes first (bot.stories.ranking), then the older hit."""
     by_key: dict[str, tuple[Entry, list[str]]] = {}
     ordered = sorted(entries, key=lambda e: (PRIORITY_ORDER.get(e.priority, 9),
                                               titles.get(e.theme, e.theme).lower(), -e.score, e.hit_id))

@@ -34,7 +34,7 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from sqlalchemy import Engine, select, update
 
-from bot import feedback
+from bot.stories import feedback
 from bot.delivery import outbox
 from bot.delivery.digest import is_due, load_entries, rank_entries, resolve_tz, theme_titles
 from bot.delivery.format import Message, render_alert, render_digest
@@ -456,8 +456,8 @@ class Sender:
     def _rule_feedback(self, conn: Any) -> dict:
         """Votes per rule, read once per RULE_CACHE of clock time: a pass of many digests
         scans the hits once, and a vote cast meanwhile moves a rule by one vote at most."""
-        from bot.feedback import rule_votes
-        from bot.ranking import RULE_VOTES_WINDOW
+        from bot.stories.feedback import rule_votes
+        from bot.stories.ranking import RULE_VOTES_WINDOW
 
         now = self.clock()
         if self._rule_votes is None or not timedelta(0) <= now - self._rule_votes[0] < RULE_CACHE:

@@ -13,7 +13,7 @@ most terms cost one set lookup; word positions (`context.py`) are computed only 
 phrase, a NEAR or a scoped term asks for them, once per item and field.
 
 `resolve_term` and its `TermSpec.anchor` (the first letters every match of a term starts with)
-are kept for `bot.search`, which narrows SQL candidates with them.
+are kept for `bot.insight.search`, which narrows SQL candidates with them.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def resolve_parts(term: Term, lang: str | None) -> tuple[Unit, ...]:
 
 
 def resolve_term(term: Term, lang: str | None) -> TermSpec:
-    """The term's key and anchor (the leading letters of any match), for `bot.search`."""
+    """The term's key and anchor (the leading letters of any match), for `bot.insight.search`."""
     parts = resolve_parts(term, lang)
     key = "\x1f".join(k + v for k, v in parts)
     kind0, value0 = parts[0]

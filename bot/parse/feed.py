@@ -1,7 +1,7 @@
 """RSS 0.9x/1.0/2.0 and Atom through feedparser -> ParsedFeed.
 
 feedparser runs with `sanitize_html=False, resolve_relative_uris=False` (about twice as fast:
-bot.items.clean_text turns the HTML into plain text anyway, and only item links need
+bot.parse.items.clean_text turns the HTML into plain text anyway, and only item links need
 resolving). It only ever receives bytes, never a URL, so it does no I/O.
 Bozo (ill-formed) documents keep whatever entries feedparser recovered; entries with no title,
 link nor summary are dropped, and an ill-formed document left with none is a parse-error.
@@ -16,7 +16,7 @@ from email.message import Message
 import feedparser
 
 from bot.errors import FetchError
-from bot.items import build_item, clean_text, is_empty, to_utc
+from bot.parse.items import build_item, clean_text, is_empty, to_utc
 from bot.parse import ParsedFeed
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup
 from bs4.element import Tag
 
 from bot.errors import FetchError
-from bot.items import build_item, canonical_url, clean_text, parse_date
+from bot.parse.items import build_item, canonical_url, clean_text, parse_date
 from bot.parse import ParsedFeed
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json",

@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 
 from bot.errors import FetchError
-from bot.items import build_item, clean_text, is_empty, parse_date
+from bot.parse.items import build_item, clean_text, is_empty, parse_date
 from bot.parse import ParsedFeed
 
 

@@ -12,7 +12,7 @@ How a claim is made safe:
   same row (the second skips the rows the first has locked, then sees them leased).
 - SQLite: the same single UPDATE without the row locks. SQLite has one writer at a time, so
   the statement is atomic against other claimers; and newsbot runs one process per SQLite
-  file anyway (bot/lock.py).
+  file anyway (bot/runtime/lock.py).
 
 Leases are measured in real wall-clock time (`lease_now`), never the daemon's simulated
 clock: they guard against real processes that may die. Due-ness (`next_poll_at`,
@@ -21,7 +21,7 @@ clock: they guard against real processes that may die. Due-ness (`next_poll_at`,
 The leader: only one process runs the Telegram long polling and the schedules. On PostgreSQL
 it is whoever holds a session advisory lock on a dedicated connection; the server frees it
 when that connection ends, so a killed leader is replaced at the next attempt of another
-process. On SQLite the single-instance lock (bot/lock.py) already makes the one process the
+process. On SQLite the single-instance lock (bot/runtime/lock.py) already makes the one process the
 leader.
 
 Owns: the lease columns and the leader lock. Must not: decide what is due beyond the row's
@@ -214,7 +214,7 @@ class LeaderLock:
     PostgreSQL: pg_try_advisory_lock on a connection of its own, outside the engine's pool
     (a pooled connection would carry the lock to whoever borrows it next). Losing that
     connection loses the lock: `check()` notices and returns False.
-    SQLite: always the leader; the single-instance lock in bot/lock.py already guarantees
+    SQLite: always the leader; the single-instance lock in bot/runtime/lock.py already guarantees
     that no other process uses the file."""
 
     def __init__(self, engine: Engine, key: int = LEADER_KEY):

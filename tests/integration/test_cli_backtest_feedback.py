@@ -1,5 +1,5 @@
 """`newsbot rules backtest` on stored items reports each rule's precision from members' votes
-(bot.feedback.rule_stats) and the noisiest rules, through the real CLI and SQLite."""
+(bot.stories.feedback.rule_stats) and the noisiest rules, through the real CLI and SQLite."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.feedback import record_vote
+from bot.stories.feedback import record_vote
 from bot.storage.db import open_database
 from seed_hits import add_hit, add_item
 

@@ -31,7 +31,7 @@ from aiosmtpd.smtp import SMTP as SMTPServer
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from bot.clock import Clock
+from bot.runtime.clock import Clock
 from bot.storage.db import make_engine
 from bot.storage.schema import email_sends, hits, items, kv, sources
 from fakebotapi import TOKEN, Fault, FakeBotAPI

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.demo import FEEDS, render_feed
+from bot.runtime.demo import FEEDS, render_feed
 from conftest import REPO
 
 

@@ -1,4 +1,4 @@
-"""Telegram digests rank stories within a theme by bot.ranking (DIGEST_HALF_LIFE), with
+"""Telegram digests rank stories within a theme by bot.stories.ranking (DIGEST_HALF_LIFE), with
 "also reported by" from the story's members, on a real SQLite database, through the real
 Sender (console transport) and the preview used by `newsbot digest --preview`."""
 
@@ -12,8 +12,8 @@ from types import SimpleNamespace
 from bot.delivery.console import ConsoleTransport
 from bot.delivery.digest import load_entries, preview_messages, rank_entries
 from bot.delivery.sender import Sender
-from bot.feedback import record_vote
-from bot.ranking import DIGEST_HALF_LIFE, EMAIL_HALF_LIFE
+from bot.stories.feedback import record_vote
+from bot.stories.ranking import DIGEST_HALF_LIFE, EMAIL_HALF_LIFE
 from bot.storage.schema import deliveries, destinations
 from seed_hits import add_hit, add_item
 

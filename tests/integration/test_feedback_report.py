@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from bot.cli import cli
-from bot.feedback import (buttons, callback_data, hit_votes, noisiest_rules, parse_callback,
+from bot.stories.feedback import (buttons, callback_data, hit_votes, noisiest_rules, parse_callback,
                           record_vote, rule_stats, rule_votes)
-from bot.report import build_report, render_text
+from bot.insight.report import build_report, render_text
 from bot.storage.db import open_database
 from bot.storage.schema import feedback
 from seed_hits import add_hit, add_item, add_source

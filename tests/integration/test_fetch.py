@@ -1,4 +1,4 @@
-"""bot.fetch against the real feed server on 127.0.0.1: every failure kind, redirects,
+"""bot.ingest.fetch against the real feed server on 127.0.0.1: every failure kind, redirects,
 conditional GET, slow and oversized responses, compression, TLS, the private-network guard."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pytest
 import trustme
 
 from bot.errors import FAILURE_KINDS, FetchError
-from bot.fetch import Fetcher, FetchPolicy, FetchResult, max_age_seconds, retry_after_seconds
-from bot.netguard import is_public_address
+from bot.ingest.fetch import Fetcher, FetchPolicy, FetchResult, max_age_seconds, retry_after_seconds
+from bot.ingest.netguard import is_public_address
 
 RSS = ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
        "<item><title>Détention à Calais</title><link>https://example.org/a</link></item>"

@@ -170,7 +170,7 @@ def test_leader_lock(engine, db_url):
     first = leases.LeaderLock(engine)
     assert first.try_acquire() and first.held
     if engine.dialect.name == "sqlite":
-        assert first.check()   # the single-instance lock (bot/lock.py) makes it the leader
+        assert first.check()   # the single-instance lock (bot/runtime/lock.py) makes it the leader
         return
     other_engine = make_engine(db_url)
     second = leases.LeaderLock(other_engine)

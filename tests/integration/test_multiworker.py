@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.clock import Clock
+from bot.runtime.clock import Clock
 from bot.storage.db import make_engine, open_database
 from bot.storage.schema import deliveries, destinations, hits, items, sources
 from fakebotapi import TOKEN, FakeBotAPI

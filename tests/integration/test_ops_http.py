@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import insert
 
-from bot.ops_http import OpsMetrics, OpsServer, parse_address
+from bot.runtime.ops_http import OpsMetrics, OpsServer, parse_address
 from bot.storage.db import make_engine, open_database
 from bot.storage.schema import deliveries, destinations, hits, items, sources
 

@@ -17,8 +17,8 @@ from bot.config.sources import load_sources
 from bot.config.themes import load_themes
 from bot.delivery.outbox import sync_config_destinations
 from bot.errors import NewsbotError
-from bot.fetch import Fetcher, FetchPolicy
-from bot.pipeline import Poller
+from bot.ingest.fetch import Fetcher, FetchPolicy
+from bot.ingest.pipeline import Poller
 from bot.storage import repo
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, hits, items
@@ -354,8 +354,8 @@ async def test_sources_of_one_host_share_kept_alive_connections(env):
 async def test_crew_widens_while_servers_are_slow(env, monkeypatch):
     """Sixteen sources on sixteen hosts, each answering after 0.3 s: the crew starts with
     four threads polling at once, and since the process is idle while it waits, more go in
-    (bot.crew_gate), and the next cycle starts where this one ended."""
-    from bot import pipeline
+    (bot.ingest.crew_gate), and the next cycle starts where this one ended."""
+    from bot.ingest import pipeline
     from tests.feedserver import Route
     from tests.inflight import InFlight
 

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select, update
 
 from bot.config.sources import load_sources
-from bot.fetch import Fetcher, FetchPolicy
-from bot.pipeline import Poller
+from bot.ingest.fetch import Fetcher, FetchPolicy
+from bot.ingest.pipeline import Poller
 from bot.storage.schema import items, sources
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.errors import RuleSyntaxError
-from bot.search import search
+from bot.insight.search import search
 from seed_hits import add_hit, add_item
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
@@ -102,7 +102,7 @@ def test_limit_and_syntax_error(engine, seeded):
 
 def test_terms_every_match_must_contain():
     from bot.match import compile_query
-    from bot.search import _clauses
+    from bot.insight.search import _clauses
 
     clauses = _clauses(compile_query('detained AND (migra* OR "asylum seekers") -football source:x').ast)
     assert [[(n.term, n.prefix) for n in c] for c in clauses] == [

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from bot.delivery import telegram_bot as tb
+from bot.chat import telegram_bot as tb
 from bot.storage.schema import deliveries, destinations, hits, items
 from fakebotapi import fake_bot_api  # noqa: F401
 from telegram_support import running_bot

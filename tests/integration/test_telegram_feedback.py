@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from bot.feedback import record_vote
+from bot.stories.feedback import record_vote
 from bot.storage.schema import deliveries, destinations, feedback
 from fakebotapi import fake_bot_api  # noqa: F401
 from telegram_support import running_bot

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot import due, weekly_report
+from bot.runtime import due, weekly_report
 from bot.delivery.sender import Sender, TelegramTransport, make_bot
 from bot.storage.db import open_database
 from fakebotapi import TOKEN, fake_bot_api  # noqa: F401

@@ -9,7 +9,7 @@ import pytest
 
 from bot.config.deliveries import load_deliveries
 from bot.errors import ConfigError
-from bot.reload import load_config
+from bot.runtime.reload import load_config
 
 THEME = "theme: {slug}\ntitle: T\nrules:\n  - id: {slug}-1\n    query: word\n"
 
@@ -120,7 +120,7 @@ def test_retention_must_be_a_duration_placed_at_its_value(config_dir: Path):
 def test_a_valid_retention_loads(config_dir: Path):
     from datetime import timedelta
 
-    from bot.retention import retention_of
+    from bot.runtime.retention import retention_of
 
     (config_dir / "deliveries.yaml").write_text("storage:\n  retention: 12w\n", encoding="utf-8")
     assert retention_of(load_deliveries(config_dir)) == timedelta(weeks=12)

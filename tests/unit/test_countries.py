@@ -8,7 +8,7 @@ import re
 import pytest
 from babel import Locale
 
-from bot.countries import (
+from bot.tagging.countries import (
     REGIONS,
     country_name,
     fold,

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.crew_gate import BUSY, IDLE, CrewGate
+from bot.ingest.crew_gate import BUSY, IDLE, CrewGate
 from tests.inflight import InFlight
 
 

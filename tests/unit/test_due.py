@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import insert
 
-from bot.due import next_slot, seconds_to_next_poll
+from bot.runtime.due import next_slot, seconds_to_next_poll
 from bot.storage.db import open_database
 from bot.storage.schema import sources
 

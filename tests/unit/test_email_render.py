@@ -189,7 +189,7 @@ def test_schedule_day_time_and_zone(db, tmp_path):
 
 
 @pytest.mark.parametrize("n,age_days,priority,kw,expected", [
-    (1, 0, "normal", {}, 2.0),                     # the neutral story: bot.ranking's 2
+    (1, 0, "normal", {}, 2.0),                     # the neutral story: bot.stories.ranking's 2
     (1, 3, "normal", {}, 1.0),                     # 72 h old at the end of the week: half
     (2, 0, "high", {}, 8.0),                       # priority 4 x coverage 2
     (4, 6, "low", {}, 0.75),                       # 1 x 3 x 0.25
@@ -198,8 +198,8 @@ def test_schedule_day_time_and_zone(db, tmp_path):
     (1, 0, "normal", {"rule_votes": (3, 0)}, 3.2),
 ])
 def test_score_is_the_shared_ranking_with_the_email_half_life(n, age_days, priority, kw, expected):
-    from bot.ranking import EMAIL_HALF_LIFE, Rankable
-    from bot.ranking import score as shared
+    from bot.stories.ranking import EMAIL_HALF_LIFE, Rankable
+    from bot.stories.ranking import score as shared
 
     end = datetime(2026, 11, 23, tzinfo=UTC)
     when = end - timedelta(days=age_days)
@@ -211,7 +211,7 @@ def test_score_is_the_shared_ranking_with_the_email_half_life(n, age_days, prior
 def test_weights_and_votes_reorder_a_theme(tmp_path):
     from sqlalchemy import select
 
-    from bot.feedback import record_vote
+    from bot.stories.feedback import record_vote
     from bot.storage.schema import hits, items
 
     engine = seed(tmp_path / "votes.db")

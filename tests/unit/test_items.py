@@ -1,4 +1,4 @@
-"""bot.items: canonical URLs, plain text, dates, GUIDs, languages."""
+"""bot.parse.items: canonical URLs, plain text, dates, GUIDs, languages."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.items import (build_item, canonical_url, clamp_published, clean_text, detect_language, make_guid,
+from bot.parse.items import (build_item, canonical_url, clamp_published, clean_text, detect_language, make_guid,
                        normalise_language, parse_date, to_utc)
 
 NOW = datetime(2025, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -165,7 +165,7 @@ def test_long_description_becomes_text_with_a_short_summary():
 def test_is_empty_only_when_nothing_to_show():
     from datetime import datetime, timezone
 
-    from bot.items import build_item, is_empty
+    from bot.parse.items import build_item, is_empty
 
     def item(**kw):  # noqa: ANN202
         fields = dict(entry_id=None, link=None, title=None, summary=None, content=None)

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from bot.clock import Clock
-from bot.lock import LOCK_KEY, InstanceLock, LockHeld
+from bot.runtime.clock import Clock
+from bot.runtime.lock import LOCK_KEY, InstanceLock, LockHeld
 from bot.storage.db import open_database
 from bot.storage.schema import kv
 

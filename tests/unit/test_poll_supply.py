@@ -1,4 +1,4 @@
-"""bot.poll_supply: how a cycle's sources reach the crew, in runs of one host."""
+"""bot.ingest.poll_supply: how a cycle's sources reach the crew, in runs of one host."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import threading
 from urllib.parse import urlsplit
 
 from bot.config.sources import Source
-from bot.poll_supply import RunSupply
+from bot.ingest.poll_supply import RunSupply
 
 
 def src(sid: str, host: str) -> Source:

@@ -1,4 +1,4 @@
-"""The ranking formula (bot/ranking.py, README "Stories, ranking and search"): each factor
+"""The ranking formula (bot/stories/ranking.py, README "Stories, ranking and search"): each factor
 moves the order the documented way, and the order is stable."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.ranking import (DIGEST_HALF_LIFE, EMAIL_HALF_LIFE, Rankable, best_rule_votes, factors,
+from bot.stories.ranking import (DIGEST_HALF_LIFE, EMAIL_HALF_LIFE, Rankable, best_rule_votes, factors,
                          rank, score, smoothed)
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)

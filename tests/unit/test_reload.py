@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ConfigError
-from bot.reload import ConfigWatcher, load_config
+from bot.runtime.reload import ConfigWatcher, load_config
 
 SOURCES = """\
 defaults:

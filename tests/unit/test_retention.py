@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from bot.config.deliveries import DeliveriesFile
-from bot.retention import cutoff_for, purge, retention_of
+from bot.runtime.retention import cutoff_for, purge, retention_of
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, email_sends, hits, items, stories
 

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from bot.scheduling import (MAX_INTERVAL, Hints, adaptive_interval, backoff_delay, hints_from,
+from bot.ingest.scheduling import (MAX_INTERVAL, Hints, adaptive_interval, backoff_delay, hints_from,
                             max_age, next_success_interval, retry_after)
 
 M = timedelta(minutes=1)

@@ -4,7 +4,7 @@ import logging
 from pathlib import Path
 
 from bot.config.settings import Settings, redact_url
-from bot.logs import RedactingFilter, configure, redact
+from bot.runtime.logs import RedactingFilter, configure, redact
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
@@ -79,7 +79,7 @@ def _restore_logging(saved) -> None:  # noqa: ANN001
 def test_the_configured_token_is_masked_bare_too(capsys):
     """python-telegram-bot says "The token `123456:SECRET...` was rejected by the server":
     no `bot` before it, and a short token: the configured value itself is masked."""
-    from bot.logs import set_secrets
+    from bot.runtime.logs import set_secrets
 
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
@@ -125,7 +125,7 @@ def test_an_unexpected_exception_is_one_masked_error_line(tmp_path: Path):
     from click.testing import CliRunner
 
     from bot.cli.common import App
-    from bot.logs import set_secrets
+    from bot.runtime.logs import set_secrets
 
     token = "123456:SECRETTOKENabc"
     settings = Settings.load(tmp_path, {"TELEGRAM_BOT_TOKEN": token,

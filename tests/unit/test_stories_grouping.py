@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.model import Item
 from bot.storage.db import open_database
 from bot.storage.schema import items, stories
-from bot.stories import assign_story
+from bot.stories.grouping import assign_story
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 

@@ -1,11 +1,11 @@
-"""The pure side of story grouping (bot/similarity.py): title keys across outlets' styles in
+"""The pure side of story grouping (bot/stories/similarity.py): title keys across outlets' styles in
 en/fr/de/it, loose URL keys, numbers and dates that must agree, and `same_story` reasons."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.similarity import agreement_tokens, fingerprint, same_story, title_key, url_key
+from bot.stories.similarity import agreement_tokens, fingerprint, same_story, title_key, url_key
 
 
 @pytest.mark.parametrize("a,b", [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.delivery.format import MAX_LEN, tg_len
-from bot.delivery.telegram_tools import fit, report_messages, split_plain
+from bot.chat.telegram_tools import fit, report_messages, split_plain
 from fakebotapi import check_message
 
 

@@ -12,7 +12,7 @@ the rule engine decides exactly, ranking orders the results, one result per stor
    extension), scans the period's items, newest first (capped).
 3. Each candidate is matched with the query itself, so results are exactly the query's.
 4. Results are grouped by story (the best item speaks for it, with "also reported by") and
-   ordered by `bot.ranking.score` (half-life SEARCH_HALF_LIFE) times the text relevance
+   ordered by `bot.stories.ranking.score` (half-life SEARCH_HALF_LIFE) times the text relevance
    1 / (1 + position in the index's bm25 order / 50).
 
 Must not: print, or know of Telegram (the bot formats `results` itself).
@@ -27,13 +27,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from bot import ranking
+from bot.stories import ranking
 from bot.match import compile_query
 from bot.match.compile import resolve_term
 from bot.match.query import And, Filter, Near, Not, Or, Scope, Term
 from bot.storage import fulltext
 from bot.storage.schema import hits, items
-from bot.stories import also_reported_by, story_members
+from bot.stories.grouping import also_reported_by, story_members
 
 SEARCH_HALF_LIFE = timedelta(days=14)
 MAX_CANDIDATES = 2000

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from bot.storage import repo
-from bot.stories import also_reported_by, story_members
+from bot.stories.grouping import also_reported_by, story_members
 
 FIELDS = ("item_id", "source", "title", "url", "published", "language", "themes", "rules",
           "countries", "regions", "first_seen", "story_id", "also_reported_by")

@@ -2,7 +2,7 @@
 
 Owns: the address policy (no loopback, private, link-local, multicast, reserved or otherwise
 non-global address unless allowed), name resolution (getaddrinfo), and an httpx transport
-(GuardedSyncTransport; bot.fetch hands them out, one request or one thread at a time) whose
+(GuardedSyncTransport; bot.ingest.fetch hands them out, one request or one thread at a time) whose
 connection pool connects only through that check, and whose reads and writes end by the
 request's deadline.
 
@@ -34,7 +34,7 @@ SyncResolver = Callable[[str, int], list[str]]
 
 
 class BlockedAddress(Exception):
-    """Raised in the connection layer; bot.fetch turns it into FetchError('blocked')."""
+    """Raised in the connection layer; bot.ingest.fetch turns it into FetchError('blocked')."""
 
 
 def is_public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -145,7 +145,7 @@ class _GuardedSyncBackend(httpcore.NetworkBackend):
 
 class GuardedSyncTransport(httpx.HTTPTransport):
     """httpx's own transport, whose connection pool opens sockets through _GuardedSyncBackend.
-    Used by one request at a time (bot.fetch hands it out). `deadline`: () -> the current
+    Used by one request at a time (bot.ingest.fetch hands it out). `deadline`: () -> the current
     request's deadline (time.monotonic()) or None; no read or write outlives it."""
 
     def __init__(self, ssl_context: ssl.SSLContext, *, http2: bool, max_connections: int, allow_private: bool,

@@ -5,7 +5,7 @@ into messages Telegram accepts.
 Owns the reply texts (HTML, every stored string escaped) and their length rule: a reply is
 packed line by line so it never passes 4096 UTF-16 code units after entity parsing
 (`format.tg_len`), with a "… and N more" line instead of a cut inside a tag.
-Must not: talk to Telegram (bot.delivery.telegram_bot does), print, or decide what matches.
+Must not: talk to Telegram (bot.chat.telegram_bot does), print, or decide what matches.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import textwrap
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping, Sequence
 
-from bot import feedback
+from bot.stories import feedback
 from bot.delivery.format import MAX_LEN, clip, h, link, tg_len
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def search_reply(engine: Any, query: str, now: datetime, *, weights: Mapping[str
     """The top results of `query` as one HTML message. A syntax error or an empty query
     gives one line: the problem and the usage."""
     from bot.errors import RuleSyntaxError
-    from bot.search import search
+    from bot.insight.search import search
 
     query = " ".join(query.split())
     if not query:
@@ -168,8 +168,8 @@ def _pct(p: float | None) -> str:
 # --- /report -----------------------------------------------------------------------------
 
 def report_text(engine: Any, now: datetime, source_ids: Iterable[str] | None) -> str:
-    """The coordinator report as plain text (bot.report)."""
-    from bot.report import build_report, render_text
+    """The coordinator report as plain text (bot.insight.report)."""
+    from bot.insight.report import build_report, render_text
 
     with engine.connect() as conn:
         return render_text(build_report(conn, now, source_ids=source_ids))

@@ -1,7 +1,7 @@
 """Stories: grouping items from different sources that report the same event.
 
 Owns the `stories` rows, `items.story_id` and the `story_sigs` rows. A new item joins the
-story of an earlier item that `bot.similarity.same_story` calls the same story (same loose
+story of an earlier item that `bot.stories.similarity.same_story` calls the same story (same loose
 URL, same normalised title, near-identical title or high text overlap; same language; numbers
 and dates agreeing) and that is dated within WINDOW of it. An outlet's own recurring titles
 ("Daily briefing") join each other only within SAME_SOURCE_WINDOW, and a story holds one item
@@ -9,7 +9,7 @@ per outlet otherwise. The lead item is the earliest report, or, when source weig
 given, the heaviest source's.
 
 Cost per new item, without scanning items: the item's lookup keys (URL, title keys, MinHash
-LSH bands; bot/similarity.py) are looked up in an in-memory index, the few candidates are
+LSH bands; bot/stories/similarity.py) are looked up in an in-memory index, the few candidates are
 read by primary key and compared exactly, and one `story_sigs` row (the packed keys) is
 written. The index of each engine is loaded from `story_sigs` rows of the last 2 x WINDOW at
 first use and caught up by item_id before every lookup, so items stored by another process
@@ -32,7 +32,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from bot.model import Item
-from bot.similarity import (MIN_KEY_TOKENS, Fingerprint, fingerprint, same_story,  # noqa: F401
+from bot.stories.similarity import (MIN_KEY_TOKENS, Fingerprint, fingerprint, same_story,  # noqa: F401
                             title_key)
 from bot.storage.schema import items, stories, story_sigs
 

@@ -1,4 +1,4 @@
-"""Small hand-kept tables that Babel (CLDR) does not provide, used by `bot.countries`.
+"""Small hand-kept tables that Babel (CLDR) does not provide, used by `bot.tagging.countries`.
 
 Owns only data: no logic, no I/O. Country *names* come from Babel's localised territory
 names; what lives here is what CLDR lacks:
@@ -11,7 +11,7 @@ names; what lives here is what CLDR lacks:
   ("New Mexico", "Latin America", "Indian Ocean"); the longest match wins, so these
   swallow the shorter name. Babel's own macro-region names are added as blocks too.
 - DEMONYMS: CLDR has no demonyms. A compact table for the countries that matter most to
-  migration news (origin, transit, destination); `bot.countries` generates the inflected
+  migration news (origin, transit, destination); `bot.tagging.countries` generates the inflected
   forms per language (syrien -> syrienne, syriens...). Keep it small: every entry is a
   possible false positive ("Polish", "chino").
 - GEORGIA_CUES: 'Georgia' is also a US state (and Greek for agriculture); the country is
@@ -131,7 +131,7 @@ GEORGIA_CUES = (
 )
 
 # Demonyms: "CODE | lang base [base...] ; lang ...". Bases are the masculine singular (plus
-# German/Dutch nouns; "_" stands for a space); `bot.countries` inflects them per language.
+# German/Dutch nouns; "_" stands for a space); `bot.tagging.countries` inflects them per language.
 # A trailing "!" keeps a form as is (irregular plural). English, Dutch and German-noun forms
 # must be capitalised in the text; Italian, Spanish and Portuguese ones lowercase (there a
 # capital usually means a name or a place: "Indiana", "Greco").

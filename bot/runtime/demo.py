@@ -102,7 +102,7 @@ class DemoFeedServer:
 
 def shipped_rules_dir(config_dir: Path) -> Path:
     """The rules/ the user runs with (config dir), else the ones beside the package source."""
-    for candidate in (config_dir / "rules", Path(__file__).resolve().parent.parent / "rules"):
+    for candidate in (config_dir / "rules", Path(__file__).resolve().parents[2] / "rules"):
         if candidate.is_dir() and any(candidate.glob("*.yaml")):
             return candidate
     return config_dir / "rules"
@@ -146,9 +146,9 @@ async def run_demo(work: Path, rules_dir: Path, email_path: Path,
     from bot.delivery.email import WeeklyEmail
     from bot.delivery.outbox import find_destination, sync_config_destinations
     from bot.delivery.sender import Sender
-    from bot.fetch import Fetcher
-    from bot.pipeline import Poller
-    from bot.reload import load_config
+    from bot.ingest.fetch import Fetcher
+    from bot.ingest.pipeline import Poller
+    from bot.runtime.reload import load_config
     from bot.storage import repo
     from bot.storage.db import open_database
     from bot.storage.schema import hits as hits_t
@@ -169,7 +169,7 @@ async def run_demo(work: Path, rules_dir: Path, email_path: Path,
                     # Established sources: a first poll would otherwise be kept as backlog.
                     repo.update_source(conn, s.id, backlog_done=True)
                 sync_config_destinations(conn, config.deliveries, now)
-            from bot.fetch import FetchPolicy
+            from bot.ingest.fetch import FetchPolicy
 
             async with Fetcher(FetchPolicy(allow_private=True, timeout=10.0)) as fetcher:
                 summary = await Poller(engine, config.sources, config.themes, fetcher, clock=clock).poll(

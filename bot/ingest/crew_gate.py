@@ -1,7 +1,7 @@
 """How many threads of the poll crew may poll at once: as many as keep the network busy,
 no more than the process's one interpreter can serve.
 
-Owns the limit and its adjustment. Must not fetch, store or know about sources: bot.pipeline
+Owns the limit and its adjustment. Must not fetch, store or know about sources: bot.ingest.pipeline
 wraps each source's poll in the gate.
 
 Why: the crew polls with blocking httpx calls, and every thread switches the GIL at each

@@ -9,7 +9,7 @@ origin the process start is used.
 
 Owns: now() and sleep() in simulated time. Must not: read configuration files or touch
 the database. Leases held against other processes (the single-instance lock) use real
-time on purpose, see bot/lock.py.
+time on purpose, see bot/runtime/lock.py.
 """
 
 from __future__ import annotations

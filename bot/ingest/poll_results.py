@@ -1,6 +1,6 @@
 """What one poll cycle reports: per source (`SourceResult`) and in all (`PollSummary`).
 
-Plain data, shared by bot.pipeline (which fills them), the CLI and the daemon's metrics.
+Plain data, shared by bot.ingest.pipeline (which fills them), the CLI and the daemon's metrics.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import Iterable
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
-from bot.ranking import smoothed
+from bot.stories.ranking import smoothed
 from bot.storage.schema import feedback, hits
 
 PREFIX = "fb"

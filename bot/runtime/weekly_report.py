@@ -2,7 +2,7 @@
 out once per ISO week.
 
 Schedule: Monday 08:00 in the deliveries time zone (NEWSBOT_TZ, else deliveries.yaml
-`timezone`), through bot.due (APScheduler's CronTrigger does the calendar and DST). The
+`timezone`), through bot.runtime.due (APScheduler's CronTrigger does the calendar and DST). The
 ISO week of the slot is recorded in the `kv` row 'report:weekly' *before* the report is
 sent, with a compare-and-set, so a restart, or a second leader, never sends a week twice.
 When no admin could be reached (Telegram down, every admin blocked the bot), the record is
@@ -10,7 +10,7 @@ put back and the next check (at most an hour later) tries again; one admin reach
 as sent. A daemon down on Monday catches up within CATCH_UP; later, that week is skipped
 rather than sent stale. `/report` and `newsbot report` give the report on demand.
 
-Owns: the 'report:weekly' kv row. Must not: build the report (bot.report does) or talk to
+Owns: the 'report:weekly' kv row. Must not: build the report (bot.insight.report does) or talk to
 Telegram itself (the caller passes `notify`, the sender's admin notification).
 """
 
@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot import due
+from bot.runtime import due
 from bot.storage.schema import kv
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ async def send_due(engine: Engine, notify: Callable[[str], Awaitable[int]], now:
                    tz_name: str | None, source_ids: Iterable[str] | None) -> str | None:
     """Send this week's report if it is due; returns the week sent, or None. `notify` sends
     one message to the admins and returns how many it reached."""
-    from bot.delivery.telegram_tools import report_text, split_plain
+    from bot.chat.telegram_tools import report_text, split_plain
 
     week = due_week(engine, tz_name, now)
     if week is None:

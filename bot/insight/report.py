@@ -19,7 +19,7 @@ from typing import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from bot.feedback import noisiest_rules, rule_stats
+from bot.stories.feedback import noisiest_rules, rule_stats
 from bot.storage.schema import hits, items, sources
 
 LOOKBACK = timedelta(days=30)

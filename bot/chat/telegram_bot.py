@@ -18,7 +18,7 @@ from typing import Any, Awaitable, Callable
 from sqlalchemy import desc, func, select, update
 
 from bot.delivery import sender as _sender  # noqa: F401  (sets PTB's timedelta opt-in first)
-from bot.delivery import telegram_tools as tools
+from bot.chat import telegram_tools as tools
 from bot.delivery.digest import load_entries, theme_titles
 from bot.delivery.format import MAX_LEN, clip, digest_line, h, tg_len
 from bot.delivery.outbox import add_destination, chat_key, find_destination
@@ -32,7 +32,7 @@ from telegram.ext import (Application, ApplicationBuilder, CallbackQueryHandler,
 log = logging.getLogger(__name__)
 
 try:
-    from bot.countries import REGIONS
+    from bot.tagging.countries import REGIONS
 except ImportError:  # pragma: no cover - the countries part ships with the package
     REGIONS = ("Africa", "Americas", "Asia", "Europe", "Middle East", "Oceania")
 
@@ -427,7 +427,7 @@ class TelegramBot:
 
     async def _probe(self, url: str) -> tuple[str, int]:
         """Fetch once and parse; follows a feed link of an HTML page. Returns (feed URL, items)."""
-        from bot.fetch import Fetcher, FetchPolicy
+        from bot.ingest.fetch import Fetcher, FetchPolicy
         from bot.parse import parse_document
 
         defaults = getattr(getattr(self.config, "sources", None), "defaults", None)

@@ -6,7 +6,7 @@ parsed), parsing changed ones, and storing per source in ONE transaction the new
 countries, stories, hits and queued deliveries together with the source's new state (ETag,
 Last-Modified, body hash, next poll). So a crash between two steps leaves the source unpolled
 rather than half-stored, and a restart loses nothing. A failing source is data: its error kind,
-message and count go on its row and it backs off (bot.scheduling); it never stops the others.
+message and count go on its row and it backs off (bot.ingest.scheduling); it never stops the others.
 
 The first successful poll of a source (new, or whose URL changed) is its backlog: stored and
 matched, but no delivery is queued, so adding a source does not flood members with old news.
@@ -35,13 +35,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
-from bot import scheduling
+from bot.ingest import scheduling
 from bot.config.sources import Source, SourcesConfig
-from bot.crew_gate import CrewGate
+from bot.ingest.crew_gate import CrewGate
 from bot.errors import FetchError, NewsbotError
 from bot.model import Item
-from bot.poll_results import PollSummary, SourceResult
-from bot.poll_supply import RunSupply
+from bot.ingest.poll_results import PollSummary, SourceResult
+from bot.ingest.poll_supply import RunSupply
 from bot.storage import repo
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class _Unchanged:
 
 class Poller:
     """Polls sources into the database. `themes`: a bot.config.themes.ThemeSet (its matcher is
-    compiled once, here). `fetcher`: an open bot.fetch.Fetcher. `clock`: aware-UTC now().
+    compiled once, here). `fetcher`: an open bot.ingest.fetch.Fetcher. `clock`: aware-UTC now().
     `parse_executor`: an optional concurrent.futures executor (a process pool) that parses
     changed documents, so parsing uses another core while this one fetches and stores."""
 
@@ -155,15 +155,15 @@ class Poller:
                     if progress is not None:
                         loop.call_soon_threadsafe(progress, result, done, max(len(todo), done))
 
-        # The crew: threads that take a run of sources each (see bot.poll_supply), fetch them with
-        # bot.fetch's blocking call on a connection pool of their own, and for a changed one
+        # The crew: threads that take a run of sources each (see bot.ingest.poll_supply), fetch them with
+        # bot.ingest.fetch's blocking call on a connection pool of their own, and for a changed one
         # wait for its parse (the process pool) and its store. Why threads and not a task per
         # source: most sources answer 304, and a round trip between the event loop and a
         # fetch thread costs more CPU than the request itself (bench/poll_bench.py). As many
         # threads as requests may be in flight (`max_connections`). Storing runs on ONE thread
         # beside them, so writes to the database stay sequential and a slow backlog store
         # never counts against the deadlines of the fetches in flight.
-        # How many of them poll at once follows what the process can use (bot.crew_gate):
+        # How many of them poll at once follows what the process can use (bot.ingest.crew_gate):
         # fewer on a fast network, where more threads only add GIL switching. It starts
         # where the last cycle left it.
         limit = min(self.concurrency, policy.max_connections)
@@ -321,9 +321,9 @@ class Poller:
 
     def _store(self, source: Source, state: Any, fetched: Any, parsed: Any, feed_url: str | None,
                now: datetime, result: SourceResult) -> None:
-        from bot.countries import tag_countries
+        from bot.tagging.countries import tag_countries
         from bot.delivery.outbox import NewHit, queue_for_hits
-        from bot.stories import assign_story
+        from bot.stories.grouping import assign_story
 
         is_backlog = not state.backlog_done
         # Oldest first, so ids and story leads follow publication order.

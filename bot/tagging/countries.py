@@ -6,7 +6,7 @@ CLDR data, no knowledge of storage or delivery.
 
 How it works:
 - Names are Babel's localised territory names for en, fr, es, it, de, pt, el, nl, plus the
-  small supplements in `bot.countries_data` (aliases such as "UK", demonyms, blocking
+  small supplements in `bot.tagging.countries_data` (aliases such as "UK", demonyms, blocking
   phrases such as "New Mexico"). All are folded (accents stripped, case-folded, hyphens as
   spaces) and loaded into ONE Aho-Corasick automaton, built once on first use.
 - A text is folded by a length-preserving translation table, so every hit maps back to the
@@ -34,7 +34,7 @@ from typing import NamedTuple
 import ahocorasick
 from babel import Locale, UnknownLocaleError
 
-from bot import countries_data as data
+from bot.tagging import countries_data as data
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
-"""What bounds bot.fetch's requests in flight, across threads: the transports (connection
+"""What bounds bot.ingest.fetch's requests in flight, across threads: the transports (connection
 pools) handed out one per request or kept by a thread (`TransportSlots`), and the per-host
 limit (`HostLimits`).
 
-Must not make requests, parse or classify anything: bot.fetch does, with what these hand out.
+Must not make requests, parse or classify anything: bot.ingest.fetch does, with what these hand out.
 """
 
 from __future__ import annotations

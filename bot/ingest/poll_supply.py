@@ -1,6 +1,6 @@
 """How one poll cycle hands its sources to the crew of threads: in runs of one host.
 
-Must not fetch, parse or store: bot.pipeline does, with what this hands out.
+Must not fetch, parse or store: bot.ingest.pipeline does, with what this hands out.
 """
 
 from __future__ import annotations

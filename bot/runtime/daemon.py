@@ -6,14 +6,14 @@ lives in the database (`sources.next_poll_at`, `destinations.last_digest_at`, th
 due while the daemon was down is simply "due now" and runs once: coalescing and misfire
 grace come free, without a job store to keep in step with the tables. And APScheduler 3
 reads `datetime.now()` internally, so it cannot run on the injected, time-compressed clock
-the end-to-end tests and the idle benchmark need (bot/clock.py). APScheduler's
+the end-to-end tests and the idle benchmark need (bot/runtime/clock.py). APScheduler's
 `CronTrigger` is still used, for what it is good at: the next wall-clock digest and email
 time of each destination in its own time zone, across daylight-saving changes.
 
 Duties (one task each): the poll cycle (wakes at the earliest `next_poll_at`, plus jitter),
 the delivery sender (wakes after a poll queued something, at each digest time, for retries,
 and every minute), the weekly email, the weekly coordinator report to the admins (Monday
-08:00, bot/weekly_report.py), retention (daily), live reload, the heartbeat of the
+08:00, bot/runtime/weekly_report.py), retention (daily), live reload, the heartbeat of the
 single-instance lock, the Telegram bot's long polling (with a token), and the /healthz
 and /metrics endpoint.
 
@@ -44,14 +44,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
 
-from bot import due
-from bot.clock import Clock
+from bot.runtime import due
+from bot.runtime.clock import Clock
 from bot.config.settings import Settings
 from bot.errors import ConfigError
-from bot.lock import InstanceLock
-from bot.ops_http import OpsMetrics, OpsServer
-from bot.reload import ConfigSnapshot, ConfigWatcher, load_config
-from bot.retention import purge, retention_of
+from bot.runtime.lock import InstanceLock
+from bot.runtime.ops_http import OpsMetrics, OpsServer
+from bot.runtime.reload import ConfigSnapshot, ConfigWatcher, load_config
+from bot.runtime.retention import purge, retention_of
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +121,9 @@ class Daemon:
         # not lazily inside the first poll, where it would stall the event loop.
         import bot.parse.feed  # noqa: F401
         import bot.parse.html  # noqa: F401
-        import bot.pipeline  # noqa: F401
-        import bot.stories  # noqa: F401
-        from bot.countries import tag_countries
+        import bot.ingest.pipeline  # noqa: F401
+        import bot.stories.grouping  # noqa: F401
+        from bot.tagging.countries import tag_countries
 
         tag_countries("Greece", "en")  # builds the country automaton (half a second) now
         self.engine = open_database(self.settings.database_url)
@@ -234,7 +234,7 @@ class Daemon:
 
     async def _build_components(self) -> None:
         from bot.delivery.email import WeeklyEmail
-        from bot.fetch import Fetcher
+        from bot.ingest.fetch import Fetcher
 
         self._sync_destinations(self.config)
         self.fetcher = Fetcher(self._fetch_policy(self.config))
@@ -245,7 +245,7 @@ class Daemon:
             self.weekly = WeeklyEmail(self.engine, self.config.deliveries, self.config.themes, self.settings, self.clock)
 
     def _fetch_policy(self, config: ConfigSnapshot) -> Any:
-        from bot.fetch import FetchPolicy
+        from bot.ingest.fetch import FetchPolicy
 
         d = config.sources.defaults
         kwargs: dict[str, Any] = dict(timeout=d.timeout.total_seconds(), max_size=d.max_size,
@@ -256,7 +256,7 @@ class Daemon:
         return FetchPolicy(**kwargs)
 
     def _make_poller(self, config: ConfigSnapshot) -> Any:
-        from bot.pipeline import Poller
+        from bot.ingest.pipeline import Poller
 
         return Poller(self.engine, config.sources, config.themes, self.fetcher, clock=self.clock,
                       lease_owner=self.worker, lease_ttl=self.lease_ttl)
@@ -291,7 +291,7 @@ class Daemon:
         if not self.settings.telegram_token:
             return
         try:
-            from bot.delivery.telegram_bot import TelegramBot
+            from bot.chat.telegram_bot import TelegramBot
         except ImportError:
             log.warning("the Telegram bot commands are not available in this build; sending only")
             return
@@ -310,7 +310,7 @@ class Daemon:
             self.config = snapshot
             self._sync_destinations(snapshot)
             if self._fetch_policy(old) != self._fetch_policy(snapshot):
-                from bot.fetch import Fetcher
+                from bot.ingest.fetch import Fetcher
 
                 stale, self.fetcher = self.fetcher, Fetcher(self._fetch_policy(snapshot))
                 await self.fetcher.__aenter__()
@@ -490,8 +490,8 @@ class Daemon:
             await self._wait(self._seconds_to_next_email())
 
     async def _report_loop(self) -> None:
-        """The coordinator report to the admins once per ISO week (bot/weekly_report.py)."""
-        from bot import weekly_report
+        """The coordinator report to the admins once per ISO week (bot/runtime/weekly_report.py)."""
+        from bot.runtime import weekly_report
 
         if not await self._until_leader():
             return

@@ -12,21 +12,21 @@ Must not parse documents, touch storage or read the environment: the policy (inc
 
 The API is async (`fetch`), with a blocking twin (`fetch_blocking`) for threads of the
 caller's own. Each request runs on a thread with a guarded sync httpx transport taken from a
-small set (`bot.fetch_limits.TransportSlots`): at most `max_connections` requests in flight, each transport used by one
+small set (`bot.ingest.fetch_limits.TransportSlots`): at most `max_connections` requests in flight, each transport used by one
 request at a time, a host sent back to the transport that served it last (keep-alive, HTTP/2).
 Why threads and sync transports: httpx's AsyncClient spends CPU per request in its connection
 pool (a scan of every connection for every queued request) and in anyio, growing with the
 pool; a blocking thread costs no CPU while it waits. And why the blocking twin: on this
 machine a round trip between the event loop and a worker thread (wake the thread, wake the
-loop) costs ~0.15 ms of CPU, a third of a 304 itself; bot.pipeline's poll crew calls
+loop) costs ~0.15 ms of CPU, a third of a 304 itself; bot.ingest.pipeline's poll crew calls
 `fetch_blocking` from its own threads and never pays it (figures: README "Polling and
 storage"). A crew thread keeps one transport for its whole run (`pinned`), so a host's
 sources polled one after another share one kept-alive connection.
 
-Every read and write of a request ends by its deadline (bot.netguard's deadline stream), so
+Every read and write of a request ends by its deadline (bot.ingest.netguard's deadline stream), so
 a server that trickles its headers cannot hold a thread past the timeout.
 
-The private-network guard lives in bot/netguard.py (the connection layer), which also
+The private-network guard lives in bot/ingest/netguard.py (the connection layer), which also
 explains how it closes the race between the address check and the connect.
 """
 
@@ -49,10 +49,12 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from bot import __version__, scheduling
+from bot import __version__
+
+from bot.ingest import scheduling
 from bot.errors import FetchError
-from bot.fetch_limits import HostLimits, SlotsClosed, TransportSlots
-from bot.netguard import BlockedAddress, GuardedSyncTransport, Resolver, SyncResolver, is_public_address
+from bot.ingest.fetch_limits import HostLimits, SlotsClosed, TransportSlots
+from bot.ingest.netguard import BlockedAddress, GuardedSyncTransport, Resolver, SyncResolver, is_public_address
 
 __all__ = ["Fetcher", "FetchPolicy", "FetchResult", "BlockedAddress", "is_public_address",
            "http_date", "retry_after_seconds", "max_age_seconds"]
@@ -144,7 +146,7 @@ def http_date(value: str | None) -> datetime | None:
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP date (bot.scheduling parses it)."""
+    """Retry-After as seconds: delta-seconds or an HTTP date (bot.ingest.scheduling parses it)."""
     delay = scheduling.retry_after(value, now or datetime.now(timezone.utc))
     return None if delay is None else delay.total_seconds()
 
@@ -174,7 +176,7 @@ class _DeadlinePassed(Exception):
 
 class Fetcher:
     """Fetches URLs under a FetchPolicy. Use as `async with Fetcher(policy) as f:`, then
-    `await f.fetch(url)`; threads of the caller's own (bot.pipeline's poll crew) call
+    `await f.fetch(url)`; threads of the caller's own (bot.ingest.pipeline's poll crew) call
     `f.fetch_blocking(url)` directly, which costs no event-loop round trip.
 
     `verify`: an ssl.SSLContext (tests trust their own CA) or True for the system/certifi

@@ -3,7 +3,7 @@
 Owns title normalisation (case, accents, punctuation, thousands separators, format prefixes
 such as "VIDEO:" and outlet suffixes such as " - Reuters" or " | The Guardian"), loose URL
 keys, the numbers and calendar words that must agree between two titles, word 3-gram
-shingles, and the MinHash LSH band keys that find candidates cheaply (bot/stories.py keeps
+shingles, and the MinHash LSH band keys that find candidates cheaply (bot/stories/grouping.py keeps
 them in an index). Two items are the same story (`same_story`) when, in the same language and
 with the same numbers, month and weekday names in their titles, they have
   1. the same loose URL, or
@@ -12,7 +12,7 @@ with the same numbers, month and weekday names in their titles, they have
   4. high text overlap: Jaccard >= TEXT_OVERLAP over 3-gram shingles of title + summary,
      with some title words in common (a shared boilerplate summary is not enough).
 
-Must not: do I/O, know of storage, time windows or sources (bot/stories.py applies those).
+Must not: do I/O, know of storage, time windows or sources (bot/stories/grouping.py applies those).
 """
 
 from __future__ import annotations

@@ -1,0 +1,14 @@
+"""Runtime: what runs newsbot as a service and composes the stages below it.
+
+Owns the daemon (`daemon.py`: one asyncio process, a small loop per duty), the offline demo,
+the clock (real or sped up), the single-instance lock, live reload of the configuration, the
+operator's HTTP endpoint (/healthz, /metrics), retention, the weekly coordinator report's
+schedule, when the next work is due, and the log handlers.
+
+Must not: parse feeds, match rules, format messages or write its own SQL beyond the rows a
+module's docstring says it owns (lock: `kv`; retention: deleting old items; due: reading due
+times). It wires the stages together and decides when each runs.
+
+Glossary: duty (one loop of the daemon: poll, send, digest, email, report, retention, reload);
+role (which duties a process runs: all, poller, sender); time scale (NEWSBOT_TIME_SCALE).
+"""
