@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test demo check bench clean system-deps
+.PHONY: run test lint demo check bench clean system-deps
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -39,8 +39,14 @@ system-deps:
 	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES); \
 	fi
 
-## test: set up and run the whole suite
-test: $(TEST_STAMP) system-deps
+## lint: the layer contract (pyproject.toml [tool.importlinter]), ruff and mypy
+lint: $(TEST_STAMP)
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/ruff check bot tests bench
+	$(BIN)/mypy
+
+## test: set up, check the house rules, and run the whole suite
+test: $(TEST_STAMP) system-deps lint
 	$(BIN)/python -m pytest -q
 
 bench: $(TEST_STAMP)

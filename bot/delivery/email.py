@@ -119,7 +119,7 @@ class WeeklyEmail:
         for lst in lists:
             if lst.name == name:
                 return lst
-        known = ", ".join(l.name for l in lists) or "none"
+        known = ", ".join(known_list.name for known_list in lists) or "none"
         raise NewsbotError(f"no email list named {name!r} in deliveries.yaml (lists: {known})")
 
     def current_week(self, now: datetime | None = None) -> str:

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 from bot.stories import ranking
 from bot.match import compile_query
 from bot.match.compile import resolve_term
-from bot.match.query import And, Filter, Near, Not, Or, Scope, Term
+from bot.match.query import And, Near, Or, Scope, Term
 from bot.storage import fulltext
 from bot.storage.schema import hits, items
 from bot.stories.grouping import also_reported_by, story_members

@@ -13,7 +13,6 @@ text for the CLI), touch the user's database or config files.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import shutil

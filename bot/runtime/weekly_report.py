@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Awaitable, Callable, Iterable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, delete, insert, select, update

@@ -34,7 +34,7 @@ from sqlalchemy.exc import OperationalError
 from bot.runtime.clock import Clock
 from bot.storage.db import make_engine
 from bot.storage.schema import email_sends, hits, items, kv, sources
-from fakebotapi import TOKEN, Fault, FakeBotAPI
+from fakebotapi import TOKEN, FakeBotAPI
 from feedserver import Route
 
 UTC = timezone.utc

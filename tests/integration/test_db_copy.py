@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 from bot.cli import cli
 from bot.storage import fulltext
 from bot.storage.db import make_engine, open_database
-from bot.storage.schema import (deliveries, destinations, email_sends, feedback, hits, items, kv, metadata,
+from bot.storage.schema import (deliveries, destinations, email_sends, feedback, items, kv, metadata,
                                 sources, story_sigs)
 from seed_hits import add_hit, add_item, add_source
 

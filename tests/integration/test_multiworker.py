@@ -30,7 +30,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.runtime.clock import Clock
-from bot.storage.db import make_engine, open_database
+from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items, sources
 from fakebotapi import TOKEN, FakeBotAPI
 from nginxfeeds import NginxFeeds

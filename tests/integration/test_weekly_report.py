@@ -4,7 +4,7 @@ week (recorded in `kv`, so a restart does not resend), on a real SQLite database
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 

@@ -150,7 +150,7 @@ def _random_rules(rows: list[dict], rnd: random.Random, n: int) -> list[str]:
     out = []
     for _ in range(n):
         lang = rnd.choice(sorted(ranked))
-        out.append(rnd.choice(shapes)(lambda: group(lang), lambda: word(lang)))
+        out.append(rnd.choice(shapes)(lambda lang=lang: group(lang), lambda lang=lang: word(lang)))
     return out
 
 

@@ -11,7 +11,6 @@ from bot.config.deliveries import DeliveriesFile
 from bot.delivery import outbox
 from bot.delivery.digest import is_due, last_scheduled, resolve_tz
 from bot.delivery.outbox import NewHit, queue_for_hits, sync_config_destinations
-from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items, stories
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)

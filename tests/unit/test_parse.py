@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import FAILURE_KINDS, FetchError
+from bot.errors import FetchError
 from bot.parse import ParsedFeed, parse_document, sniff
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
