@@ -321,4 +321,6 @@ def _echo_backtest(r: dict) -> None:
 
 
 def register(group: click.Group) -> None:
+    from bot.cli import rules_evaluate  # noqa: F401  (adds `rules evaluate` to the group)
+
     group.add_command(rules)
