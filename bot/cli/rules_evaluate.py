@@ -20,7 +20,7 @@ import click
 from click.core import ParameterSource
 
 from bot.cli.common import EXIT_PROBLEMS, App, echo_json, format_option, handle_errors, pass_app
-from bot.cli.rules import _check_lang, _counting, item_from, rules
+from bot.cli.rules import _check_lang, _counting, check_theme_options, item_from, rules
 from bot.config.durations import parse_duration
 from bot.errors import NewsbotError
 from bot.match.evaluate import Evaluation, LabelError, Labelled, Outcome, evaluate, gold_themes, thresholds
@@ -88,19 +88,6 @@ def _check_langs(ctx: click.Context, param: click.Parameter, value: tuple[str, .
     for code in value:
         _check_lang(ctx, param, code)
     return value
-
-
-def check_theme_options(themes: Sequence[str], slugs: Sequence[str]) -> list[str] | None:
-    """The --theme values, each an existing slug (else a usage error with a suggestion);
-    None when none was given (every theme)."""
-    import difflib
-
-    for slug in themes:
-        if slug not in slugs:
-            close = difflib.get_close_matches(slug, list(slugs), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"themes: {', '.join(slugs)}"
-            raise click.BadParameter(f"no theme {slug!r} in rules/ ({hint})", param_hint="--theme")
-    return list(dict.fromkeys(themes)) or None
 
 
 @rules.command("evaluate")

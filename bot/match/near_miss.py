@@ -180,8 +180,13 @@ class PartialEvaluator:
         if left or right:
             seen, other = (left, node.right) if left else (right, node.left)
             a = self.written(*_first(seen, terms))
-            return Outcome(False, (a,), (f"no {show(other)}{where} near {a} (NEAR/{n})",), 0.5)
-        return Outcome(False, failed=(f"none of {show(node.left)} nor of {show(node.right)}{where}",))
+            return Outcome(False, (a,), (f"no {_group(other)}{where} near {a} (NEAR/{n})",), 0.5)
+        return Outcome(False, failed=(f"no {_group(node.left)} and no {_group(node.right)}{where}",))
+
+
+def _group(node: Node) -> str:
+    """An OR-group in parentheses inside a sentence: `no (Greece OR Croatia) near ...`."""
+    return f"({show(node)})" if isinstance(node, Or) else show(node)
 
 
 def _first(occurrences: list, terms: dict[str, Term]) -> tuple[tuple[int, int, int], Term]:
