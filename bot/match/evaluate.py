@@ -41,8 +41,11 @@ def gold_themes(raw: dict, slugs: Sequence[str]) -> frozenset[str]:
     if "themes" not in raw:
         raise LabelError("no \"themes\": give the gold theme slugs, or [] for an off-topic item")
     themes = raw["themes"]
-    if not isinstance(themes, list) or not all(isinstance(t, str) for t in themes):
+    if not isinstance(themes, list):
         raise LabelError(f"\"themes\" must be a list of theme slugs, got {_json_type(themes)}")
+    for slug in themes:
+        if not isinstance(slug, str):
+            raise LabelError(f"\"themes\" must list theme slugs as strings, got {slug!r} ({_json_type(slug)})")
     known = set(slugs)
     for slug in themes:
         if slug not in known:
