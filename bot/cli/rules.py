@@ -3,8 +3,9 @@ file of items, or on the items stored in the database, to tune them before commi
 
 Composes bot.config.themes (rules), bot.match (matching), bot.countries (tags) and, for the
 backtest without --file, the items table and members' votes (bot.feedback: each rule's
-precision over the stored hits of the period, and the noisiest rules). Prints; never writes
-to the database.
+precision over the stored hits of the period, and the noisiest rules). `backtest --against`
+is in `rules_against.py`, `rules evaluate` in `rules_evaluate.py`. Prints; never writes to
+the database.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from bot.cli.common import EXIT_PROBLEMS, App, echo_json, format_option, handle_
 from bot.cli.rules import _check_lang, _counting, check_theme_options, item_from, rules
 from bot.config.durations import parse_duration
 from bot.errors import NewsbotError
-from bot.match.evaluate import Evaluation, LabelError, Labelled, Outcome, evaluate, gold_themes, thresholds
+from bot.match.evaluate import Evaluation, LabelError, Labelled, ItemResult, evaluate, gold_themes, thresholds
 
 SHOW = ("misses", "false-alarms", "all")
 
@@ -202,20 +202,20 @@ def _echo_summary(r: Evaluation, source: str, checks: list, notes: list[str]) ->
             click.echo(f"threshold {t.sentence()}")
 
 
-def _head(o: Outcome) -> str:
+def _head(o: ItemResult) -> str:
     item = o.labelled.item
     title = " ".join((item.title or item.text or "").split())
     return f"- {o.labelled.key} [{item.language or '?'}] {title[:100]}"
 
 
-def _listing(kind: str, outcomes: list[Outcome], limit: int | None) -> list[Outcome]:
+def _listing(kind: str, outcomes: list[ItemResult], limit: int | None) -> list[ItemResult]:
     shown = outcomes[:limit]
     more = f", showing {len(shown)}" if len(shown) < len(outcomes) else ""
     click.echo(f"\n{kind} ({len(outcomes)} items{more}):")
     return shown
 
 
-def _echo_misses(matcher: Any, outcomes: list[Outcome], limit: int | None) -> None:
+def _echo_misses(matcher: Any, outcomes: list[ItemResult], limit: int | None) -> None:
     from bot.match.near_miss import theme_miss
 
     for o in _listing("misses", outcomes, limit):
@@ -229,7 +229,7 @@ def _echo_misses(matcher: Any, outcomes: list[Outcome], limit: int | None) -> No
                 click.echo(f"      {near.rule}: {near.sentence()}")
 
 
-def _echo_false_alarms(outcomes: list[Outcome], limit: int | None) -> None:
+def _echo_false_alarms(outcomes: list[ItemResult], limit: int | None) -> None:
     for o in _listing("false alarms", outcomes, limit):
         click.echo(_head(o))
         click.echo(f"    gold: {', '.join(sorted(o.gold)) or 'none (off-topic)'}")
@@ -243,17 +243,17 @@ def _echo_false_alarms(outcomes: list[Outcome], limit: int | None) -> None:
 
 # --- JSON output -------------------------------------------------------------------------------
 
-def _item_dict(o: Outcome) -> dict:
+def _item_dict(o: ItemResult) -> dict:
     item = o.labelled.item
     return {"id": o.labelled.key, "language": item.language, "title": item.title, "gold": sorted(o.gold),
             "hit": sorted(o.predicted)}
 
 
-def _miss_dict(matcher: Any, o: Outcome) -> dict:
+def _miss_dict(matcher: Any, o: ItemResult) -> dict:
     from bot.match.near_miss import theme_miss
 
     return {**_item_dict(o), "missed": [theme_miss(matcher, o.labelled.item, slug).to_dict() for slug in o.missed]}
 
 
-def _alarm_dict(o: Outcome) -> dict:
+def _alarm_dict(o: ItemResult) -> dict:
     return {**_item_dict(o), "false_alarms": [h.to_dict() for h in o.hits]}

@@ -79,7 +79,7 @@ class Labelled:
 
 
 @dataclass
-class Outcome:
+class ItemResult:
     """What the rules did with one labelled item (kept only when they got something wrong)."""
 
     labelled: Labelled
@@ -154,7 +154,7 @@ def _round(x: float | None) -> float | None:
 class Evaluation:
     themes: dict[str, Counts]
     languages: dict[str, LanguageCounts]
-    outcomes: list[Outcome]  # the items with a miss or a false alarm, in input order
+    outcomes: list[ItemResult]  # the items with a miss or a false alarm, in input order
     items: int = 0
 
     @property
@@ -178,10 +178,10 @@ class Evaluation:
             total.alarms += c.alarms
         return total
 
-    def misses(self) -> list[Outcome]:
+    def misses(self) -> list[ItemResult]:
         return [o for o in self.outcomes if o.missed]
 
-    def false_alarms(self) -> list[Outcome]:
+    def false_alarms(self) -> list[ItemResult]:
         return [o for o in self.outcomes if o.false_alarms]
 
     def to_dict(self) -> dict:
@@ -225,7 +225,7 @@ def evaluate(matcher: "Matcher", labelled: Iterable[Labelled], themes: Sequence[
             lang.off_topic += 1
             lang.alarms += bool(predicted)
         if predicted != gold:
-            outcome = Outcome(entry, gold, predicted)
+            outcome = ItemResult(entry, gold, predicted)
             if predicted - gold:  # explanations are worth computing for false alarms only
                 outcome.hits = [h for h in matcher.match(entry.item) if h.theme in predicted - gold]
             result.outcomes.append(outcome)
