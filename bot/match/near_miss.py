@@ -13,7 +13,7 @@ that its verdict equals the compiled closure's on the shipped rules. Pure: no I/
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterable
 
 from bot.match.context import FIELD_INDEX
 from bot.match.explain import FIELDS, ItemExplainer
@@ -200,9 +200,10 @@ def _terms(node: Node) -> list[Term]:
     return [t for ch in getattr(node, "children", ()) for t in _terms(ch)]
 
 
-def _join(groups: Sequence[tuple[str, ...]] | object) -> tuple[str, ...]:
+def _join(groups: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
+    """The strings of every group, once each, in order."""
     out: list[str] = []
-    for group in groups:  # type: ignore[union-attr]
+    for group in groups:
         for s in group:
             if s not in out:
                 out.append(s)
