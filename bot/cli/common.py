@@ -130,7 +130,8 @@ def handle_errors(fn: Callable) -> Callable:
     be reached and a bot token the Bot API rejects (exit 2, which systemd does not restart).
     Any other exception is a bug: one masked `Error:` line naming its type, exit 1, and its
     (masked) traceback only when logging at DEBUG (`run --log-level DEBUG`): a traceback can
-    quote secrets (python-telegram-bot's InvalidToken quotes the token)."""
+    quote secrets (python-telegram-bot's InvalidToken quotes the token). Output piped into a
+    reader that stops early (`| head`) ends the command quietly, exit 1, as click does."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -143,7 +144,15 @@ def handle_errors(fn: Callable) -> Callable:
             if app is not None:
                 set_secrets(*secrets_of(app.settings))
                 app.settings.check()
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                # Output still buffered would meet a closed pipe (`newsbot ... | head`) only
+                # at interpreter exit, as a traceback-like "Exception ignored" message: flush
+                # here, where click's handler (below) turns BrokenPipeError into a quiet exit.
+                sys.stdout.flush()
+        except BrokenPipeError:
+            raise  # click's main(): a reader that went away stops the command quietly (exit 1)
         except ConfigError as exc:
             for problem in exc.problems:
                 click.echo(redact(f"Error: {problem}"), err=True)

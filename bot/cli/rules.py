@@ -3,8 +3,9 @@ file of items, or on the items stored in the database, to tune them before commi
 
 Composes bot.config.themes (rules), bot.match (matching), bot.tagging.countries (tags) and, for the
 backtest without --file, the items table and members' votes (bot.stories.feedback: each rule's
-precision over the stored hits of the period, and the noisiest rules). Prints; never writes
-to the database.
+precision over the stored hits of the period, and the noisiest rules). `backtest --against`
+is in `rules_against.py`, `rules evaluate` in `rules_evaluate.py`. Prints; never writes to
+the database.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 import click
 
@@ -90,6 +91,19 @@ def item_from(raw: dict, guid: str) -> Item:
 @click.group()
 def rules() -> None:
     """Try the theme rules in rules/ on texts, files of items, or stored items."""
+
+
+def check_theme_options(themes: Sequence[str], slugs: Sequence[str]) -> list[str] | None:
+    """The --theme values, each an existing slug (else a usage error with a suggestion);
+    None when none was given (every theme)."""
+    import difflib
+
+    for slug in themes:
+        if slug not in slugs:
+            close = difflib.get_close_matches(slug, list(slugs), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"themes: {', '.join(slugs)}"
+            raise click.BadParameter(f"no theme {slug!r} in rules/ ({hint})", param_hint="--theme")
+    return list(dict.fromkeys(themes)) or None
 
 
 def _check_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -235,32 +249,51 @@ def backtest(themes: Any, items: Iterable[tuple[Any, Item]], samples: int = SAMP
               help="Run on a JSONL file of items instead of the database.")
 @click.option("--samples", default=SAMPLES, show_default=True, type=click.IntRange(0, 100),
               help="Sample hits shown per theme.")
+@click.option("--theme", "theme_slugs", multiple=True, help="Only this theme (repeatable).")
+@click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Another rules directory (the baseline): the hits gained and lost, item by item.")
+@click.option("--all", "show_all", is_flag=True, help="Also list the rules with no hit (text output).")
 @format_option("text", "json")
 @pass_app
 @handle_errors
-def backtest_cmd(app: App, since: str, file: Path | None, samples: int, fmt: str) -> None:
+def backtest_cmd(app: App, since: str, file: Path | None, samples: int, theme_slugs: tuple[str, ...],
+                 against: Path | None, show_all: bool, fmt: str) -> None:
     """Run the current rules on stored items (or --file): hits per theme and rule, samples."""
-    from bot.config.themes import load_themes
+    from bot.cli.rules_against import Comparison, against_folder, echo_comparison
+    from bot.config.themes import ThemeSet, load_themes
 
     try:
         window = parse_duration(since)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
     themes = load_themes(app.config_dir)
+    selected = check_theme_options(theme_slugs, themes.slugs)
+    if selected is not None:
+        themes = ThemeSet([t for t in themes if t.slug in selected])
+    comparison = None
+    if against is not None:
+        base = load_themes(app.config_dir, against_folder(against))
+        if selected is not None:
+            base = ThemeSet([t for t in base if t.slug in selected])
+        comparison = Comparison(themes, base, str(against))
     if file is not None:
         source: Iterable = ((raw.get("id", number), item) for number, raw, item in read_items(file))
     else:
         source = stored_items(app, window)
     if fmt == "text" and sys.stderr.isatty():
         source = _counting(source, "items matched")
+    if comparison is not None:
+        source = comparison.track(source)
     report = backtest(themes, source, samples)
     report["source"] = str(file) if file is not None else f"database, items of the last {since}"
     if file is None:
         add_feedback(report, app, window)
+    if comparison is not None:
+        report["against"] = comparison.to_dict()
     if fmt == "json":
         echo_json(report)
         return
-    _echo_backtest(report)
+    _echo_backtest(report, show_all, echo_comparison if comparison is not None else None)
 
 
 def _counting(items: Iterable, label: str, every: int = 500) -> Iterator:
@@ -295,16 +328,22 @@ def add_feedback(report: dict, app: App, window: timedelta) -> None:
     report["noisiest_rules"] = [s.to_dict() for s in noisy]
 
 
-def _echo_backtest(r: dict) -> None:
+def _echo_backtest(r: dict, show_all: bool = False, echo_against: Any = None) -> None:
+    """The report as text; rules without hits are counted, and listed only with --all; the
+    comparison with --against comes right after the totals (before the long per-theme part)."""
     click.echo(f"{r['items']} items ({r['source']}), {r['items_hit']} hit ({r['share_hit']:.1%})")
     for lang, s in r["by_language"].items():
         click.echo(f"  {lang}: {s['hit']}/{s['items']} hit ({s['share']:.1%})")
+    if echo_against is not None:
+        echo_against(r["against"])
     for t in r["themes"]:
         langs = ", ".join(f"{k} {v}" for k, v in t["by_language"].items())
         click.echo(f"\n{t['theme']} ({t['priority']}): {t['hits']} hits ({t['share']:.1%})"
                    + (f" [{langs}]" if langs else "") + (f", {t['excluded']} dropped by exclude" if t["excluded"] else ""))
         for rule in t["rules"]:
             votes = rule.get("votes_up", 0) + rule.get("votes_down", 0)
+            if not rule["hits"] and not votes and not show_all:
+                continue
             precision = (f"  {rule['precision']:.0%} relevant ({rule['votes_up']} of {votes} votes)"
                          if votes else "")
             click.echo(f"  {rule['rule']:<32} {rule['hits']:>6}{precision}")
@@ -312,8 +351,10 @@ def _echo_backtest(r: dict) -> None:
             click.echo(f"  - [{s['language'] or '?'}] {s['title'][:90]}")
             if s["matched"]:
                 click.echo(f"      matched {s['matched']}")
-    if r["rules_without_hits"]:
+    if r["rules_without_hits"] and show_all:
         click.echo(f"\nrules without hits: {', '.join(r['rules_without_hits'])}")
+    elif r["rules_without_hits"]:
+        click.echo(f"\nrules without hits: {len(r['rules_without_hits'])} (--all lists them)")
     if "noisiest_rules" in r:
         noisy = ", ".join(f"{n['rule']} {n['precision']:.0%} of {n['votes']}" for n in r["noisiest_rules"])
         click.echo(f"\nnoisiest rules by member votes: {noisy or 'none with 3 or more votes yet'}")
@@ -321,4 +362,6 @@ def _echo_backtest(r: dict) -> None:
 
 
 def register(group: click.Group) -> None:
+    from bot.cli import rules_evaluate  # noqa: F401  (adds `rules evaluate` to the group)
+
     group.add_command(rules)

@@ -106,10 +106,11 @@ class ThemeSet:
         return len(self.themes)
 
 
-def load_themes(config_dir: Path) -> ThemeSet:
-    """Every rules/*.yaml of `config_dir`; ConfigError listing every problem of every file.
-    No rules/ directory means no themes."""
-    folder = Path(config_dir) / RULES_DIR
+def load_themes(config_dir: Path, folder: Path | None = None) -> ThemeSet:
+    """Every rules/*.yaml of `config_dir` (or every *.yaml of `folder`, another rules
+    directory, e.g. `rules backtest --against`); ConfigError listing every problem of every
+    file. No rules/ directory means no themes."""
+    folder = Path(config_dir) / RULES_DIR if folder is None else Path(folder)
     if not folder.is_dir():
         return ThemeSet([])
     problems: list[Problem] = []

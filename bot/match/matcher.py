@@ -267,6 +267,23 @@ class _Program:
             return None, candidates
         return Ctx(units, texts, self.trig, self.unit_words, item.source_id or "", item.tags or (), self.lang), candidates
 
+    def full_context(self, item: "Matchable") -> Ctx:
+        """The item's context with every unit its words satisfy, whatever the candidates:
+        for near misses (`near_miss.py`), which look at rules that did not match. Off the
+        hot path: it does not count the item towards the observed frequencies."""
+        texts = (item.title or "", item.summary or "", item.text or "")
+        toks = raw_tokens(f"{texts[0]}\n{texts[1]}\n{texts[2]}")
+        new = set(toks).difference(self.seen)
+        if new:
+            if len(self.seen) > MAX_WORDS:
+                self.seen.clear()
+                self.trig.clear()
+                self.unit_words.clear()
+                new = set(toks)
+            self.learn(new)
+        units = set().union(*map(self.rec_units.__getitem__, set(map(self.seen.__getitem__, toks))))
+        return Ctx(units, texts, self.trig, self.unit_words, item.source_id or "", item.tags or (), self.lang)
+
 
 class Matcher:
     """Compiled once from the themes; `match(item)` is safe to call from one thread at a time

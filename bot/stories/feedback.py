@@ -6,6 +6,13 @@ Callback data (Telegram allows 64 bytes): `fb:<hit_id>:+` (relevant) and `fb:<hi
 A rule's precision is the share of "relevant" among the votes on hits that list the rule in
 their `rules` JSON; noisiest rules are those with the lowest Laplace-smoothed precision.
 
+Votes as labelled data (`rules evaluate --from-feedback`, `labelled_from_feedback`): each
+(item, theme) hit with votes is judged by the majority of its members' votes ("relevant": the
+theme is gold for the item; "not relevant": the item is off-topic for that theme); a tie
+leaves it unjudged. An item is judged only on the themes voted on. `JUDGEMENT_SOURCES` lists
+where judgements come from, in order; a later source overrides an earlier one on the same
+(item, theme).
+
 Must not: know of Telegram's API (the delivery code builds the buttons from `buttons()`).
 """
 
@@ -14,13 +21,14 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
+from bot.model import Item
 from bot.stories.ranking import smoothed
-from bot.storage.schema import feedback, hits
+from bot.storage.schema import feedback, hits, items
 
 PREFIX = "fb"
 RELEVANT, NOT_RELEVANT = 1, -1
@@ -150,3 +158,76 @@ def noisiest_rules(conn: Connection, since: datetime | None = None, *, min_votes
     """Rules with at least `min_votes` votes, lowest smoothed precision first."""
     voted = [s for s in rule_stats(conn, since) if s.votes >= min_votes]
     return sorted(voted, key=lambda s: (s.smoothed, -s.votes, s.rule))[:limit]
+
+
+# --- votes as labelled data (`rules evaluate --from-feedback`) ----------------------------------
+
+@dataclass(frozen=True)
+class Judgement:
+    """Whether `theme` is right for stored item `item_id`: True (relevant), False (not
+    relevant), None (undecided: the votes are tied; counted neither way)."""
+
+    item_id: int
+    theme: str
+    relevant: bool | None
+
+
+def voted_judgements(conn: Connection, since: datetime | None = None) -> list[Judgement]:
+    """One judgement per voted hit (created since `since`): the majority of its votes."""
+    q = (select(hits.c.item_id, hits.c.theme, func.count().filter(feedback.c.vote > 0),
+                func.count().filter(feedback.c.vote < 0))
+         .select_from(feedback.join(hits, hits.c.id == feedback.c.hit_id))
+         .group_by(hits.c.item_id, hits.c.theme).order_by(hits.c.item_id, hits.c.theme))
+    if since is not None:
+        q = q.where(hits.c.created_at >= since)
+    return [Judgement(item_id, theme, None if up == down else up > down)
+            for item_id, theme, up, down in conn.execute(q)]
+
+
+# Where judgements come from, applied in order (a later source overrides an earlier one on the
+# same item and theme). Reported misses that an admin accepted (issue 14, item 4) belong here,
+# after the votes, as a function (conn, since) -> judgements with relevant=True: an admin's
+# decision outweighs members' votes on the same item.
+JudgementSource = Callable[[Connection, "datetime | None"], Iterable[Judgement]]
+JUDGEMENT_SOURCES: tuple[JudgementSource, ...] = (voted_judgements,)
+
+
+@dataclass(frozen=True)
+class FeedbackLabel:
+    """A stored item as a labelled one: `gold` (themes judged relevant) among `judged` (the
+    themes it was judged on; the others are unknown)."""
+
+    item_id: int
+    item: Item
+    gold: frozenset[str]
+    judged: frozenset[str]
+
+
+def labelled_from_feedback(conn: Connection, since: datetime | None = None,
+                           sources: Iterable[JudgementSource] = JUDGEMENT_SOURCES) -> list[FeedbackLabel]:
+    """The stored items with at least one decided judgement, by item id."""
+    decided: dict[tuple[int, str], bool | None] = {}
+    for source in sources:
+        for j in source(conn, since):
+            decided[(j.item_id, j.theme)] = j.relevant
+    per_item: dict[int, tuple[set[str], set[str]]] = {}
+    for (item_id, theme), relevant in decided.items():
+        if relevant is None:
+            continue
+        gold, judged = per_item.setdefault(item_id, (set(), set()))
+        judged.add(theme)
+        if relevant:
+            gold.add(theme)
+    ids = sorted(per_item)
+    out: list[FeedbackLabel] = []
+    for start in range(0, len(ids), 500):
+        q = (select(items.c.id, items.c.source_id, items.c.guid, items.c.url, items.c.title, items.c.summary,
+                    items.c.text, items.c.language, items.c.tags)
+             .where(items.c.id.in_(ids[start:start + 500])).order_by(items.c.id))
+        for row in conn.execute(q):
+            gold, judged = per_item[row.id]
+            item = Item(source_id=row.source_id, guid=row.guid, url=row.url, title=row.title or "",
+                        summary=row.summary or "", text=row.text or "", language=row.language,
+                        tags=list(row.tags or []))
+            out.append(FeedbackLabel(row.id, item, frozenset(gold), frozenset(judged)))
+    return out
