@@ -96,7 +96,7 @@ PLACE_STOPWORDS: dict[str, str] = {
          "Obama | Bush | Arar | Handa | Mila | Belen | Santa Maria | San Lorenzo | Palmas | "
          "Hollywood | Independence | Surprise | Temple | Mission | Concord | Orange | Paradise | "
          "Enterprise | Midland | Corona | Mobile | Mango | Chia | Zango | Benfica | Ontario | "
-         "Westminster | Cambridge | Oxford | Windsor | Durham | Sunrise | Commonwealth | Metro | Kyle | Boni | Valensi",
+         "Westminster | Cambridge | Oxford | Windsor | Durham | Sunrise | Commonwealth | Metro | Kyle | Boni | Valensi | Derby",
     "en": "Bath | Split | Nice | Male | Reading | Sale",
     "de": "Mitte | Kitas",
     "it": "Sale",
