@@ -46,7 +46,7 @@ class Comparison:
             self.counts[theme][0] += 1
         for theme in base:
             self.counts[theme][1] += 1
-        for kind, mine, other, into, column in (("gained", now, base, self.gained, 2),
+        for _kind, mine, other, into, column in (("gained", now, base, self.gained, 2),
                                                  ("lost", base, now, self.lost, 3)):
             for theme in sorted(set(mine) - set(other)):
                 self.counts[theme][column] += 1

@@ -1,4 +1,4 @@
-"""Field types shared by the config schemas: strict models, slugs, language codes,
+"""Field types shared by the config schemas: strict models, slugs, language and country codes,
 durations (`30m`) and sizes (`10MB`). Each fails with a message a coordinator can act on."""
 
 from __future__ import annotations
@@ -118,6 +118,22 @@ def _language(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=1)
+def _countries() -> frozenset[str]:
+    from bot.tagging.countries_data import REGION_CODES  # plain data: the codes items are tagged with
+
+    return frozenset(code for codes in REGION_CODES.values() for code in codes.split())
+
+
+def _country(value: str) -> str:
+    code = value.strip().upper()
+    if code in _countries():
+        return code
+    hint = {"UK": "GB", "EL": "GR"}.get(code)
+    raise ValueError(f"{value!r} is not an ISO 3166-1 country code such as GR or IT"
+                     + (f" (did you mean {hint!r}?)" if hint else ""))
+
+
 def _duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
@@ -135,5 +151,6 @@ def _size(value: object) -> int:
 
 Slug = Annotated[str, AfterValidator(_slug)]
 LanguageCode = Annotated[str, AfterValidator(_language)]
+CountryCode = Annotated[str, AfterValidator(_country)]
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 Size = Annotated[int, BeforeValidator(_size)]

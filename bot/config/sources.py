@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 
-from bot.config.fields import Duration, LanguageCode, Size, Slug, Strict
+from bot.config.fields import CountryCode, Duration, LanguageCode, Size, Slug, Strict
 from bot.config.yamlfile import display_path, load_yaml_text, position, read_text, validate
 from bot.errors import ConfigError, Problem
 
@@ -56,6 +56,7 @@ class Source(Strict):
     type: Literal["auto", "feed", "html"] = "auto"
     tags: tuple[str, ...] = ()
     language: LanguageCode | None = None
+    country: CountryCode | None = None  # for items that name no place (a local outlet)
     interval: Duration | None = None
     enabled: bool = True
     weight: float = Field(1.0, gt=0, le=10)

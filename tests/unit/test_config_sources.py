@@ -44,7 +44,7 @@ sources:
         "sources.yaml:3:3: defaults.bogus: unknown key",
         "sources.yaml:5:9: sources[0].id: must be a slug of a-z, 0-9 and '-' (got 'Bad_ID')",
         "sources.yaml:6:10: sources[0].url: must be an http or https URL (got 'ftp://x')",
-        "sources.yaml:9:5: sources[1].colour: unknown key",
+        "sources.yaml:9:5: sources[1].colour: unknown key (did you mean 'country'?)",
     ]
 
 
@@ -117,3 +117,29 @@ def test_a_missing_file_is_named_by_its_full_path_with_the_config_dir(tmp_path):
     (tmp_path / "sources.yaml").mkdir()
     with pytest.raises(ConfigError, match="sources.yaml: is a directory, not a file"):
         load_sources(tmp_path)
+
+
+def test_source_country_is_an_iso_code_placed_when_wrong(tmp_path):
+    d = write(tmp_path, """sources:
+  - id: kathimerini
+    url: https://a.org/
+    country: gr
+  - id: guardian
+    url: https://b.org/
+    country: UK
+""")
+    with pytest.raises(ConfigError) as info:
+        load_sources(d)
+    assert [str(p) for p in info.value.problems] == [
+        "sources.yaml:7:14: sources[1].country: 'UK' is not an ISO 3166-1 country code such as "
+        "GR or IT (did you mean 'GB'?) (got 'UK')",
+    ]
+    d = write(tmp_path, """sources:
+  - id: kathimerini
+    url: https://a.org/
+    country: gr
+  - id: other
+    url: https://b.org/
+""")
+    cfg = load_sources(d)
+    assert [s.country for s in cfg.sources] == ["GR", None]

