@@ -221,7 +221,7 @@ def shorten(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     head = text[:max(1, limit - 1)]
-    cut = head.rsplit(" ", 1)[0] or head
+    cut = head if text[len(head)] == " " else (head.rsplit(" ", 1)[0] or head)
     return cut.rstrip(" ,;:.") + "…"
 
 
