@@ -1,7 +1,8 @@
 """Item normalisation: raw fields from any parser -> one clean `bot.model.Item`.
 
 Owns canonical URLs (tracking parameters, fragments and default ports removed), HTML to
-plain text, UTC publication dates (missing -> None, far future -> clamped), GUIDs, and the
+plain text (control characters removed, every field capped: TITLE_MAX and friends), UTC
+publication dates (localised ones read by bot.feed_dates) (missing -> None, far future -> clamped), GUIDs, and the
 item language (declared, else detected offline with py3langid, else the source default).
 Pure functions: no I/O, no storage, no HTTP. The clock is passed in (`now`).
 """

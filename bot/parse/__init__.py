@@ -2,7 +2,9 @@
 
 Owns format sniffing and dispatch: RSS 0.9x/1.0/2.0 and Atom (feedparser, in `feed.py`),
 JSON Feed 1.0/1.1 (`jsonfeed.py`), HTML listing pages scraped with selectors and feed
-autodiscovery (`html.py`). Normalisation of each entry is `bot.items.build_item`.
+autodiscovery (`html.py`). Normalisation of each entry is `bot.items.build_item`; repairs of
+ill-formed bytes feedparser would misread (surrogate-pair references, `&lang=` in links,
+BOM-less UTF-16/32) are `repair.py`.
 
 Must not do I/O (no HTTP: feedparser only ever gets bytes), nor know storage. Every failure
 leaves as `FetchError('not-a-feed' | 'parse-error', message)`, never another exception, so a
