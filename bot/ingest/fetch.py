@@ -3,7 +3,8 @@
 Owns: the HTTP clients (HTTP/2 where the server offers it, a clear User-Agent,
 gzip/deflate/brotli), a per-host concurrency limit, a deadline for the whole response
 (all redirect hops included), redirects followed by hand so that every hop is checked,
-a size cap enforced while streaming, conditional GET (ETag / Last-Modified -> 304 ->
+a size cap enforced while streaming (and while decoding, in bounded pieces: bot.ingest.fetch_decode),
+conditional GET (ETag / Last-Modified -> 304 ->
 `not_modified`), a sha256 of the body so an unchanged feed is never parsed again, the
 private-network guard, and the sorting of every failure into `bot.errors.FAILURE_KINDS`.
 
@@ -53,6 +54,7 @@ from bot import __version__
 
 from bot.ingest import scheduling
 from bot.errors import FetchError
+from bot.ingest.fetch_decode import BoundedDecoder
 from bot.ingest.fetch_limits import HostLimits, SlotsClosed, TransportSlots
 from bot.ingest.netguard import BlockedAddress, GuardedSyncTransport, Resolver, SyncResolver, is_public_address
 
@@ -397,11 +399,14 @@ class Fetcher:
                                           f"{self.policy.max_size:,}-byte limit", status=status, url=where)
             chunks: list[bytes] = []
             size = 0
-            for chunk in response.iter_bytes():
+            for chunk in _decoded(response):
                 size += len(chunk)
                 if size > self.policy.max_size:
-                    # Counted after decompression, so a small gzip bomb is caught too.
-                    raise _error("too-large", f"{where} sent more than the {self.policy.max_size:,}-byte limit",
+                    # Counted after decompression, in bounded pieces (bot.ingest.fetch_decode), so a
+                    # brotli or gzip-in-gzip bomb stops here without being decoded whole.
+                    encoding = response.headers.get("content-encoding")
+                    how = f" once decoded ({encoding})" if encoding else ""
+                    raise _error("too-large", f"{where} sent more than the {self.policy.max_size:,}-byte limit{how}",
                                  status=status, url=where)
                 chunks.append(chunk)
                 if time.monotonic() > deadline:
@@ -437,6 +442,15 @@ class Fetcher:
             kind = "http-error"
         extra = f" (Retry-After {retry:g} s)" if retry is not None else ""
         return _error(kind, f"{reason} from {where}{extra}", status=status, retry_after=retry, url=where)
+
+
+def _decoded(response: httpx.Response) -> Iterator[bytes]:
+    """The body as received (iter_raw), decoded in bounded pieces; httpx's iter_bytes would
+    decode each received chunk whole, however far it expands."""
+    decoder = BoundedDecoder(response.headers.get("content-encoding"))
+    for raw in response.iter_raw():
+        yield from decoder.feed(raw)
+    yield from decoder.flush()
 
 
 class _Redirect(NamedTuple):

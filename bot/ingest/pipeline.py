@@ -331,16 +331,22 @@ class Poller:
         new_hits: list[Any] = []
         new_count = 0
         with self.engine.begin() as conn:
-            guids, urls = repo.known_item_keys(conn, source.id, [i.guid for i in entries],
-                                               [i.url for i in entries if i.url])
+            known = repo.known_item_keys(conn, source.id, [i.guid for i in entries],
+                                         [i.url for i in entries if i.url])
+            guids, own_urls = known.guids, known.own_urls
+            other_sources_urls = known.urls - known.own_urls
             for item in entries:
-                if item.guid in guids or (item.url and item.url in urls):
+                # Within a source the guid decides (entries may share a link); across sources
+                # the canonical URL does.
+                if item.guid in guids or (item.url and item.url in other_sources_urls):
                     continue
                 guids.add(item.guid)
+                shares_url = bool(item.url) and item.url in own_urls
                 if item.url:
-                    urls.add(item.url)
+                    own_urls.add(item.url)
                 codes, regions = tag_countries(_text_of(item), item.language, default=source.country)
-                item_id = repo.insert_item(conn, item, now, is_backlog=is_backlog, countries=codes, regions=regions)
+                item_id = repo.insert_item(conn, item, now, is_backlog=is_backlog, countries=codes, regions=regions,
+                                           shares_url=shares_url)
                 if item_id is None:  # stored meanwhile by another poller
                     continue
                 new_count += 1

@@ -2,7 +2,9 @@
 
 Owns format sniffing and dispatch: RSS 0.9x/1.0/2.0 and Atom (feedparser, in `feed.py`),
 JSON Feed 1.0/1.1 (`jsonfeed.py`), HTML listing pages scraped with selectors and feed
-autodiscovery (`html.py`). Normalisation of each entry is `bot.parse.items.build_item`.
+autodiscovery (`html.py`). Normalisation of each entry is `bot.parse.items.build_item`; repairs of
+ill-formed bytes feedparser would misread (surrogate-pair references, `&lang=` in links,
+BOM-less UTF-16/32) are `repair.py`.
 
 Must not do I/O (no HTTP: feedparser only ever gets bytes), nor know storage. Every failure
 leaves as `FetchError('not-a-feed' | 'parse-error', message)`, never another exception, so a
@@ -12,6 +14,7 @@ broken source cannot stop a poll.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Literal
@@ -37,12 +40,37 @@ class ParsedFeed:
     format: str = ""  # rss20, atom10, json1.1, html ... (feedparser's version names)
 
 
+# What may come before the root element: XML declaration, processing instructions,
+# comments, a DOCTYPE (with its internal subset), whitespace.
+_PROLOG = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->|<!doctype(?:[^\[>]|\[.*?\])*>)*", re.S | re.I)
+_ROOT = re.compile(rb"<([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)")
+_FEED_ROOTS = frozenset({b"rss", b"feed", b"rdf", b"channel"})
+FEED_CONTENT_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml",
+                                "application/feed+xml"})
+
+
+def root_element(head: bytes) -> bytes | None:
+    """The local name of the first element after the prolog, lowercase (b'rss' for
+    `<r:rss>`), or None when the head does not start with markup."""
+    m = _ROOT.match(head, _PROLOG.match(head).end())
+    return m[1].rsplit(b":", 1)[-1].lower() if m else None
+
+
 def sniff(body: bytes, content_type: str | None = None) -> DocType:
     """Guess the document type from its first bytes (the Content-Type is often wrong:
-    feeds are served as text/html, pages as application/xml)."""
-    head = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    feeds are served as text/html, pages as application/xml). The root element decides,
+    whatever precedes it (an XHTML DOCTYPE, a comment naming <html>); BOM-less UTF-16/32
+    is read as such (bot.parse.repair.text_head)."""
+    from bot.parse.repair import text_head
+
+    head = text_head(body).lstrip(b"\xef\xbb\xbf \t\r\n")
     if head[:1] in (b"{", b"["):
         return "json"
+    root = root_element(head)
+    if root in _FEED_ROOTS:
+        return "xml"
+    if root == b"html":
+        return "html"
     low = head.lower()
     # Whichever root-ish marker comes first decides; XML declarations and comments may precede it.
     marks = {b"<rss": "xml", b"<feed": "xml", b"<rdf:rdf": "xml", b"<rdf": "xml",
@@ -92,6 +120,16 @@ def _dispatch(body: bytes, content_type: str | None, kind: Kind, selectors: Any,
             raise FetchError("parse-error", "type html needs html selectors (item, title, link)")
         return html.scrape(body, selectors, content_type=content_type, **ctx)
     doc = sniff(body, content_type)
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if doc == "html" and kind == "feed" and ctype in FEED_CONTENT_TYPES:
+        # A source declared a feed, served as one, that looks like a page: read it as a
+        # feed first; the page's error only if that finds nothing.
+        try:
+            parsed = feed.parse(body, content_type=content_type, **ctx)
+            if parsed.items:
+                return parsed
+        except FetchError:
+            pass
     if doc == "json":
         return jsonfeed.parse(body, **ctx)
     if doc == "html":

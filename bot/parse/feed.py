@@ -16,8 +16,9 @@ from email.message import Message
 import feedparser
 
 from bot.errors import FetchError
-from bot.parse.items import build_item, clean_text, is_empty, to_utc
+from bot.parse.items import build_item, clean_text, is_empty, parse_date, to_utc
 from bot.parse import ParsedFeed
+from bot.parse.repair import repair
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +47,35 @@ def ttl_minutes(feed: dict) -> int | None:
 
 
 def _link(entry: dict) -> str | None:
-    if entry.get("link"):
-        return entry["link"]
-    for link in entry.get("links") or ():
-        if link.get("href") and link.get("rel", "alternate") == "alternate":
-            return link["href"]
-    return None
+    """The entry's page: its rel="alternate" http(s) link (an HTML one first), else feedparser's
+    `link` when it is not an enclosure, else another http(s) link that is not an enclosure
+    (an `at://` alternate leaves a "related" one), else the id when it is an http(s) URL.
+    Never an enclosure (the podcast's audio file is not the article)."""
+    links = [link for link in entry.get("links") or () if link.get("href")]
+    enclosures = {link["href"] for link in links if link.get("rel") == "enclosure"}
+    alternates = [link for link in links if link.get("rel", "alternate") == "alternate" and _is_web(link["href"])]
+    html = [link for link in alternates if "html" in (link.get("type") or "text/html")]
+    if html or alternates:
+        return (html or alternates)[0]["href"]
+    link = entry.get("link")
+    if link and link not in enclosures and (_is_web(link) or not _has_scheme(link)) and not (
+            entry.get("guidislink") and not _is_web(link)):
+        return link
+    others = [link["href"] for link in links if link.get("rel") != "enclosure" and _is_web(link["href"])]
+    if others:
+        return others[0]
+    entry_id = entry.get("id")
+    return entry_id if entry_id and _is_web(entry_id) else None
+
+
+def _is_web(url: str) -> bool:
+    return url.strip().lower().startswith(("http://", "https://"))
+
+
+def _has_scheme(url: str) -> bool:
+    """`at://x`, `urn:x`, `mailto:x` (not a relative link to resolve against the feed)."""
+    head = url.strip().split("/", 1)[0]
+    return ":" in head
 
 
 def _content(entry: dict) -> str | None:
@@ -64,14 +88,19 @@ def _content(entry: dict) -> str | None:
 
 
 def _published(entry: dict) -> datetime | None:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+    """The entry's date as written, read by bot.parse.items.parse_date (day and month names of the
+    coalition's languages, named zones at their offsets, 12-hour clocks); feedparser's own
+    reading when that finds nothing (it reads CET as UTC and drops PM, so it comes second)."""
+    for key in ("published", "updated", "created"):
         # dict.get: FeedParserDict.get maps a missing updated_* to published_* with a
         # DeprecationWarning (feedparser issue 310).
-        value = dict.get(entry, key)
-        if value:
-            dt = to_utc(value)
-            if dt is not None:
-                return dt
+        raw = dict.get(entry, key)
+        dt = parse_date(raw) if isinstance(raw, str) else None
+        if dt is None:
+            value = dict.get(entry, f"{key}_parsed")
+            dt = to_utc(value) if value else None
+        if dt is not None:
+            return dt
     return None
 
 
@@ -85,6 +114,7 @@ def parse(body: bytes, *, url: str, content_type: str | None, source_id: str, ta
         # Only a declared charset: feedparser applies RFC 3023 to a bare text/xml
         # (us-ascii), which mangles the many feeds served that way in UTF-8.
         headers["content-type"] = f"application/xml; charset={charset}"
+    body = repair(body)
     d = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
     entries = d.get("entries") or []
     version = d.get("version") or ""

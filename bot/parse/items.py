@@ -1,7 +1,8 @@
 """Item normalisation: raw fields from any parser -> one clean `bot.model.Item`.
 
 Owns canonical URLs (tracking parameters, fragments and default ports removed), HTML to
-plain text, UTC publication dates (missing -> None, far future -> clamped), GUIDs, and the
+plain text (control characters removed, every field capped: TITLE_MAX and friends), UTC
+publication dates (localised ones read by bot.parse.dates) (missing -> None, far future -> clamped), GUIDs, and the
 item language (declared, else detected offline with py3langid, else the source default).
 Pure functions: no I/O, no storage, no HTTP. The clock is passed in (`now`).
 """
@@ -75,7 +76,7 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     """
     if not url:
         return None
-    url = url.strip()
+    url = strip_controls(url).strip()
     if base:
         try:
             url = urljoin(base, url)
@@ -114,6 +115,7 @@ _BLOCK_TAGS = frozenset({
 })
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg"})
 _WS = re.compile(r"\s+")
+RAW_FACTOR = 8   # characters of markup read per character of text kept
 _ESCAPED_MARKUP = re.compile(r"</?(?:p|div|span|a|br|b|i|em|strong|img|ul|ol|li|h[1-6]|table|blockquote)(?:\s[^<>]*)?/?>|<!--", re.I)
 
 
@@ -146,32 +148,81 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
-def clean_text(value: str | None) -> str:
-    """Plain text of an HTML fragment or text: tags stripped, entities decoded,
-    script/style dropped, whitespace collapsed to single spaces."""
+def clean_text(value: str | None, limit: int | None = None) -> str:
+    """Plain text of an HTML fragment or text: tags stripped, entities decoded (a surrogate
+    pair written as two character references becomes its character, a lone surrogate goes),
+    script/style dropped, control characters removed, whitespace collapsed to single spaces.
+    `limit`: cut at a word boundary with an ellipsis past that many characters (and read no
+    more than `RAW_FACTOR` times that much markup: a 9 MB title costs no 9 MB parse)."""
     if not value:
         return ""
-    if "<" in value or "&" in value:
-        parser = _TextExtractor()
-        try:
-            parser.feed(value)
-            parser.close()
-        except Exception:  # html.parser is lenient; never let odd markup lose an item
-            log.debug("html.parser failed; keeping raw text", exc_info=True)
-            return _WS.sub(" ", value).strip()
-        value = "".join(parser.parts)
-        if _ESCAPED_MARKUP.search(value):
-            # Escaped twice by the publisher ("&amp;lt;p&amp;gt;"): one more pass.
-            return clean_text(value)
-    # U+00A0 and friends are whitespace to str.split but not to every reader.
-    return _WS.sub(" ", value.replace("\u00ad", "")).strip()
+    if limit is not None:
+        value = value[:limit * RAW_FACTOR]
+    text = _plain(value, passes=2)
+    text = _WS.sub(" ", strip_controls(text).replace("\u00ad", "")).strip()
+    return shorten(text, limit) if limit is not None else text
+
+
+def _plain(value: str, passes: int) -> str:
+    if "<" not in value and "&" not in value:
+        return value
+    parser = _TextExtractor()
+    try:
+        parser.feed(join_surrogate_refs(value))
+        parser.close()
+    except Exception:  # html.parser is lenient; never let odd markup lose an item
+        log.debug("html.parser failed; keeping raw text", exc_info=True)
+        return value
+    text = "".join(parser.parts)
+    if passes > 1 and _ESCAPED_MARKUP.search(text):
+        # Escaped twice by the publisher ("&amp;lt;p&amp;gt;"): one more pass, and only one:
+        # an unclosed "<!--" survives every pass as text.
+        return _plain(text, passes - 1)
+    return text
+
+
+# C0 controls but tab, newline and carriage return; DEL; C1; surrogates (a JSON feed's lone
+# "\ud83d" cannot be encoded, PostgreSQL refuses NUL, a terminal obeys ESC).
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# Character references to UTF-16 surrogates: a high one (U+D800-DBFF, decimal 55296-56319)
+# with the low one (U+DC00-DFFF, 56320-57343) that follows it, or any other one alone.
+_HIGH = r"&#(?:5529[6-9]|55[3-9]\d\d|56[0-2]\d\d|563[01]\d|[xX][dD][89abAB][0-9a-fA-F]{2});?"
+_LOW = r"&#(?:5632\d|563[3-9]\d|56[4-9]\d\d|57[0-2]\d\d|573[0-3]\d|5734[0-3]|[xX][dD][c-fC-F][0-9a-fA-F]{2});?"
+_SURROGATE_REFS = re.compile(f"({_HIGH})({_LOW})?|{_LOW}")
+
+
+def strip_controls(text: str) -> str:
+    """`text` without control characters (tab and line ends stay) nor lone surrogates."""
+    return _CONTROLS.sub("", text)
+
+
+def join_surrogate_refs(text: str) -> str:
+    """`&#55357;&#56832;` (UTF-16 written as two character references, common CMS output)
+    -> `&#128512;`; a lone surrogate reference is dropped."""
+    if "&#" not in text:
+        return text
+    return _SURROGATE_REFS.sub(_join_pair, text)
+
+
+def _join_pair(m: re.Match) -> str:
+    if not m[2]:
+        return ""   # a lone surrogate
+    high, low = _ref_value(m[1]), _ref_value(m[2])
+    return f"&#{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)};"
+
+
+def _ref_value(ref: str) -> int:
+    digits = ref[2:].rstrip(";")
+    return int(digits[1:], 16) if digits[:1] in "xX" else int(digits)
 
 
 def shorten(text: str, limit: int) -> str:
-    """Cut at a word boundary and add an ellipsis when longer than `limit`."""
+    """Cut at a word boundary and add an ellipsis when longer than `limit` (the ellipsis
+    included: the result is never longer than `limit`)."""
     if len(text) <= limit:
         return text
-    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    head = text[:max(1, limit - 1)]
+    cut = head if text[len(head)] == " " else (head.rsplit(" ", 1)[0] or head)
     return cut.rstrip(" ,;:.") + "…"
 
 
@@ -192,7 +243,8 @@ def to_utc(value: datetime | time.struct_time | None) -> datetime | None:
 
 
 def parse_date(text: str | None) -> datetime | None:
-    """A date as written in feeds and pages: ISO 8601, RFC 822, and what feedparser knows."""
+    """A date as written in feeds and pages: ISO 8601, RFC 822 in the coalition's languages
+    with named zones and 12-hour clocks (bot.parse.dates), and what feedparser knows."""
     if not text:
         return None
     text = text.strip()
@@ -200,6 +252,10 @@ def parse_date(text: str | None) -> datetime | None:
         return to_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
         pass
+    from bot.parse.dates import parse_localised
+    localised = parse_localised(text)
+    if localised is not None:
+        return localised
     from email.utils import parsedate_to_datetime
     try:
         return to_utc(parsedate_to_datetime(text))
@@ -270,16 +326,30 @@ def detect_language(text: str, *, min_chars: int = MIN_DETECT_CHARS,
 # --- items ----------------------------------------------------------------------------
 
 def make_guid(entry_id: str | None, url: str | None, title: str, summary: str) -> str:
-    """The entry's own id, else its link, else a hash of what it says."""
-    if entry_id and entry_id.strip():
-        return entry_id.strip()
+    """The entry's own id, else its link, else a hash of what it says. An id longer than
+    GUID_MAX is stored as its hash (a btree index entry must stay small on PostgreSQL)."""
+    entry_id = strip_controls(entry_id or "").strip()
+    if entry_id:
+        if len(entry_id) > GUID_MAX:
+            return "sha256:" + hashlib.sha256(entry_id.encode("utf-8")).hexdigest()
+        return entry_id
     if url:
         return url
     digest = hashlib.sha256(f"{title}\n{summary}".encode("utf-8")).hexdigest()
     return f"sha256:{digest[:32]}"
 
 
-SUMMARY_LIMIT = 1000
+# Field caps (characters), cut at a word boundary with an ellipsis; README "Sources and
+# fetching" lists them. A feed cannot make one item weigh megabytes.
+SUMMARY_LIMIT = 1000       # the summary made from a long text (messages show it)
+TITLE_MAX = 1_000
+SUMMARY_MAX = 10_000
+TEXT_MAX = 100_000
+AUTHOR_MAX = 500
+CATEGORY_MAX = 200
+CATEGORIES_MAX = 50
+GUID_MAX = 1_000           # longer ids are stored as their sha256
+URL_MAX = 2_000            # longer links are dropped (the item keeps its guid)
 
 
 def is_empty(item: Item) -> bool:
@@ -300,9 +370,11 @@ def build_item(*, source_id: str, tags: Iterable[str], now: datetime, base_url: 
     of preference (entry, then feed); the first usable one wins over detection.
     """
     url = canonical_url(link, base_url)
-    title_text = clean_text(title)
-    summary_text = clean_text(summary)
-    content_text = clean_text(content)
+    if url is not None and len(url) > URL_MAX:
+        url = None
+    title_text = clean_text(title, TITLE_MAX)
+    summary_text = clean_text(summary, TEXT_MAX)
+    content_text = clean_text(content, TEXT_MAX)
     if content_text == summary_text:
         content_text = ""
     if not summary_text and content_text:
@@ -311,6 +383,7 @@ def build_item(*, source_id: str, tags: Iterable[str], now: datetime, base_url: 
         # Many feeds put the whole article in <description>: keep it all as text (rules
         # match on it) and a readable summary for messages.
         content_text, summary_text = summary_text, shorten(summary_text, SUMMARY_LIMIT)
+    summary_text = shorten(summary_text, SUMMARY_MAX)
     if not title_text:
         title_text = shorten(summary_text, 120)
     language = next((n for n in map(normalise_language, languages) if n), None)
@@ -318,8 +391,8 @@ def build_item(*, source_id: str, tags: Iterable[str], now: datetime, base_url: 
         language = detect_language(f"{title_text}. {summary_text}") or normalise_language(default_language)
     cats: list[str] = []
     for c in categories:
-        c = clean_text(c)
-        if c and c not in cats:
+        c = clean_text(c, CATEGORY_MAX)
+        if c and c not in cats and len(cats) < CATEGORIES_MAX:
             cats.append(c)
     return Item(
         source_id=source_id,
@@ -328,7 +401,7 @@ def build_item(*, source_id: str, tags: Iterable[str], now: datetime, base_url: 
         title=title_text,
         summary=summary_text,
         text=content_text,
-        author=clean_text(author) or None,
+        author=clean_text(author, AUTHOR_MAX) or None,
         categories=cats,
         language=language,
         published=clamp_published(to_utc(published), now),

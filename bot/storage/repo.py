@@ -18,8 +18,8 @@ Public API (all take `conn` first):
   update_sources(conn, [{"id": ..., col: ...}])        the same, batched (same columns in every dict)
   poll_states(conn, ids=None) -> dict[id, Row]          the columns of a source's state a poll reads
   set_source_status(conn, id, status, now) -> bool     'paused' / 'ok' (Telegram /pausesource)
-  known_item_keys(conn, source_id, guids, urls) -> (set guids, set urls)   already stored
-  insert_item(conn, item, now, is_backlog=False, countries=(), regions=()) -> int | None   None: seen
+  known_item_keys(conn, source_id, guids, urls) -> KnownKeys(guids, urls, own_urls)   already stored
+  insert_item(conn, item, now, is_backlog=False, countries=(), regions=(), shares_url=False) -> int | None
   insert_hits(conn, item_id, theme_hits, now) -> list[HitRow]             ThemeHit-like objects
   recent_item_count(conn, source_id, since) -> int     items published (else first seen) since
   recent_item_counts(conn, ids, since) -> dict[id, int]   the same, batched
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Row
@@ -140,17 +140,28 @@ def set_source_status(conn: Connection, source_id: str, status: str, now: dateti
 
 # --- items ------------------------------------------------------------------------------------
 
+class KnownKeys(NamedTuple):
+    guids: set[str]        # of this source
+    urls: set[str]         # of any source
+    own_urls: set[str]     # of this source (a subset of urls)
+
+
 def known_item_keys(conn: Connection, source_id: str, guids: Sequence[str],
-                    urls: Sequence[str]) -> tuple[set[str], set[str]]:
-    """Which of these guids (of this source) and canonical URLs (of any source) are stored."""
+                    urls: Sequence[str]) -> KnownKeys:
+    """Which of these guids (of this source) and canonical URLs (of any source, and of this
+    one) are stored."""
     seen_guids: set[str] = set()
     seen_urls: set[str] = set()
+    own_urls: set[str] = set()
     for chunk in _chunks(list(dict.fromkeys(guids))):
         seen_guids.update(conn.execute(select(items.c.guid).where(
             items.c.source_id == source_id, items.c.guid.in_(chunk))).scalars())
     for chunk in _chunks([u for u in dict.fromkeys(urls) if u]):
-        seen_urls.update(conn.execute(select(items.c.url).where(items.c.url.in_(chunk))).scalars())
-    return seen_guids, seen_urls
+        for url, owner in conn.execute(select(items.c.url, items.c.source_id).where(items.c.url.in_(chunk))):
+            seen_urls.add(url)
+            if owner == source_id:
+                own_urls.add(url)
+    return KnownKeys(seen_guids, seen_urls, own_urls)
 
 
 _STATEMENTS: dict[tuple[str, str], Any] = {}
@@ -168,16 +179,19 @@ def _statement(conn: Connection, name: str) -> Any:
 
 
 def insert_item(conn: Connection, item: Item, now: datetime, *, is_backlog: bool = False,
-                countries: Sequence[str] = (), regions: Sequence[str] = ()) -> int | None:
+                countries: Sequence[str] = (), regions: Sequence[str] = (), shares_url: bool = False) -> int | None:
     """Store a new item; its id, or None when it was already stored (same guid in this source,
-    or the same canonical URL from any source). Safe against a concurrent poller storing the
-    same item: the unique indexes decide, not a prior SELECT."""
+    or the same canonical URL from any source). `shares_url`: this source already has another
+    item (another guid) under this URL, and this one is stored too (within a source the guid
+    decides). Safe against a concurrent poller storing the same item: the unique indexes
+    decide, not a prior SELECT."""
     return conn.execute(_statement(conn, "item"), dict(
         source_id=item.source_id, guid=item.guid, url=item.url or None, title=item.title or "",
         summary=item.summary or "", text=item.text or "", author=item.author,
         categories=list(item.categories or ()), tags=list(item.tags or ()), language=item.language,
         published_at=item.published, first_seen_at=now, is_backlog=is_backlog,
         countries=list(countries), regions=list(regions), story_id=None,
+        url_twin=item.guid if shares_url and item.url else "",
     )).scalar()
 
 

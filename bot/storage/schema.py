@@ -97,6 +97,9 @@ items = Table(
     Column("source_id", String(100), nullable=False, index=True),
     Column("guid", Text, nullable=False),
     Column("url", Text),                   # canonical
+    # '' for the first item stored under its URL; for a later item of the same source sharing
+    # that URL (press releases linking to one page), its guid: see uq_items_url (migration 0007).
+    Column("url_twin", Text, nullable=False, server_default=""),
     Column("title", Text, nullable=False),
     Column("summary", Text, nullable=False, default=""),
     Column("text", Text, nullable=False, default=""),
@@ -111,7 +114,7 @@ items = Table(
     Column("regions", JSON, nullable=False, default=list),
     Column("story_id", Integer, ForeignKey("stories.id"), index=True),
     UniqueConstraint("source_id", "guid", name="uq_items_source_guid"),
-    Index("uq_items_url", "url", unique=True),
+    Index("uq_items_url", "url", "url_twin", unique=True),
 )
 
 # One row per (item, theme) that matched; `explanations` is a list of

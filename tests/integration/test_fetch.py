@@ -186,6 +186,53 @@ async def test_size_cap_counts_decompressed_bytes(feedserver):
     assert err.kind == "too-large"
 
 
+def _zeros_compressed(encoding: str, total: int) -> bytes:
+    """`total` zero bytes, compressed without holding them: a bomb of a few hundred bytes."""
+    import zlib
+
+    import brotli
+
+    block = bytes(1 << 20)
+    if encoding == "br":
+        c = brotli.Compressor(quality=5)
+        return b"".join(c.process(block) for _ in range(total >> 20)) + c.finish()
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    inner = b"".join(z.compress(block) for _ in range(total >> 20)) + z.flush()
+    return gzip.compress(inner)   # "gzip, gzip"
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip, gzip"])
+async def test_bombs_stop_at_the_cap_without_being_decoded_whole(feedserver, encoding):
+    """256 MB of zeros in a few hundred bytes: httpx decoded each received chunk whole (256 MB
+    at once) before the cap could count it; decoded in bounded pieces, the peak of Python
+    allocations stays near the 1 MB cap."""
+    import tracemalloc
+
+    body = _zeros_compressed(encoding.split(",")[0], 256 << 20)
+    assert len(body) < 400_000
+    url = feedserver.add("/bomb", body, headers={"Content-Encoding": encoding})
+    tracemalloc.start()
+    try:
+        err = await fail(url, policy(max_size=1 << 20))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert err.kind == "too-large" and "once decoded" in err.message
+    assert peak < 32 << 20, f"peak {peak / 2**20:.0f} MB of allocations"
+
+
+@pytest.mark.parametrize("encoding,encode", [
+    ("gzip, gzip", lambda b: gzip.compress(gzip.compress(b))),
+    ("deflate", lambda b: __import__("zlib").compress(b)[2:-4]),   # raw deflate, no zlib header
+    ("br", lambda b: __import__("brotli").compress(b)),
+    ("identity", lambda b: b),
+])
+async def test_layered_and_raw_encodings_decode_to_the_body(feedserver, encoding, encode):
+    big = RSS * 2000   # several decoding pieces
+    url = feedserver.add("/enc", encode(big), headers={"Content-Encoding": encoding})
+    assert (await fetch(url)).body == big
+
+
 async def test_connection_refused_and_reset_are_network(feedserver):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

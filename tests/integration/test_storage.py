@@ -58,10 +58,23 @@ def test_insert_item_dedupes_by_guid_and_by_canonical_url(engine):
         assert row.countries == ["GR"] and row.regions == ["Europe"] and row.tags == ["ngo"]
         assert row.first_seen_at == NOW and row.is_backlog is False
         assert repo.item_counts(conn) == {"picum": 3, "ecre": 1}
-        guids, urls = repo.known_item_keys(conn, "picum", ["g1", "zz", "n1"],
-                                           ["https://picum.org/a", "https://ecre.org/x", "https://new/"])
-        assert guids == {"g1", "n1"}
-        assert urls == {"https://picum.org/a", "https://ecre.org/x"}
+        known = repo.known_item_keys(conn, "picum", ["g1", "zz", "n1"],
+                                     ["https://picum.org/a", "https://ecre.org/x", "https://new/"])
+        assert known.guids == {"g1", "n1"}
+        assert known.urls == {"https://picum.org/a", "https://ecre.org/x"}
+        assert known.own_urls == {"https://picum.org/a"}
+
+
+def test_items_of_one_source_may_share_a_url_but_not_across_sources(engine):
+    """Within a source the guid decides (press releases linking to one page); another source's
+    item under a stored URL is still a duplicate, whatever it says."""
+    with engine.begin() as conn:
+        first = repo.insert_item(conn, item(guid="pr-1"), NOW)
+        second = repo.insert_item(conn, item(guid="pr-2"), NOW, shares_url=True)
+        assert first and second and second != first
+        assert repo.insert_item(conn, item(guid="pr-2"), NOW, shares_url=True) is None   # same guid
+        assert repo.insert_item(conn, item(source="ecre", guid="x"), NOW) is None        # other source
+        assert repo.item_counts(conn) == {"picum": 2}
 
 
 def test_insert_hits_with_explanations_and_list_filters(engine):

@@ -178,3 +178,61 @@ def test_is_empty_only_when_nothing_to_show():
     assert not is_empty(item(link="/a"))
     assert not is_empty(item(summary="<p>s</p>"))
     assert not is_empty(item(content="<p>body</p>"))
+
+
+# --- hostile text (issue 16) --------------------------------------------------------------
+
+@pytest.mark.parametrize("raw,text", [
+    ("safe&lt;!--", "safe<!--"),                                  # unclosed comment: no recursion
+    ("<p>a <!-- never closed</p>", "a <!-- never closed</p>"),
+    ("&#55357;&#56832; &#xD83D;&#xDE00;", "\U0001F600 \U0001F600"),  # surrogate pairs as references
+    ("a &#55357; b &#56832; c &#55357;&#55357;&#56832;", "a b c \U0001F600"),   # lone ones go
+    ("nul\x00 bel\x07 esc\x1b[0m del\x7f c1\x9b lone\ud83d", "nul bel esc[0m del c1 lone"),
+])
+def test_clean_text_survives_hostile_text(raw, text):
+    assert clean_text(raw) == text
+
+
+def test_clean_text_limit_cuts_at_a_word_with_an_ellipsis():
+    assert clean_text("<b>asylum seekers</b> " * 1000, 30) == "asylum seekers asylum seekers…"
+    assert len(clean_text("x" * 10_000, 50)) == 50
+
+
+def test_build_item_caps_fields_and_strips_controls_from_guid_and_url():
+    from bot.parse.items import AUTHOR_MAX, GUID_MAX, SUMMARY_MAX, TEXT_MAX, TITLE_MAX, URL_MAX
+
+    item = build_item(source_id="s", tags=(), now=NOW, base_url=None, entry_id="id\x00" + "g" * 5,
+                      link="https://e.org/a\x01b", title="word " * 10_000, summary="s " * 20_000,
+                      content="c " * 200_000, author="n " * 1000, default_language="en")
+    assert item.guid == "idggggg" and item.url == "https://e.org/ab"
+    assert len(item.title) <= TITLE_MAX and len(item.summary) <= SUMMARY_MAX
+    assert len(item.text) <= TEXT_MAX and len(item.author) <= AUTHOR_MAX
+    long = build_item(source_id="s", tags=(), now=NOW, base_url=None, entry_id="g" * (GUID_MAX + 1),
+                      link="https://e.org/?q=" + "x" * URL_MAX, title="t", summary=None, content=None)
+    assert long.guid.startswith("sha256:") and long.url is None
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("mer, 16 nov 2022 00:38:15 +0100", datetime(2022, 11, 15, 23, 38, 15, tzinfo=timezone.utc)),
+    ("Mi, 14 Dez 2022 09:30:00 MEZ", datetime(2022, 12, 14, 8, 30, tzinfo=timezone.utc)),
+    ("ven. 9 déc. 2022 14:05 CET", datetime(2022, 12, 9, 13, 5, tzinfo=timezone.utc)),
+    ("lun, 6 mars 2023 08:00:00 GMT", datetime(2023, 3, 6, 8, tzinfo=timezone.utc)),
+    ("martedì, 3 maggio 2022 10:00:00 CEST", datetime(2022, 5, 3, 8, tzinfo=timezone.utc)),
+    ("jue, 15 de diciembre de 2022 18:20 +0100", datetime(2022, 12, 15, 17, 20, tzinfo=timezone.utc)),
+    ("wo, 12 mrt 2022 11:00 WET", datetime(2022, 3, 12, 11, tzinfo=timezone.utc)),
+    ("Τετ, 16 Νοε 2022 10:00:00 EEST", datetime(2022, 11, 16, 7, tzinfo=timezone.utc)),
+    ("Mon, 14 Nov 2022 02:02:33 PM +0000", datetime(2022, 11, 14, 14, 2, 33, tzinfo=timezone.utc)),
+    ("Mon, 14 Nov 2022 12:10 AM GMT", datetime(2022, 11, 14, 0, 10, tzinfo=timezone.utc)),
+    ("Tue, 14 Jun 2022 12:00:00 BST", datetime(2022, 6, 14, 11, tzinfo=timezone.utc)),
+])
+def test_parse_date_reads_the_coalitions_languages_zones_and_pm(text, expected):
+    assert parse_date(text) == expected
+
+
+def test_parse_date_leaves_unknown_shapes_to_the_other_readers():
+    from bot.parse.dates import month_number, parse_localised
+
+    assert month_number("ιου") is None            # June or July: ambiguous prefix
+    assert parse_localised("16 foo 2022 10:00") is None
+    assert parse_localised("16 nov 2022 10:00 IST") is None   # Irish, Indian or Israeli
+    assert parse_date("2024-01-02T03:04:05Z") == datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)

@@ -363,3 +363,37 @@ def test_entries_with_neither_title_link_nor_summary_are_not_items():
 def test_corpus_entry_with_only_an_id_is_not_an_item(corpus):
     parsed = parse((corpus / "feeds" / "rssparser__missing-fields.atom").read_bytes())
     assert parsed.format == "atom10" and parsed.items == []
+
+
+# --- hostile documents (issue 16) -----------------------------------------------------------
+
+RSS_ITEM = "<rss version='2.0'><channel><title>T</title><item><guid>g</guid><title>Item</title></item></channel></rss>"
+
+
+@pytest.mark.parametrize("head", [
+    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">',
+    "<!-- made by a CMS that renders <html> too -->",
+    "<?xml-stylesheet href='x.xsl'?><!DOCTYPE rss [<!ENTITY x 'y'>]>",
+])
+def test_sniff_goes_by_the_root_element_past_the_prolog(head):
+    assert sniff(f"<?xml version='1.0'?>\n{head}\n{RSS_ITEM}".encode()) == "xml"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_bomless_wide_encodings_and_prefixed_roots_parse(encoding):
+    body = f"<?xml version='1.0' encoding='{encoding}'?>{RSS_ITEM}".encode(encoding)
+    assert sniff(body) == "xml"
+    parsed = parse_document(body, url="https://e.org/f", source_id="s", now=NOW)
+    assert [i.title for i in parsed.items] == ["Item"]
+    prefixed = RSS_ITEM.replace("<", "<r:").replace("<r:/", "</r:").replace("<r:rss", "<r:rss xmlns:r='urn:r'", 1)
+    assert sniff(prefixed.encode()) == "xml"
+
+
+def test_repair_escapes_query_ampersands_and_joins_surrogates_outside_cdata():
+    from bot.parse.repair import repair
+
+    valid = b"<rss><channel><item><link>https://e.org/?a=1&amp;lang=fr</link></item></channel></rss>"
+    assert repair(valid) == valid
+    broken = b"<link>https://e.org/?a=1&lang=fr&copy=2</link><t>&#55357;&#56832;</t><![CDATA[&lang=x &#55357;]]>"
+    assert repair(broken) == (b"<link>https://e.org/?a=1&amp;lang=fr&amp;copy=2</link><t>&#128512;</t>"
+                              b"<![CDATA[&lang=x &#55357;]]>")
