@@ -78,10 +78,13 @@ class Source(Strict):
     enabled: bool = True
     weight: float = Field(1.0, gt=0, le=10)
     html: HtmlSelectors | None = None
+    site: str | None = None   # the site's home page (an OPML `htmlUrl`), for people and exports
 
-    @field_validator("url")
+    @field_validator("url", "site")
     @classmethod
-    def _http(cls, v: str) -> str:
+    def _http(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
         parts = urlsplit(v)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an http or https URL")
