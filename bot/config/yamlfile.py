@@ -54,7 +54,12 @@ def read_text(path: Path, shown: str) -> str:
     """A config file's text. A missing one is named by its full path, with the config dir
     it was looked for in (the usual cause is the wrong directory, not a missing file)."""
     try:
-        return path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # placed at the first bad byte, so an editor can find it
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError([Problem(shown, line, col, f"not UTF-8 text ({exc.reason})")]) from None
     except FileNotFoundError:
         folder = path.absolute().parent
         where = (f"config dir: {folder}" if folder.is_dir() else f"the config dir {folder} does not exist")
@@ -64,8 +69,6 @@ def read_text(path: Path, shown: str) -> str:
         raise ConfigError([Problem(str(path.absolute()), None, None, "is a directory, not a file")]) from None
     except PermissionError:
         raise ConfigError([Problem(str(path.absolute()), None, None, "cannot be read (permission denied)")]) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError([Problem(shown, None, None, f"not UTF-8 text ({exc.reason})")]) from None
 
 
 MAX_NESTING = 100  # far beyond any real config (sources.yaml nests 4 deep), far below a stack overflow
@@ -142,8 +145,8 @@ def position(data: Any, loc: tuple[str | int, ...], *, at_key: bool = False) -> 
             node = node[key]
         else:
             break
-    if line is None and hasattr(data, "lc"):
-        line, col = data.lc.line + 1, data.lc.col + 1
+    if line is None and getattr(getattr(data, "lc", None), "line", None) is not None:  # `![` has none
+        line, col = data.lc.line + 1, (data.lc.col or 0) + 1
     return line, col
 
 
@@ -246,6 +249,8 @@ def problems_from_validation(exc: ValidationError, data: Any, shown: str,
             continue  # `rules: [bad]`: the entry's own problem says it; pydantic also counts 0 left
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         line, col = position(data, loc, at_key=err["type"] == "extra_forbidden")
+        if line is None:  # an empty file, or one whose whole document is a scalar: its start
+            line, col = 1, 1
         msg = error_message(err)
         if err["type"] == "extra_forbidden" and loc:
             msg = unknown_key_message(loc[-1], known_keys(model, loc[:-1]))

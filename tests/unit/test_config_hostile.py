@@ -176,3 +176,27 @@ def test_a_rule_nested_200_deep_is_placed_in_its_file(tmp_path):
         f"theme: x\ntitle: X\nrules:\n  - id: deep\n    query: '{query}'\n", encoding="utf-8")
     (found,) = problems_of(load_themes, tmp_path)
     assert found == f"rules/x.yaml:5:{13 + MAX_DEPTH}: nested too deep: more than {MAX_DEPTH} levels of parentheses and NOT"
+
+
+# Found by tests/unit/test_properties.py: each was a traceback or a problem without a place.
+
+def test_a_tagged_empty_document_is_a_placed_problem_not_a_type_error(tmp_path):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "x.yaml").write_text("![", encoding="utf-8")
+    assert problems_of(load_themes, tmp_path) == ["rules/x.yaml:1:1: must be a mapping of keys"]
+
+
+@pytest.mark.parametrize("text", ["", "|", "just text\n"])
+def test_an_empty_or_scalar_document_is_placed_at_its_start(tmp_path, text):
+    (tmp_path / "deliveries.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "x.yaml").write_text(text, encoding="utf-8")
+    assert all(p.startswith("rules/x.yaml:1:1: ") for p in problems_of(load_themes, tmp_path))
+    if text.strip():
+        (found,) = problems_of(load_deliveries, tmp_path)
+        assert found.startswith("deliveries.yaml:1:1: must be a mapping of keys")
+
+
+def test_bytes_that_are_not_utf8_are_placed_at_the_first_bad_one(tmp_path):
+    (tmp_path / "sources.yaml").write_bytes(b"sources:\n  - id: caf\xe9\n")
+    assert problems_of(load_sources, tmp_path) == ["sources.yaml:2:12: not UTF-8 text (invalid continuation byte)"]
