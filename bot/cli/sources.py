@@ -187,6 +187,8 @@ def import_cmd(app: App, file: Path, tags: str) -> None:
     from bot.config.sources_edit import import_opml
 
     result = _edit(import_opml, app.config_dir, file.read_bytes(), extra_tags=tags.split(","))
+    for note in result.repaired:
+        click.echo(f"repaired: {note}", err=True)
     for sid, url in result.added:
         click.echo(f"added {sid}: {url}")
     for url, why in result.skipped:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+# Longer than any interval, timeout, retention or --since anyone means, and far inside what
+# timedelta holds (`.inf` or `10e23h` must be a "too long", not an OverflowError).
+MAX_DURATION = timedelta(days=100 * 365)
 
 
 def parse_duration(text: str | int | float) -> timedelta:
@@ -14,7 +18,7 @@ def parse_duration(text: str | int | float) -> timedelta:
     if isinstance(text, bool):
         raise ValueError("expected a duration such as 30m, 1h or 7d")
     if isinstance(text, (int, float)):
-        return timedelta(seconds=text)
+        return _bounded(text, text)
     s = str(text).strip().lower().replace(" ", "")
     if not s:
         raise ValueError("empty duration")
@@ -27,7 +31,19 @@ def parse_duration(text: str | int | float) -> timedelta:
         pos = m.end()
     if pos != len(s):
         raise ValueError(f"expected a duration such as 30m, 1h or 7d (got {text!r})")
-    return timedelta(seconds=total)
+    return _bounded(total, text)
+
+
+def _bounded(seconds: int | float, text: object) -> timedelta:
+    """`seconds` as a timedelta, refused when it is not a finite, non-negative number up to
+    MAX_DURATION (ints are compared before any float conversion: 10**400 must not overflow)."""
+    if isinstance(seconds, float) and math.isnan(seconds):
+        raise ValueError(f"expected a duration such as 30m, 1h or 7d (got {text!r})")
+    if seconds < 0:
+        raise ValueError(f"must not be negative (got {text!r})")
+    if seconds > MAX_DURATION.total_seconds():  # inf too
+        raise ValueError(f"too long: at most {MAX_DURATION.days // 365} years (got {text!r})")
+    return timedelta(seconds=seconds)
 
 
 def format_duration(td: timedelta) -> str:

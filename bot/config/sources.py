@@ -16,6 +16,10 @@ from bot.errors import ConfigError, Problem
 SOURCES_FILE = "sources.yaml"
 MIN_INTERVAL = timedelta(minutes=5)
 MAX_INTERVAL = timedelta(hours=24)
+# A zero timeout fails every poll, a negative or zero size cap every response; an hour-long
+# timeout or a gigabyte body is a typo, not a feed.
+MIN_TIMEOUT, MAX_TIMEOUT = timedelta(seconds=1), timedelta(minutes=10)
+MIN_SIZE, MAX_SIZE = 1024, 1024**3
 
 
 class Defaults(Strict):
@@ -31,6 +35,20 @@ class Defaults(Strict):
     @classmethod
     def _interval_bounds(cls, v: timedelta) -> timedelta:
         return _check_interval(v)
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_bounds(cls, v: timedelta) -> timedelta:
+        if not MIN_TIMEOUT <= v <= MAX_TIMEOUT:
+            raise ValueError("must be between 1s and 10m")
+        return v
+
+    @field_validator("max_size")
+    @classmethod
+    def _size_bounds(cls, v: int) -> int:
+        if not MIN_SIZE <= v <= MAX_SIZE:
+            raise ValueError("must be between 1KB and 1024MB")
+        return v
 
 
 def _check_interval(v: timedelta) -> timedelta:
@@ -61,10 +79,13 @@ class Source(Strict):
     enabled: bool = True
     weight: float = Field(1.0, gt=0, le=10)
     html: HtmlSelectors | None = None
+    site: str | None = None   # the site's home page (an OPML `htmlUrl`), for people and exports
 
-    @field_validator("url")
+    @field_validator("url", "site")
     @classmethod
-    def _http(cls, v: str) -> str:
+    def _http(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
         parts = urlsplit(v)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an http or https URL")

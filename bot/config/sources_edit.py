@@ -43,7 +43,8 @@ class SourceEditError(NewsbotError):
 @dataclass
 class ImportResult:
     added: list[tuple[str, str]] = field(default_factory=list)     # (id, url)
-    skipped: list[tuple[str, str]] = field(default_factory=list)   # (url, why)
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # (url or outline text, why)
+    repaired: list[str] = field(default_factory=list)              # what was fixed to read the file
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -312,44 +313,98 @@ def set_enabled(config_dir: Path, source_id: str, enabled: bool) -> None:
 
 # --- OPML -------------------------------------------------------------------------------------
 
-def read_opml(data: bytes | str) -> list[dict[str, Any]]:
-    """Feed outlines of an OPML 1.0/2.0 document: url, title, tags (from `category` and
-    enclosing folders), language. Raises SourceEditError when it is not OPML."""
+# A `&` that starts no XML entity or character reference: exports of feed lists often carry
+# them in titles and URLs (`?a=1&b=2`), and one makes the whole file ill-formed XML.
+# HTML's named entities (`&copy;`) are not XML's: without a DTD they are as fatal.
+_BARE_AMPERSAND = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9A-Fa-f]+);)")
+
+
+@dataclass
+class Opml:
+    """What an OPML file holds: its feeds (url, title, tags, language, site), the outlines
+    that are not read as feeds with why (label, why), and what was repaired to read it."""
+
+    feeds: list[dict[str, Any]] = field(default_factory=list)
+    ignored: list[tuple[str, str]] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+
+
+def _parse_xml(data: bytes, repaired: list[str]) -> ET.Element:
+    """The document's root; a file that is ill-formed only through bare `&` is read with
+    them escaped (and that is said), any other XML error refuses it."""
     try:
         # Expat does not fetch external entities, and bounds entity expansion (>= 2.4.1).
-        root = ET.fromstring(data.encode("utf-8") if isinstance(data, str) else data)
+        return ET.fromstring(data)
     except ET.ParseError as exc:
-        raise SourceEditError(f"not an OPML file: XML error: {exc}") from None
+        first = exc
+    bare = [m.start() for m in _BARE_AMPERSAND.finditer(data)]
+    if bare:
+        try:
+            root = ET.fromstring(_BARE_AMPERSAND.sub(b"&amp;", data))
+        except ET.ParseError:
+            pass
+        else:
+            lines = sorted({data.count(b"\n", 0, at) + 1 for at in bare})
+            shown = ", ".join(map(str, lines[:10])) + (", ..." if len(lines) > 10 else "")
+            repaired.append(f"read {len(bare)} '&' that begin no XML entity as '&amp;' (line {shown}): "
+                            "the file is not well-formed XML")
+            return root
+    raise SourceEditError(f"not an OPML file: XML error: {first}") from None
+
+
+def read_opml(data: bytes | str) -> Opml:
+    """Feed outlines of an OPML 1.0/2.0 document (`xmlUrl`, or `feedUrl` as some readers
+    write it): url, title, tags (from `category` and every folder the feed is listed in: a
+    feed in two folders is one feed with both tags), language and site (`htmlUrl`). Raises
+    SourceEditError when it is not OPML."""
+    result = Opml()
+    root = _parse_xml(data.encode("utf-8") if isinstance(data, str) else data, result.repaired)
     if root.tag.lower() != "opml" or root.find("body") is None:
         raise SourceEditError(f"not an OPML file: the root element is <{root.tag}>, expected <opml> with a <body>")
-    found: list[dict[str, Any]] = []
+    by_url: dict[str, dict[str, Any]] = {}
 
     def walk(node: ET.Element, folders: list[str]) -> None:
         for outline in node.findall("outline"):
-            url = outline.get("xmlUrl") or outline.get("xmlurl")
+            url = (outline.get("xmlUrl") or outline.get("xmlurl") or outline.get("feedUrl")
+                   or outline.get("feedurl") or "").strip()
             title = outline.get("title") or outline.get("text")
+            children = outline.findall("outline")
             if url:
                 tags = list(folders)
                 for cat in (outline.get("category") or "").split(","):
                     last = cat.strip().strip("/").split("/")[-1]
                     if last:
                         tags.append(last)
-                found.append({"url": url.strip(), "title": title, "language": outline.get("language"),
-                              "tags": [t for t in dict.fromkeys(slugify(t) for t in tags) if t]})
+                tags = [t for t in (slugify(t) for t in tags) if t]
+                if url in by_url:   # listed again, in another folder: one feed, every folder's tag
+                    known = by_url[url]
+                    known["tags"] = list(dict.fromkeys(known["tags"] + tags))
+                else:
+                    by_url[url] = {"url": url, "title": title, "language": outline.get("language"),
+                                   "site": (outline.get("htmlUrl") or outline.get("htmlurl") or "").strip() or None,
+                                   "tags": list(dict.fromkeys(tags))}
+                    result.feeds.append(by_url[url])
+            elif not children:
+                label = title or outline.get("htmlUrl") or "(an outline without text)"
+                result.ignored.append((label, "no xmlUrl or feedUrl: not a feed"))
             walk(outline, folders + [title] if not url and title else folders)
 
     walk(root.find("body"), [])
-    return found
+    return result
 
 
 def import_opml(config_dir: Path, data: bytes | str, *, extra_tags: Iterable[str] = ()) -> ImportResult:
-    """Append every feed of an OPML file not already in sources.yaml, in one validated write."""
+    """Append every feed of an OPML file not already in sources.yaml, in one validated write.
+    A language equal to `defaults.language` is left to the default (an OPML exported from
+    newsbot, or by a reader, gives every feed one: it must not be stamped on each)."""
     doc = _Document(config_dir)
-    result = ImportResult()
+    opml = read_opml(data)
+    result = ImportResult(skipped=list(opml.ignored), repaired=list(opml.repaired))
     present = {url_key(s.url): s.id for s in doc.config.sources}
     taken = {s.id for s in doc.config.sources}
     extra = _parse_tags(list(extra_tags))
-    for outline in read_opml(data):
+    default_language = doc.config.defaults.language
+    for outline in opml.feeds:
         url = outline["url"]
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -361,9 +416,15 @@ def import_opml(config_dir: Path, data: bytes | str, *, extra_tags: Iterable[str
             continue
         sid = suggest_id(url, taken, outline["title"])
         lang = (outline["language"] or "").lower().split("-")[0] or None
-        if lang and not re.fullmatch(r"[a-z]{2,3}", lang):
+        if lang and (not re.fullmatch(r"[a-z]{2,3}", lang) or lang == default_language):
             lang = None
-        doc.seq.append(_entry(sid, url, outline["title"], outline["tags"] + extra, None, lang))
+        site = outline["site"]
+        if site and (urlsplit(site).scheme not in ("http", "https") or url_key(site) == key):
+            site = None
+        entry = _entry(sid, url, outline["title"], list(dict.fromkeys(outline["tags"] + extra)), None, lang)
+        if site:
+            entry["site"] = site
+        doc.seq.append(entry)
         taken.add(sid)
         present[key] = sid
         result.added.append((sid, url))
@@ -389,6 +450,8 @@ def export_opml(config: SourcesConfig, now: datetime | None = None, title: str =
     for s in config.sources:
         discovered = feed_urls.get(s.id) if s.type != "html" else None
         attrs = {"type": "rss", "text": s.display_name, "title": s.display_name, "xmlUrl": discovered or s.url}
+        if s.site:
+            attrs["htmlUrl"] = s.site
         if discovered and discovered != s.url:
             attrs["htmlUrl"] = s.url
         cats = list(s.tags) + ([] if s.enabled else ["disabled"])

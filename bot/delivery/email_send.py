@@ -109,7 +109,7 @@ class SmtpSender:
                 if not smtp.supports_extension("auth"):
                     raise SmtpUnavailable(f"{cfg.display} does not offer AUTH, but SMTP_URL has a user name",
                                           hint="remove user:pass from SMTP_URL, or use the submission port")
-                await smtp.login(cfg.username, cfg.password or "")
+                await _login(smtp, cfg.username, cfg.password or "")
         except BaseException:
             smtp.close()
             raise
@@ -178,6 +178,27 @@ class SmtpSender:
             # The last attempts could not even connect: nothing else will go through either.
             raise SmtpUnavailable(last_error or f"cannot connect to {self.config.display}")
         return SendResult(recipient, "temporary", self.max_attempts, last_error, last_code)
+
+
+# RFC 4954: the credentials are wrong. Another mechanism will not make them right, and a
+# server may stop answering after a failed AUTH (which turned a wrong password into four
+# 30-second timeouts, reported as "Timed out").
+_CREDENTIALS_INVALID = 535
+
+
+async def _login(smtp: aiosmtplib.SMTP, username: str, password: str) -> None:
+    """AUTH with the mechanisms the server offers, in aiosmtplib's order of preference,
+    moving on only when a mechanism itself fails (a server may offer one it cannot do)."""
+    failed: aiosmtplib.SMTPAuthenticationError | None = None
+    for name in smtp.supported_auth_methods:
+        try:
+            await getattr(smtp, f"auth_{name.replace('-', '')}")(username, password)
+            return
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            if exc.code == _CREDENTIALS_INVALID:
+                raise
+            failed = exc
+    raise failed or aiosmtplib.SMTPNotSupported("no authentication mechanism in common with the server")
 
 
 def _tls_error(exc: BaseException) -> str | None:

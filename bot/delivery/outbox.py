@@ -258,7 +258,7 @@ def release_owner(conn: Connection, owner: str) -> int:
     """A sender stopping cleanly gives back what it claimed but did not send."""
     return conn.execute(update(deliveries).where(
         deliveries.c.status == "sending", deliveries.c.lease_owner == owner).values(
-        status="queued", lease_owner=None, lease_until=None,
+        status="queued", lease_owner=None, lease_until=None, sent_at=None,  # it never went out
         attempts=deliveries.c.attempts - 1)).rowcount or 0
 
 

@@ -180,8 +180,21 @@ class SendReport:
         return bool(self.failed or self.retrying or self.deactivated)
 
 
-def _seconds(value: Any) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+# Telegram asks for seconds to minutes. A larger retry_after is a bug or a hostile API
+# (10**12 s overflowed the datetime of the retry): wait an hour and ask again.
+MAX_FLOOD_WAIT = 3600.0
+
+
+def flood_wait_seconds(value: Any) -> float:
+    """Telegram's retry_after (seconds, or a timedelta with PTB_TIMEDELTA) within
+    [0, MAX_FLOOD_WAIT]; anything unreadable counts as the maximum."""
+    try:
+        seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    except (TypeError, ValueError, OverflowError):
+        return MAX_FLOOD_WAIT
+    if seconds != seconds:  # NaN
+        return MAX_FLOOD_WAIT
+    return min(max(seconds, 0.0), MAX_FLOOD_WAIT)
 
 
 class Sender:
@@ -290,13 +303,16 @@ class Sender:
 
     def _seed_limiter(self, conn: Any, now: datetime) -> None:
         """A restarted sender remembers the last minute of sends, so a quick restart does
-        not burst into a chat that just got a message."""
+        not burst into a chat that just got a message. Every attempt counts, as in the
+        limiter: a row's `sent_at` is set when it is claimed for sending, so a message in
+        flight when a sender was killed (-9) counts too, though its row went back to the
+        queue (Telegram may well have taken it)."""
         from bot.storage.schema import deliveries
 
         window = timedelta(seconds=self.limiter.limits.group_window)
         recent = conn.execute(select(destinations.c.chat_id, deliveries.c.message_id, deliveries.c.sent_at)
                               .join(destinations, destinations.c.id == deliveries.c.destination_id)
-                              .where(deliveries.c.status == "sent", deliveries.c.sent_at > now - window)
+                              .where(deliveries.c.sent_at > now - window)
                               .distinct().order_by(deliveries.c.sent_at)).all()
         for chat, _mid, sent_at in recent:
             self.limiter.record(chat, sent_at.timestamp())
@@ -377,14 +393,14 @@ class Sender:
         now = self.clock()
         with self.engine.begin() as conn:
             if leases.claim_for_send(conn, ids, self.owner, lease=self.lease,
-                                     lease_now=self.lease_clock()) != len(ids):
+                                     lease_now=self.lease_clock(), attempted_at=now) != len(ids):
                 outbox.release_owner(conn, self.owner)
                 return "retry"          # another sender took them
         self.limiter.record(chat, now.timestamp())
         try:
             message_id = await self.transport.send(dest, msg)
         except RetryAfter as exc:
-            after = _seconds(exc.retry_after)
+            after = flood_wait_seconds(exc.retry_after)
             self.report.flood_waits += 1
             self.limiter.pause(chat, now.timestamp() + after)
             log.info("flood wait chat=%s retry_after=%.0fs", chat, after)

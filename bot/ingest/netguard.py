@@ -37,11 +37,55 @@ class BlockedAddress(Exception):
     """Raised in the connection layer; bot.ingest.fetch turns it into FetchError('blocked')."""
 
 
+# IPv6 forms that carry an IPv4 address inside them. A host that routes them (a 6to4 relay,
+# a NAT64 gateway, a Teredo tunnel) ends up at the IPv4 address, and the stdlib tables call
+# some of them global (2002::/16 is, whatever it embeds): they are judged by what they embed.
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")            # RFC 6052: the IPv4 address is the last 32 bits
+NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")    # RFC 8215: local use, the embedding varies
+TEREDO = ipaddress.IPv6Network("2001::/32")              # RFC 4380: server and (obfuscated) client
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")         # RFC 4291, deprecated: ::a.b.c.d
+IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # RFC 2765 (SIIT): ::ffff:0:a.b.c.d
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (IPv4-mapped, -compatible and -translated,
+    6to4, NAT64 well-known prefix, both of Teredo's), none for an ordinary address."""
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)
+    if ip in NAT64 or ip in IPV4_TRANSLATED or (ip in IPV4_COMPATIBLE and int(ip) > 1):  # not :: nor ::1
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    return []
+
+
 def is_public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = embedded_ipv4(ip)
+        if ip.ipv4_mapped is not None or ip in NAT64:
+            return _is_public(inner[0])  # the IPv4 address is where the connection goes
+        if any(ip in net for net in (TEREDO, NAT64_LOCAL, IPV4_COMPATIBLE, IPV4_TRANSLATED)):
+            return False  # obsolete or local-use: no feed is served from there
+        if not all(_is_public(v4) for v4 in inner):
+            return False  # 6to4 of 127.0.0.1 (2002:7f00:1::) or 169.254.169.254 (2002:a9fe:a9fe::)
+    return _is_public(ip)
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
                 or ip.is_reserved or ip.is_unspecified or not ip.is_global)
+
+
+def describe_address(addr: str) -> str:
+    """`addr`, followed by the IPv4 address it embeds when it is such an IPv6 form."""
+    try:
+        ip = ipaddress.ip_address(addr.split("%", 1)[0])
+    except ValueError:
+        return addr
+    inner = embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else []
+    return f"{addr} (which embeds {', '.join(map(str, inner))})" if inner else addr
 
 
 class _Policy:
@@ -65,7 +109,8 @@ class _Policy:
                 if not self.allowed(ip):
                     # Any private answer blocks the host: a name that resolves to both a public
                     # and a private address is exactly what a rebinding attack looks like.
-                    raise BlockedAddress(f"{host} resolves to {addr}, a loopback/private/reserved address")
+                    raise BlockedAddress(f"{host} resolves to {describe_address(addr)}, "
+                                         "a loopback/private/reserved address")
         return addresses
 
 

@@ -11,8 +11,9 @@ The policy, in order:
   [configured interval, 24h]. A source that published nothing in the window slows down by half
   again at each poll (x1.5) up to 24h: silence is not proof of death, so it is never dropped.
 - The server's own hints are lower bounds, never upper: `<ttl>` minutes (RSS 2.0), the
-  Cache-Control max-age, and Retry-After. Each is capped at 24h so a typo in a feed cannot
-  put a source to sleep for a month.
+  Cache-Control max-age, and Retry-After. Each is capped at 24h where it is read (`hint`) so
+  a typo in a feed cannot put a source to sleep for a month, nor a hostile
+  `Retry-After: 99999999999999999999` overflow the date of the next poll.
 - A failing source backs off exponentially from its configured interval (x2 per consecutive
   failure) with +-10% jitter so that many sources failing together (one host down) do not
   come back in lockstep, capped at 24h. It is retried forever: failures are reported in
@@ -61,7 +62,13 @@ def max_age(cache_control: str | None) -> timedelta | None:
     if "no-store" in lowered or "no-cache" in lowered:
         return None
     ages = [int(m.group(1)) for m in _MAX_AGE.finditer(cache_control)]
-    return timedelta(seconds=max(ages)) if ages else None
+    return hint(max(ages)) if ages else None
+
+
+def hint(seconds: int | float) -> timedelta:
+    """A server's hint (max-age, Retry-After, <ttl>) as a delay, capped at MAX_INTERVAL
+    before it becomes a timedelta: `Retry-After: 99999999999999999999` must not overflow."""
+    return timedelta(seconds=min(seconds, MAX_INTERVAL.total_seconds()))
 
 
 def retry_after(value: str | None, now: datetime) -> timedelta | None:
@@ -70,7 +77,7 @@ def retry_after(value: str | None, now: datetime) -> timedelta | None:
         return None
     value = value.strip()
     if value.isdigit():
-        return timedelta(seconds=int(value))
+        return hint(int(value))
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -78,7 +85,7 @@ def retry_after(value: str | None, now: datetime) -> timedelta | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     delay = when - now
-    return delay if delay > timedelta(0) else timedelta(0)
+    return min(delay, MAX_INTERVAL) if delay > timedelta(0) else timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,7 @@ def hints_from(headers: object | None, ttl_minutes: int | None, now: datetime) -
     get = getattr(headers, "get", None)
     cc = get("cache-control") if get else None
     ra = get("retry-after") if get else None
-    ttl = timedelta(minutes=ttl_minutes) if ttl_minutes and ttl_minutes > 0 else None
+    ttl = hint(ttl_minutes * 60) if ttl_minutes and ttl_minutes > 0 else None
     return Hints(ttl=ttl, max_age=max_age(cc), retry_after=retry_after(ra, now))
 
 

@@ -18,6 +18,9 @@ FILTERS = ("source", "tag", "lang")
 FIELDS = SCOPES + FILTERS
 MIN_PREFIX = 2
 MAX_NEAR = 100
+# Parentheses and NOTs inside each other: the parser, the compiler and the matcher each
+# recurse once per level, so a hostile 200-deep query would end in RecursionError.
+MAX_DEPTH = 50
 
 
 class QuerySyntaxError(RuleSyntaxError):
@@ -173,6 +176,14 @@ class _Parser:
         self.query = query
         self.tokens = tokenize(query)
         self.i = 0
+        self.depth = 0
+
+    def enter(self, tok: Token) -> None:
+        """One level deeper (a '(' or a NOT), refused past MAX_DEPTH at `tok`."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QuerySyntaxError(f"nested too deep: more than {MAX_DEPTH} levels of parentheses "
+                                   "and NOT", tok.pos)
 
     @property
     def tok(self) -> Token:
@@ -242,7 +253,10 @@ class _Parser:
         if tok.kind in ("NOT", "-"):
             self.take()
             self.expect_term(tok)
-            return Not(self.unary(), tok.pos)
+            self.enter(tok)
+            child = self.unary()
+            self.depth -= 1
+            return Not(child, tok.pos)
         if tok.kind in ("AND", "OR", "NEAR"):
             raise QuerySyntaxError(f"expected a term before '{tok.text}'", tok.pos)
         return self.primary()
@@ -253,7 +267,9 @@ class _Parser:
             if self.tok.kind == ")":
                 raise QuerySyntaxError("empty parentheses", tok.pos)
             self.expect_term(tok)
+            self.enter(tok)
             node = self.or_expr()
+            self.depth -= 1
             if self.tok.kind != ")":
                 raise QuerySyntaxError(f"expected ')' to close '(', got {_describe(self.tok)},"
                                        if self.tok.kind != "end" else "expected ')' to close '('",

@@ -52,6 +52,7 @@ from bot.runtime.lock import InstanceLock
 from bot.runtime.ops_http import OpsMetrics, OpsServer
 from bot.runtime.reload import ConfigSnapshot, ConfigWatcher, load_config
 from bot.runtime.retention import purge, retention_of
+from bot.storage.dbfile import DatabaseFile
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class Daemon:
         self.watcher: ConfigWatcher | None = None
         self.metrics: OpsMetrics | None = None
         self.lock: InstanceLock | None = None
+        self.db_file: DatabaseFile | None = None
         self.fetcher: Any = None
         self.poller: Any = None
         self.sender: Any = None
@@ -127,6 +129,7 @@ class Daemon:
 
         tag_countries("Greece", "en")  # builds the country automaton (half a second) now
         self.engine = open_database(self.settings.database_url)
+        self.db_file = DatabaseFile.of(self.engine)
         from bot.storage.leases import LeaderLock
 
         self.leader = LeaderLock(self.engine)
@@ -169,7 +172,7 @@ class Daemon:
             await self._build_components()
             if self.settings.http_address:
                 ops = OpsServer(self.settings.http_address, self.engine, self.clock, self.metrics,
-                                status=self._status)
+                                status=self._status, problem=self._db_file_problem)
                 try:
                     await ops.start()
                 except OSError as exc:  # port taken: monitoring is lost, news is not
@@ -348,11 +351,22 @@ class Daemon:
 
     # ---- duties ----------------------------------------------------------------------
 
+    def _db_file_problem(self) -> str | None:
+        return self.db_file.problem() if self.db_file is not None else None
+
     async def _heartbeat_loop(self) -> None:
         every = self.lock_ttl / 4
         while not self._stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=every)
+                return
+            if (problem := self._db_file_problem()) is not None:
+                # Writing on would store news in a file no one can read; a command run next
+                # would create an empty database and alert nothing it polls (all backlog).
+                log.critical("%s; stopping. Put the file back (or restore a backup) before starting "
+                             "newsbot again: a new empty database would treat every item as backlog", problem)
+                self.exit_code = 1
+                self._stop.set()
                 return
             try:
                 held = await asyncio.to_thread(self.lock.renew)

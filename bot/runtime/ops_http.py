@@ -157,12 +157,14 @@ class OpsServer:
     """`async with OpsServer(...)`: serves until the block ends."""
 
     def __init__(self, address: str, engine: Engine, clock: Callable[[], datetime], metrics: OpsMetrics,
-                 status: Callable[[], dict[str, Any]] | None = None):
+                 status: Callable[[], dict[str, Any]] | None = None,
+                 problem: Callable[[], str | None] | None = None):
         self.host, self.port = parse_address(address)
         self.engine = engine
         self.clock = clock
         self.metrics = metrics
         self.status = status or (lambda: {})
+        self.problem = problem or (lambda: None)   # e.g. the database file was deleted: unhealthy
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -185,6 +187,10 @@ class OpsServer:
 
     def health(self) -> tuple[int, dict[str, Any]]:
         doc: dict[str, Any] = {"status": "ok"}
+        if (why := self.problem()) is not None:
+            doc.update(status="error", db=f"error: {why}")
+            doc.update(self.status())
+            return 503, doc
         try:
             snap = database_snapshot(self.engine, self.clock())
         except Exception as exc:  # noqa: BLE001

@@ -158,17 +158,21 @@ def claim_alerts(conn: Connection, owner: str, due_at: datetime, *, limit: int =
 
 
 def claim_for_send(conn: Connection, ids: Sequence[int], owner: str, *, lease: timedelta = DEFAULT_LEASE,
-                   lease_now: datetime | None = None) -> int:
+                   lease_now: datetime | None = None, attempted_at: datetime | None = None) -> int:
     """queued -> sending for `owner`, right before the message goes out (drop-in for
     outbox.claim, with the lease on the wall clock). Returns the number claimed: fewer than
     len(ids) means another sender got some first. A row reserved by another live sender is
-    not taken."""
+    not taken. `attempted_at` (the sender's clock) goes into `sent_at` at once: if the sender
+    dies with the message in flight, the one that takes over still counts it against the
+    chat's flood limit (it may well have reached Telegram)."""
     now = lease_now or wall_clock()
+    values: dict[str, Any] = dict(status="sending", lease_owner=owner, lease_until=now + lease,
+                                  attempts=deliveries.c.attempts + 1)
+    if attempted_at is not None:
+        values["sent_at"] = attempted_at
     return conn.execute(update(deliveries).where(
         deliveries.c.id.in_(list(ids)), deliveries.c.status == "queued",
-        or_(_free(deliveries, now), deliveries.c.lease_owner == owner)).values(
-        status="sending", lease_owner=owner, lease_until=now + lease,
-        attempts=deliveries.c.attempts + 1)).rowcount or 0
+        or_(_free(deliveries, now), deliveries.c.lease_owner == owner)).values(**values)).rowcount or 0
 
 
 def recover_deliveries(conn: Connection, *, lease_now: datetime | None = None,

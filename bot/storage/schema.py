@@ -172,7 +172,7 @@ deliveries = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTC),
     Column("created_at", UTC, nullable=False),
-    Column("sent_at", UTC),
+    Column("sent_at", UTC),   # when it went out; set at the claim, so an attempt in flight has it too
     Column("message_id", Integer),
     Column("error", Text),
     Column("lease_owner", String(100)),

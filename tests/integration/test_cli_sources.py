@@ -214,7 +214,9 @@ def test_import_skips_present_and_invalid_urls_and_reads_folders(config_dir, tmp
     assert "skipped http://www.picum.org/feed: already present as 'picum'" in res.output
     assert "skipped gopher://old.example/feed: not an http(s) URL" in res.output
     cfg = load_sources(config_dir)
-    assert cfg.get("statewatch").tags == ("migration", "imported") and cfg.get("statewatch").language == "en"
+    assert cfg.get("statewatch").tags == ("migration", "imported")
+    # en-GB is the file's default language already: inherited, not stamped on the entry
+    assert cfg.get("statewatch").language is None and cfg.language(cfg.get("statewatch")) == "en"
     assert cfg.get("la-cimade").tags == ("france", "imported")
     assert "# --- Media ---" in (config_dir / "sources.yaml").read_text()
 
@@ -277,3 +279,13 @@ def test_shipped_sources_yaml_is_valid_and_large_enough(tmp_path):
     assert all(s.tags for s in cfg.sources)
     hosts = {s.url.split("/")[2] for s in cfg.sources}
     assert not {"www.unhcr.org", "www.iom.int", "hudoc.echr.coe.int"} & hosts
+
+
+def test_import_names_the_repair_and_every_outline_it_ignored(config_dir):
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "opml" / "exported-with-bare-ampersands.opml"
+    res = run(config_dir, "import", str(fixture))
+    assert res.exit_code == 0, res.output
+    assert "repaired: read 6 '&' that begin no XML entity as '&amp;' (line 7, 9, 10, 12)" in res.output
+    assert "skipped Empty folder: no xmlUrl or feedUrl: not a feed" in res.output
+    assert "skipped A link to a page, not a feed: no xmlUrl or feedUrl: not a feed" in res.output
+    assert "3 added, 2 skipped" in res.output
