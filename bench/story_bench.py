@@ -42,7 +42,8 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from bot.model import Item  # noqa: E402
 from bot.storage.db import open_database  # noqa: E402
 from bot.storage.schema import items, stories, story_sigs  # noqa: E402
-from bot.stories import assign_story  # noqa: E402
+from bot.stories import _SEP, _Index, assign_story  # noqa: E402
+from bot.story_terms import event_terms  # noqa: E402
 from bot.similarity import fingerprint, title_key  # noqa: E402
 
 WORDS = ("migrants asylum refugees border detention court ruling deportation boat rescue "
@@ -77,6 +78,7 @@ def build(path: Path, n: int, layout: str, rng: random.Random):
     t0 = time.perf_counter()
     batch_items, batch_stories, batch_keys = [], [], []
     recent: list[tuple[str, str, datetime]] = []
+    packer = _Index()  # document frequencies decide which words are lookup keys
     with engine.begin() as conn:
         for i in range(1, n + 1):
             at = NOW - span * (1 - i / n)
@@ -89,9 +91,12 @@ def build(path: Path, n: int, layout: str, rng: random.Random):
             batch_stories.append(dict(id=i, lead_item_id=i, language="en", title_key=title_key(title),
                                       created_at=at, updated_at=at))
             if at >= keep_after:
+                # The keys assign_story stores: near-duplicate keys, then the event terms.
                 fp = fingerprint(title, summ, "en", f"https://{src}.example/{i}")
-                batch_keys.append(dict(item_id=i, ref_at=at, sig=np.fromiter(
-                    fp.keys, dtype="<i8", count=len(fp.keys)).tobytes()))
+                terms = packer.packed_terms(event_terms(title, summ, "en"), 8 | (i << 4))
+                keys = np.fromiter([*fp.keys, _SEP, *terms], dtype="<i8")
+                packer.add(i, at, keys)
+                batch_keys.append(dict(item_id=i, ref_at=at, sig=keys.tobytes()))
                 recent.append((title, summ, at))
             if len(batch_items) >= 5000:
                 conn.execute(insert(stories), batch_stories)
@@ -111,7 +116,7 @@ def build(path: Path, n: int, layout: str, rng: random.Random):
 
 def run(n: int, new: int, layout: str, tmp: Path) -> dict:
     rng = random.Random(42)
-    engine, recent, (n_items, n_keys), build_s = build(tmp / f"bench-{layout}.db", n, layout, rng)
+    engine, recent, (n_items, n_keys), build_s = build(tmp / f"bench-{layout}-{n}.db", n, layout, rng)
     timings, cpu, joined, load_ms = [], [], 0, 0.0
     next_id = n + 1
     for j in range(new):
@@ -210,7 +215,9 @@ def scores(rows: list[dict], story: dict[str, int]) -> dict:
 def quality(name: str, tmp: Path) -> dict:
     rows = [json.loads(line) for line in (CORPUS / name).open(encoding="utf-8")]
     rows.sort(key=lambda r: r["published"])  # stable: the file's order among equal dates
-    engine = open_database(f"sqlite:///{tmp / ('q-' + name + '.db')}")
+    path = tmp / f"q-{name}.db"
+    path.unlink(missing_ok=True)
+    engine = open_database(f"sqlite:///{path}")
     story: dict[str, int] = {}
     t0 = time.process_time()
     for n, r in enumerate(rows, 1):
