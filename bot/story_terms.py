@@ -98,20 +98,20 @@ class EventTerms:
 
 
 def event_terms(title: str, summary: str, lang: str, *, with_title: bool = True) -> EventTerms:
-    stems = stems_for(lang)
+    stems, calendar = stems_for(lang), _calendar_words()
     title_words = words(title, lang)
     terms: dict[str, int] = {}
     if with_title and len(title_words) >= MIN_TITLE_WORDS:
         for w in title_words:
-            _add(terms, stems, w, TITLE)
+            _add(terms, stems, calendar, w, TITLE)
     for w in words(summary, lang)[:LEDE_TOKENS]:
-        _add(terms, stems, w, 0)
+        _add(terms, stems, calendar, w, 0)
     return EventTerms(lang, terms, " ".join(title_words))
 
 
-def _add(terms: dict[str, int], stems, w: str, flag: int) -> None:
+def _add(terms: dict[str, int], stems, calendar: set[str], w: str, flag: int) -> None:
     # Month and weekday names count as numbers: "January report" vs "February report".
-    if w.isdigit() or (w[0].isdigit() and w.replace("p", "").isdigit()) or w in _calendar_words():
+    if w[0].isdigit() and w.replace("p", "").isdigit() or w in calendar:
         terms[w] = terms.get(w, 0) | flag | NUMBER
     elif len(w) > 1:
         s = stems[w]
