@@ -21,6 +21,7 @@ Must not: know of Telegram, email or rules; commit (it runs in the pipeline's tr
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import weakref
@@ -32,8 +33,10 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from bot.model import Item
-from bot.stories.similarity import (MIN_KEY_TOKENS, Fingerprint, fingerprint, same_story,  # noqa: F401
+from bot.stories import terms as story_terms
+from bot.stories.similarity import (MIN_KEY_TOKENS, Fingerprint, _h64, fingerprint, same_story,  # noqa: F401
                             title_key)
+from bot.stories.terms import LOOKUP, META, NUMBER, TERM_MASK, TITLE, EventTerms, event_terms
 from bot.storage.schema import items, stories, story_sigs
 
 log = logging.getLogger(__name__)
@@ -45,7 +48,21 @@ SAME_SOURCE_WINDOW = timedelta(hours=12)
 KEEP = 2 * WINDOW           # keys older than this can meet no new item's window
 PRUNE_EVERY = timedelta(hours=1)
 MAX_CANDIDATES = 12
-_STRENGTH = {"url": 0, "title": 1, "near-title": 2, "text": 3}
+# Event-level grouping (bot/stories/terms.py): an item joins the story of an earlier item of
+# another outlet whose title and lede are this similar (IDF-weighted cosine), or of its own
+# outlet's earlier item when it is an edited repost (new GUID, URL and title).
+EVENT_MIN = 0.25
+SAME_SOURCE_EVENT = 0.60
+EVENT_LOOKUPS = 6        # an item's rarest title words and rarest lede words it is found by
+EVENT_CANDIDATES = 12    # candidates scored exactly, the most promising first
+# IDF needs news around it: with a handful of items every word looks rare, and two reports of
+# different shipwrecks would share "migrants boat capsizes". Below this many recent items
+# (a new installation's first hours), only the near-duplicate rules group.
+EVENT_MIN_ITEMS = 20
+POSTING_SCAN = 64        # newest entries of one lookup key looked at: flat cost per item
+# In a stored key array, the near-duplicate keys come first, then this, then the event terms.
+_SEP = -(2 ** 63)
+_STRENGTH = {"url": 0, "title": 1, "near-title": 2, "text": 3, "update": 4, "event": 5}
 
 
 # Statements built once: building a Core statement costs more than running it on SQLite.
@@ -77,13 +94,17 @@ _ADD_SIG = insert(story_sigs)
 
 
 class _Index:
-    """Lookup key -> item ids of recent items, with each item's date; one per engine."""
+    """Lookup key -> item ids of recent items, with each item's date and event terms, and the
+    document frequency of each event term among them; one per engine."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.by_key: dict[int, list[int]] = {}
         self.ref: dict[int, datetime] = {}
         self.keys: dict[int, np.ndarray] = {}
+        self.terms: dict[int, list[int]] = {}   # item -> packed event term keys
+        self.df: dict[int, int] = {}            # term (flags masked) -> items holding it
+        self.meta: dict[int, int] = {}          # (source, title) key -> items
         self.last_id = 0
         self.loaded = False
         self.pruned_at: datetime | None = None
@@ -94,32 +115,102 @@ class _Index:
             self._remove(item_id)
         self.ref[item_id] = ref
         self.keys[item_id] = keys
-        for k in keys.tolist():
+        all_keys = keys.tolist()
+        cut = all_keys.index(_SEP) if _SEP in all_keys else len(all_keys)
+        for k in all_keys[:cut]:
             self.by_key.setdefault(k, []).append(item_id)
+        terms = all_keys[cut + 1:]
+        if terms:
+            self.terms[item_id] = terms
+            for k in terms:
+                if k & META:
+                    self.meta[k] = self.meta.get(k, 0) + 1
+                    continue
+                t = k & TERM_MASK
+                self.df[t] = self.df.get(t, 0) + 1
+                if k & LOOKUP:
+                    self.by_key.setdefault(t, []).append(item_id)
         self.last_id = max(self.last_id, item_id)
 
     def drop_before(self, cutoff: datetime) -> None:
         for item_id in [i for i, r in self.ref.items() if r < cutoff]:
             self._remove(item_id)
 
+    def _unpost(self, k: int, item_id: int) -> None:
+        ids = self.by_key.get(k)
+        if ids is not None and item_id in ids:
+            ids.remove(item_id)
+            if not ids:
+                del self.by_key[k]
+
     def _remove(self, item_id: int) -> None:
-        for k in self.keys.pop(item_id).tolist():
-            ids = self.by_key.get(k)
-            if ids is not None and item_id in ids:
-                ids.remove(item_id)
-                if not ids:
-                    del self.by_key[k]
+        all_keys = self.keys.pop(item_id).tolist()
+        cut = all_keys.index(_SEP) if _SEP in all_keys else len(all_keys)
+        for k in all_keys[:cut]:
+            self._unpost(k, item_id)
+        for k in self.terms.pop(item_id, ()):
+            table, t = (self.meta, k) if k & META else (self.df, k & TERM_MASK)
+            left = table.get(t, 0) - 1
+            if left > 0:
+                table[t] = left
+            else:
+                table.pop(t, None)
+            if k & LOOKUP and not k & META:
+                self._unpost(t, item_id)
         del self.ref[item_id]
+
+    def _near(self, k: int, item_id: int, ref: datetime):
+        """The newest POSTING_SCAN items under key k within the window: a key that thousands
+        of items share (one outlet's template) costs the same as a rare one."""
+        ids = self.by_key.get(k, ())
+        for other in ids[-POSTING_SCAN:]:
+            if other != item_id and abs(self.ref[other] - ref) <= WINDOW:
+                yield other
 
     def candidates(self, keys: list[int], item_id: int, ref: datetime) -> list[int]:
         shared: dict[int, int] = {}
         for k in keys:
-            for other in self.by_key.get(k, ()):
-                if other != item_id and abs(self.ref[other] - ref) <= WINDOW:
-                    shared[other] = shared.get(other, 0) + 1
+            for other in self._near(k, item_id, ref):
+                shared[other] = shared.get(other, 0) + 1
         # Most keys in common first (the share of equal bands estimates the similarity), then
         # closest in time: a long-running topic's newest story is the likeliest match.
         return sorted(shared, key=lambda i: (-shared[i], abs(self.ref[i] - ref)))[:MAX_CANDIDATES]
+
+    def weight(self, term: int) -> float:
+        return story_terms.idf(self.df.get(term, 0) + 1, len(self.terms) + 1)
+
+    def event_candidates(self, terms: list[int], item_id: int, ref: datetime) -> list[tuple[float, int]]:
+        """(similarity, item id) of the items most similar to `terms`, best first."""
+        found: dict[int, float] = {}
+        if len(self.terms) < EVENT_MIN_ITEMS:
+            return []
+        for k in terms:
+            if k & LOOKUP and not k & META:
+                w = self.weight(k & TERM_MASK)
+                for other in self._near(k & TERM_MASK, item_id, ref):
+                    if other in self.terms:
+                        found[other] = found.get(other, 0.0) + w
+        best = sorted(found, key=found.__getitem__, reverse=True)[:EVENT_CANDIDATES]
+        weights: dict[int, float] = {}
+
+        def weight(t: int) -> float:  # one log per distinct word of this lookup
+            w = weights.get(t)
+            if w is None:
+                w = weights[t] = self.weight(t)
+            return w
+
+        scored = [(story_terms.similarity(terms, self.terms[o], weight), o) for o in best]
+        return sorted((s for s in scored if s[0] > 0), reverse=True)
+
+    def packed_terms(self, et: EventTerms, meta: int) -> list[int]:
+        """The event term keys of a new item, its rarest title and lede words as lookup keys."""
+        keyed = {term: _term_key(et.lang, term) | flags for term, flags in et.terms.items()}
+        for flag in (TITLE, 0):
+            words = [t for t, k in keyed.items() if k & TITLE == flag and not k & NUMBER]
+            words.sort(key=lambda t: self.df.get(keyed[t] & TERM_MASK, 0))
+            for t in words[:EVENT_LOOKUPS]:
+                keyed[t] |= LOOKUP
+        return list(keyed.values()) + [meta]
 
     def sync(self, conn: Connection, now: datetime) -> None:
         """Load what other transactions committed since the last look (all of it at first)."""
@@ -131,6 +222,12 @@ class _Index:
             rows = conn.execute(_RECENT_SIGS, {"since": now - KEEP})
         for row in rows:
             self.add(row.item_id, row.ref_at, np.frombuffer(row.sig, dtype="<i8"))
+
+
+@functools.lru_cache(maxsize=200_000)
+def _term_key(lang: str, term: str) -> int:
+    # News vocabulary repeats: a cache hit costs a tenth of the hash.
+    return _h64("e", lang, term) & TERM_MASK
 
 
 _indexes: "weakref.WeakKeyDictionary[object, _Index]" = weakref.WeakKeyDictionary()
@@ -152,25 +249,37 @@ def _ref_time(published: datetime | None, now: datetime) -> datetime:
     return published
 
 
-def _find(conn: Connection, candidates: list[int], item: Item, fp: Fingerprint, ref: datetime):
-    """The best (story_id, reason) among the candidate items, or None."""
-    if not candidates:
+def _find(conn: Connection, candidates: list[int], events: list[tuple[float, int]], item: Item,
+          fp: Fingerprint, ref: datetime):
+    """The best (story_id, reason) among the candidate items, or None: near-duplicates first
+    (most precise reason, then closest in time), then the most similar event report."""
+    scores = {other: score for score, other in events}
+    ids = list(dict.fromkeys(candidates + list(scores)))
+    if not ids:
         return None
-    rows = conn.execute(_CANDIDATES, {"ids": candidates}).all()
+    rows = conn.execute(_CANDIDATES, {"ids": ids}).all()
     found = []
     for r in rows:
         their_ref = _ref_time(r.published_at, r.first_seen_at)
         gap = abs(their_ref - ref)
         if gap > WINDOW:
             continue
-        reason = same_story(fp, fingerprint(r.title, r.summary, r.language, r.url, with_keys=False))
-        if reason is None:
+        reason = None
+        if r.id in candidates:
+            reason = same_story(fp, fingerprint(r.title, r.summary, r.language, r.url, with_keys=False))
+            if reason is not None and r.source_id == item.source_id and not (
+                    reason in ("url", "title") and gap <= SAME_SOURCE_WINDOW):
+                reason = None
+        if reason is not None:
+            found.append((_STRENGTH[reason], gap.total_seconds(), r.story_id, reason, r.source_id))
             continue
-        if r.source_id == item.source_id and not (
-                reason in ("url", "title") and gap <= SAME_SOURCE_WINDOW):
-            continue
-        found.append((_STRENGTH[reason], gap, r.story_id, reason, r.source_id))
-    for _strength, _gap, story_id, reason, source_id in sorted(found):
+        score = scores.get(r.id, 0.0)
+        if score >= (SAME_SOURCE_EVENT if r.source_id == item.source_id else EVENT_MIN):
+            # An outlet's own edited repost is an update of its story; another outlet's
+            # similar report is the same event.
+            reason = "update" if r.source_id == item.source_id else "event"
+            found.append((_STRENGTH[reason], -score, r.story_id, reason, r.source_id))
+    for _strength, _order, story_id, reason, source_id in sorted(found):
         # One item per outlet in a story, except its own quick reposts (checked above).
         if source_id == item.source_id or not _story_has_source(conn, story_id, item.source_id):
             return story_id, reason
@@ -210,12 +319,20 @@ def assign_story(conn: Connection, item_id: int, item: Item, now: datetime, *,
     keys. `weights` (source id -> sources.yaml weight) makes the heaviest source lead."""
     ref = _ref_time(item.published, now)
     fp = fingerprint(item.title, item.summary, item.language, item.url)
-    keys = np.fromiter(fp.keys, dtype="<i8", count=len(fp.keys))
+    et = event_terms(item.title, item.summary, fp.lang)
+    # An outlet's recurring title ("Daily briefing") says nothing of the event: such an item
+    # is compared on its lede alone.
+    meta = (_h64("st", fp.lang, item.source_id, et.title_key) & TERM_MASK) | META
     index = _index_for(conn)
     with index.lock:
         index.sync(conn, now)
+        if index.meta.get(meta):
+            et = event_terms(item.title, item.summary, fp.lang, with_title=False)
+        terms = index.packed_terms(et, meta)
         candidates = index.candidates(list(fp.keys), item_id, ref)
-    match = _find(conn, candidates, item, fp, ref)
+        events = index.event_candidates(terms, item_id, ref)
+    keys = np.fromiter([*fp.keys, _SEP, *terms], dtype="<i8", count=len(fp.keys) + 1 + len(terms))
+    match = _find(conn, candidates, events, item, fp, ref)
     if match is None:
         key = title_key(item.title)
         story_id = conn.execute(_NEW_STORY, {
