@@ -30,19 +30,16 @@ def _sync(app: App, deliveries_cfg, now: datetime) -> None:  # noqa: ANN001
 
 def _dry_run(app: App, themes, names, tz, show) -> dict:  # noqa: ANN001
     """What a run would send now, printed as plain text; the outbox is not touched."""
-    from sqlalchemy import select
-
     from bot.delivery import outbox
     from bot.delivery.console import to_plain
     from bot.delivery.digest import is_due, load_entries, preview_messages, resolve_tz, theme_titles
     from bot.delivery.format import render_alert
-    from bot.storage.schema import destinations
 
     now = datetime.now(timezone.utc)
     titles = theme_titles(themes)
     counts = {"alerts": 0, "digests": 0}
     with app.engine.connect() as conn:
-        dests = {d.id: d for d in conn.execute(select(destinations).where(destinations.c.active.is_(True)))}
+        dests = {d.id: d for d in outbox.active_destinations(conn)}
         for row in outbox.due_alerts(conn, now):
             dest = dests[row.destination_id]
             for entry in load_entries(conn, [(row.id, row.hit_id)], names):

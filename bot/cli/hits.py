@@ -32,16 +32,14 @@ def check_theme(app: App, theme: str | None) -> None:
         return
     import difflib
 
-    from sqlalchemy import select
-
     from bot.config.layout import theme_slugs
-    from bot.storage.schema import hits
+    from bot.storage import repo
 
     known = theme_slugs(app.config_dir)
     if theme in known:
         return
     with app.engine.connect() as conn:
-        known |= set(conn.execute(select(hits.c.theme).distinct()).scalars())
+        known |= repo.hit_themes(conn)
     if theme not in known:
         close = difflib.get_close_matches(theme, sorted(known), n=1)
         raise click.BadParameter(f"unknown theme {theme!r}" + (f" (did you mean {close[0]!r}?)" if close else ""),

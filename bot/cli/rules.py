@@ -172,15 +172,10 @@ def _echo_result(out: dict) -> None:
 
 
 def stored_items(app: App, since: timedelta) -> Iterable[Any]:
-    from sqlalchemy import select
+    from bot.storage import repo
 
-    from bot.storage.schema import items
-
-    cutoff = datetime.now(timezone.utc) - since
-    q = select(items.c.id, items.c.source_id, items.c.title, items.c.summary, items.c.text, items.c.language,
-               items.c.tags, items.c.url).where(items.c.first_seen_at >= cutoff).order_by(items.c.id)
     with app.engine.connect() as conn:
-        for row in conn.execute(q):
+        for row in repo.stream_items_since(conn, datetime.now(timezone.utc) - since):
             yield row.id, Item(source_id=row.source_id, guid=str(row.id), url=row.url, title=row.title or "",
                                summary=row.summary or "", text=row.text or "", language=row.language,
                                tags=list(row.tags or []))

@@ -116,6 +116,11 @@ def _as_list(value: Any) -> list[str] | None:
     return None if value == "all" else list(value)
 
 
+def active_destinations(conn: Connection) -> list[Any]:
+    """Every destination that still receives deliveries."""
+    return list(conn.execute(select(destinations).where(destinations.c.active.is_(True))))
+
+
 def find_destination(conn: Connection, chat: int | str, thread_id: int | None) -> Any:
     cond = destinations.c.thread_id.is_(None) if thread_id is None else destinations.c.thread_id == thread_id
     return conn.execute(select(destinations).where(

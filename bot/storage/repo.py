@@ -235,6 +235,18 @@ def items_since(conn: Connection, since: datetime, *, source: str | None = None,
     return list(conn.execute(q))
 
 
+def stream_items_since(conn: Connection, since: datetime) -> Iterable[Row]:
+    """Items first seen at or after `since`, oldest first, streamed (a backtest reads them all)."""
+    q = select(items.c.id, items.c.source_id, items.c.title, items.c.summary, items.c.text, items.c.language,
+               items.c.tags, items.c.url).where(items.c.first_seen_at >= since).order_by(items.c.id)
+    yield from conn.execute(q)
+
+
+def hit_themes(conn: Connection) -> set[str]:
+    """The theme slugs of every stored hit (themes removed from rules/ included)."""
+    return set(conn.execute(select(hits.c.theme).distinct()).scalars())
+
+
 def item_counts(conn: Connection) -> dict[str, int]:
     """Stored items per source id."""
     q = select(items.c.source_id, func.count()).group_by(items.c.source_id)
@@ -313,7 +325,7 @@ def add_items_seen(conn: Connection, source_id: str, n: int) -> None:
 
 __all__ = [
     "HitRow", "add_items_seen", "counts", "ensure_sources", "get_item", "insert_hits", "insert_item",
-    "item_counts", "items_since", "known_item_keys", "list_hits", "recent_item_count", "recent_item_counts",
+    "hit_themes", "item_counts", "items_since", "stream_items_since", "known_item_keys", "list_hits", "recent_item_count", "recent_item_counts",
     "set_source_status",
     "source_state", "source_states", "poll_states", "update_source", "update_sources",
 ]
