@@ -317,14 +317,18 @@ class Poller:
                                  kind="feed", **parse_kw)
             feed_url = fetched.url
             log.info("source %s: using the feed %s linked from %s", source.id, feed_url, source.url)
-        self._on_store_thread(self._store, source, state, fetched, parsed, feed_url, now, result)
+        self._on_store_thread(self._store, source, state, fetched, parsed, feed_url, result)
 
     def _store(self, source: Source, state: Any, fetched: Any, parsed: Any, feed_url: str | None,
-               now: datetime, result: SourceResult) -> None:
+               result: SourceResult) -> None:
         from bot.tagging.countries import tag_countries
         from bot.delivery.outbox import NewHit, queue_for_hits
         from bot.stories.grouping import assign_story
 
+        # Stamped when stored, not when fetched: a hit belongs to the digest and email week in
+        # which it became visible. Stamped at the fetch, a poll that spans a week's end (a slow
+        # parse, a busy store thread) committed hits into a week whose email was already built.
+        now = self.clock()
         is_backlog = not state.backlog_done
         # Oldest first, so ids and story leads follow publication order.
         entries = sorted(parsed.items, key=lambda i: i.published or now)
