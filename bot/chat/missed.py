@@ -4,7 +4,8 @@ decision on a report.
 `/missed`: the page is fetched like a source (bot.ingest.page, the caller's FetchPolicy), the
 rules run on its title and lead (bot.match.why), the member gets why it matched or which
 rules nearly matched, in plain words, and the report is stored (bot.storage.reported) with the
-member's theme (or, without one, the theme that came closest). At most
+member's theme. Without a theme the member gets the explanation and is asked for one (near
+misses are no guide to what a member expected), and nothing is stored. At most
 bot.storage.reported.DAILY_LIMIT reports a member in 24 hours; a page that cannot be read is
 answered and not stored.
 
@@ -113,18 +114,21 @@ async def report_missed(engine: Any, matcher: Any, policy: Any, url: str, theme:
         return Outcome(f"Could not read that page ({h(exc.kind)}): {h(clip(str(exc), 200))}\n"
                        "Check the link; nothing was reported.")
     v = verdict(matcher, item, theme)
-    chosen = theme or v.closest_theme()
     lines = explain_reply(item, v, theme, titles)
-    if chosen is None:
-        lines.append("Which theme did you expect it in? Send <code>/missed URL THEME</code> (see /themes).")
+    if theme is None:
+        # What a member expected cannot be guessed from near misses (a pushback near a river
+        # comes closest to sea rescue): the report waits for the member's theme.
+        closest = [m.theme for m in v.misses if m.near]
+        hint = f" (closest: {h(', '.join(closest))})" if closest else ""
+        lines.append(f"Not reported yet: which theme did you expect it in{hint}? "
+                     f"Send <code>/missed {h(url)} THEME</code>; /themes lists them.")
         return Outcome("\n".join(lines))
     with engine.begin() as conn:
         report_id = reported.add_report(conn, url=item.url or url, title=item.title, summary=item.summary,
-                                        language=item.language, theme=chosen, matched=[x.theme for x in v.hits],
+                                        language=item.language, theme=theme, matched=[x.theme for x in v.hits],
                                         chat_id=chat_id, user_id=user_id, now=now)
-    guessed = "" if theme else f" as a miss of <b>{h(titles.get(chosen, chosen))}</b> (the closest theme)"
-    lines.append(f"Thank you: reported to the coordinators{guessed} (#{report_id}).")
-    log.info("reported miss id=%s theme=%s matched=%s", report_id, chosen, ",".join(x.theme for x in v.hits))
+    lines.append(f"Thank you: reported to the coordinators (#{report_id}).")
+    log.info("reported miss id=%s theme=%s matched=%s", report_id, theme, ",".join(x.theme for x in v.hits))
     return Outcome("\n".join(lines), report_id)
 
 

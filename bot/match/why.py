@@ -37,11 +37,6 @@ class Verdict:
         """Whether the asked theme matched (None when no theme was asked about)."""
         return None if self.theme is None else any(h.theme == self.theme for h in self.hits)
 
-    def closest_theme(self) -> str | None:
-        """The theme of the best near miss (what a member most likely meant), if any."""
-        best = max((m for m in self.misses if m.near), key=lambda m: m.near[0].score, default=None)
-        return None if best is None else best.theme
-
     def to_dict(self) -> dict:
         return {"language": self.language, "theme": self.theme, "theme_matched": self.theme_hit,
                 "themes": [h.theme for h in self.hits], "hits": [h.to_dict() for h in self.hits],

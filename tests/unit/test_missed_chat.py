@@ -35,3 +35,14 @@ def test_reply_is_escaped_and_short() -> None:
     assert check_message(text, "HTML") is None and tg_len(text) < 1000
     assert "Shipwreck &lt;off&gt; Lampedusa &amp; more" in text and "Sea &amp; rescue" in text
     assert "words apart" in text
+
+
+def test_reply_when_the_rules_do_match() -> None:
+    m = Matcher([ThemeDef("sea-rescue", "high", (RuleDef("sr", compile_query("shipwreck* NEAR/3 migrant*")),)),
+                 ThemeDef("labour", "normal", (RuleDef("lb", compile_query("workers")),))])
+    it = Item(source_id="reported", guid="u", url="https://x.example/a", title="Shipwreck: migrants missing, workers help",
+              language="en")
+    asked = "\n".join(missed.explain_reply(it, verdict(m, it, "sea-rescue"), "sea-rescue", {}))
+    assert "The rules do match it for <b>sea-rescue</b>" in asked and "not monitored" in asked
+    unasked = "\n".join(missed.explain_reply(it, verdict(m, it), None, {"labour": "Labour"}))
+    assert "The rules match it for: sea-rescue, Labour." in unasked
