@@ -15,7 +15,10 @@ class Matchable(Protocol):
     text: str
     language: str | None
     source_id: str
-    tags: Sequence[str]
+
+    @property
+    def tags(self) -> Sequence[str]:  # read-only here, so Item's list[str] fits
+        ...
 
 
 @dataclass

@@ -26,12 +26,13 @@ def two_themes() -> SimpleNamespace:
 
 @contextlib.asynccontextmanager
 async def running_bot(config_dir: Path, server, sources_yaml: str, source_names: dict[str, str],
-                      clock: Callable | None = None) -> AsyncIterator[SimpleNamespace]:
+                      clock: Callable | None = None, themes: object = None) -> AsyncIterator[SimpleNamespace]:
+    """`themes`: a bot.config.themes.ThemeSet (with rules, for /missed), else two bare themes."""
     (config_dir / "sources.yaml").write_text(sources_yaml)
     engine = open_database(f"sqlite:///{config_dir / 'bot.db'}")
     settings = Settings(config_dir=config_dir, database_url=str(engine.url), telegram_token=TOKEN,
                         telegram_api_url=server.url, admin_ids=frozenset({ADMIN}))
-    config = SimpleNamespace(themes=two_themes(), sources=load_sources(config_dir), deliveries=None)
+    config = SimpleNamespace(themes=themes or two_themes(), sources=load_sources(config_dir), deliveries=None)
     sender = Sender(engine, TelegramTransport(make_bot(TOKEN, server.url)), themes=config.themes,
                     source_names=source_names)
     await sender.__aenter__()

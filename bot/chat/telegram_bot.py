@@ -18,6 +18,7 @@ from typing import Any, Awaitable, Callable
 from sqlalchemy import desc, func, select, update
 
 from bot.delivery import sender as _sender  # noqa: F401  (sets PTB's timedelta opt-in first)
+from bot.chat import missed
 from bot.chat import telegram_tools as tools
 from bot.delivery.digest import load_entries, theme_titles
 from bot.delivery.format import MAX_LEN, clip, digest_line, h, tg_len
@@ -40,13 +41,15 @@ COMMANDS = [
     ("start", "what this bot does"), ("help", "the commands"), ("themes", "themes and regions"),
     ("subscribe", "THEME|REGION… follow themes or regions"), ("unsubscribe", "THEME|REGION…|all stop following"),
     ("settings", "themes, regions, alerts, digest time"), ("digest", "send my digest now"),
-    ("latest", "[THEME] the latest hits"), ("search", "QUERY search stored items (rule language)"), ("sources", "the monitored sources"), ("status", "this chat's subscription"),
+    ("latest", "[THEME] the latest hits"), ("search", "QUERY search stored items (rule language)"),
+    ("missed", "URL [THEME] report an article the bot should have caught"),
+    ("sources", "the monitored sources"), ("status", "this chat's subscription"),
 ]
 ADMIN = [("addsource", "URL"), ("removesource", "ID"), ("pausesource", "ID"), ("health", ""), ("report", "")]
 USAGE = {"subscribe": "/subscribe THEME|REGION… (see /themes), or /subscribe all",
          "unsubscribe": "/unsubscribe THEME|REGION…, or /unsubscribe all",
          "addsource": "/addsource URL", "removesource": "/removesource ID", "pausesource": "/pausesource ID",
-         "latest": "/latest [THEME]", "search": tools.SEARCH_USAGE}
+         "latest": "/latest [THEME]", "search": tools.SEARCH_USAGE, "missed": missed.USAGE}
 DIGEST_CHOICES = ("off", "daily 07:00", "daily 08:00", "daily 18:00", "weekly monday 08:00")
 Handler = Callable[["TelegramBot", Update, ContextTypes.DEFAULT_TYPE], Awaitable[str | None]]
 
@@ -289,6 +292,10 @@ class TelegramBot:
         try:
             # An alert's relevant / not relevant buttons: any member may vote, in any chat.
             user = update.effective_user.id if update.effective_user else None
+            decision = missed.parse_callback(query.data)
+            if decision is not None:
+                await self._decide(update, *decision)
+                return
             answer = tools.vote(self.engine, query.data, user, self.clock())
             if answer is not None:
                 await query.answer(answer)
@@ -358,6 +365,16 @@ class TelegramBot:
         srcs = getattr(getattr(self.config, "sources", None), "sources", ()) or ()
         return {s.id: s.display_name for s in srcs}
 
+    def _policy(self) -> Any:
+        """The sources' fetch policy (sources.yaml `defaults:`): /addsource and /missed fetch
+        under the same rules as a poll."""
+        from bot.ingest.fetch import FetchPolicy
+
+        defaults = getattr(getattr(self.config, "sources", None), "defaults", None)
+        allow = self.settings.allow_private_networks
+        return (FetchPolicy.from_config(defaults, allow_private=allow) if defaults is not None
+                else FetchPolicy(allow_private=allow))
+
     def _weights(self) -> dict[str, float]:
         srcs = getattr(getattr(self.config, "sources", None), "sources", ()) or ()
         return {s.id: s.weight for s in srcs}
@@ -369,6 +386,38 @@ class TelegramBot:
         query = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
         return tools.search_reply(self.engine, query, self.clock(), weights=self._weights(),
                                   titles=self.titles, names=self._source_names())
+
+    @safe
+    async def cmd_missed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+        args = context.args or []
+        if not 1 <= len(args) <= 2 or not args[0].lower().startswith(("http://", "https://")):
+            return "Usage: " + h(USAGE["missed"])
+        matcher = self.themes.matcher() if hasattr(self.themes, "matcher") else None
+        if matcher is None:
+            return "No rules are loaded right now; try again later."
+        theme = args[1].lower() if len(args) > 1 else None
+        if theme is not None and (why := missed.theme_problem(theme, list(self.titles))):
+            return why
+        user = update.effective_user.id if update.effective_user else None
+        if user is None:
+            return "Reports need a member account."
+        if (why := missed.limit_reached(self.engine, user, self.clock())):
+            return why
+        outcome = await missed.report_missed(self.engine, matcher, self._policy(), args[0], theme, titles=self.titles,
+                                             chat_id=update.effective_chat.id, user_id=user, now=self.clock())
+        return outcome.reply
+
+    async def _decide(self, update: Update, report_id: int, accept: bool) -> None:
+        """An admin's Accept / Dismiss on a reported miss: answered, and the card says what became of it."""
+        query = update.callback_query
+        if not self.is_admin(update):
+            await query.answer("Only newsbot admins (TELEGRAM_ADMIN_IDS) decide on reported misses.", show_alert=True)
+            return
+        answer = missed.decide(self.engine, report_id, accept, update.effective_user.id, self.clock(),
+                               themes=self.themes, weights=self._weights())
+        await query.answer(answer[:200])
+        if query.message is not None and getattr(query.message, "text_html", None):
+            await query.edit_message_text(query.message.text_html + "\n<i>" + h(answer) + "</i>", parse_mode=ParseMode.HTML)
 
     @safe
     async def cmd_sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
@@ -427,13 +476,10 @@ class TelegramBot:
 
     async def _probe(self, url: str) -> tuple[str, int]:
         """Fetch once and parse; follows a feed link of an HTML page. Returns (feed URL, items)."""
-        from bot.ingest.fetch import Fetcher, FetchPolicy
+        from bot.ingest.fetch import Fetcher
         from bot.parse import parse_document
 
-        defaults = getattr(getattr(self.config, "sources", None), "defaults", None)
-        policy = (FetchPolicy.from_config(defaults, allow_private=self.settings.allow_private_networks)
-                  if defaults is not None else FetchPolicy(allow_private=self.settings.allow_private_networks))
-        async with Fetcher(policy) as fetcher:
+        async with Fetcher(self._policy()) as fetcher:
             result = await fetcher.fetch(url)
             parsed = parse_document(result.body, url=result.url, content_type=result.headers.get("content-type"))
             if not parsed.items and parsed.discovered_url:
@@ -492,6 +538,12 @@ class TelegramBot:
         for part in tools.report_messages(text):
             await context.bot.send_message(update.effective_chat.id, part, parse_mode=ParseMode.HTML,
                                            message_thread_id=_thread(update))
+        # The open reported misses, one message each, with the buttons that decide them.
+        for card, buttons in missed.open_cards(self.engine, self.titles):
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in buttons]])
+            await context.bot.send_message(update.effective_chat.id, card, parse_mode=ParseMode.HTML,
+                                           message_thread_id=_thread(update), reply_markup=markup,
+                                           link_preview_options=_no_preview())
         return None
 
     @safe

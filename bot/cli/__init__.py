@@ -50,9 +50,9 @@ def _accept_config_dir(command: click.Command) -> None:
 
 
 def _register() -> None:
-    from bot.cli import check, db, deliver, demo, digest, email, hits, poll, report, rules, run, search, sources  # noqa: F401  (each adds its commands)
+    from bot.cli import check, db, deliver, demo, digest, email, explain, hits, poll, report, rules, run, search, sources  # noqa: F401  (each adds its commands)
 
-    for module in (check, db, deliver, demo, digest, email, hits, poll, report, rules, run, search, sources):
+    for module in (check, db, deliver, demo, digest, email, explain, hits, poll, report, rules, run, search, sources):
         module.register(cli)
     for command in cli.commands.values():
         _accept_config_dir(command)

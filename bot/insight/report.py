@@ -2,7 +2,9 @@
 
 Sections: sources failing (error kind, since when), sources silent for much longer than their
 usual rate, sources without a hit in 30 days, the rules with the most hits and the noisiest
-rules by member votes, hits per theme this week against the previous weeks.
+rules by member votes, hits per theme this week against the previous weeks, and the misses
+members reported (Telegram /missed; bot.storage.reported): the open ones and the decisions
+of the last 30 days.
 
 "Silent": a source whose last new item is older than max(SILENT_FACTOR x its mean gap between
 items over the last 30 days, SILENT_MIN); only sources with at least 3 items in those 30 days
@@ -20,12 +22,14 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from bot.stories.feedback import noisiest_rules, rule_stats
+from bot.storage import reported
 from bot.storage.schema import hits, items, sources
 
 LOOKBACK = timedelta(days=30)
 SILENT_FACTOR = 5
 SILENT_MIN = timedelta(hours=24)
 WEEKS = 4          # this week and the 3 before it
+OPEN_MISSES = 20   # open reported misses listed (all are counted)
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -86,7 +90,18 @@ def build_report(conn: Connection, now: datetime, *, source_ids: Iterable[str] |
         "top_rules": [s.to_dict() for s in rstats[:top]],
         "noisiest_rules": [s.to_dict() for s in noisiest_rules(conn, since, limit=top)],
         "themes": themes,
+        "reported_misses": _reported_misses(conn, since),
     }
+
+
+def _reported_misses(conn: Connection, since: datetime) -> dict:
+    """Open reports (oldest first, at most OPEN_MISSES listed) and the 30 days' decisions."""
+    waiting = reported.open_reports(conn)
+    decided = reported.decided_since(conn, since)
+    return {"open_count": len(waiting),
+            "open": [r.to_dict() | {"reported_at": _iso(r.reported_at)} for r in waiting[:OPEN_MISSES]],
+            "accepted_30d": sum(r.status == "accepted" for r in decided),
+            "dismissed_30d": sum(r.status == "dismissed" for r in decided)}
 
 
 def _theme_weeks(conn: Connection, now: datetime) -> list[dict]:
@@ -143,4 +158,14 @@ def render_text(report: dict) -> str:
         change = "" if t["change"] is None else f" ({t['change']:+.0%})"
         prev = "/".join(str(n) for n in t["previous_weeks"])
         lines.append(f"  {t['theme']}: {t['this_week']} vs {prev} (avg {t['previous_average']}){change}")
+    misses = report.get("reported_misses")
+    if misses is not None:
+        lines.append("")
+        lines.append(f"Reported misses waiting for a decision ({misses['open_count']}; "
+                     f"30 days: {misses['accepted_30d']} accepted, {misses['dismissed_30d']} dismissed):")
+        for r in misses["open"]:
+            rules_said = ", ".join(r["rules_matched"]) or "no theme"
+            lines.append(f"  #{r['id']} {r['theme']}: {r['title'][:100]} <{r['url']}> (rules: {rules_said})")
+        if misses["open_count"] > len(misses["open"]):
+            lines.append(f"  … and {misses['open_count'] - len(misses['open'])} more")
     return "\n".join(lines).rstrip() + "\n"

@@ -20,6 +20,7 @@ Public API (all take `conn` first):
   set_source_status(conn, id, status, now) -> bool     'paused' / 'ok' (Telegram /pausesource)
   known_item_keys(conn, source_id, guids, urls) -> KnownKeys(guids, urls, own_urls)   already stored
   insert_item(conn, item, now, is_backlog=False, countries=(), regions=(), shares_url=False) -> int | None
+  item_by_url(conn, url) -> Row | None                  the item first stored under a canonical URL
   insert_hits(conn, item_id, theme_hits, now) -> list[HitRow]             ThemeHit-like objects
   recent_item_count(conn, source_id, since) -> int     items published (else first seen) since
   recent_item_counts(conn, ids, since) -> dict[id, int]   the same, batched
@@ -197,6 +198,11 @@ def insert_item(conn: Connection, item: Item, now: datetime, *, is_backlog: bool
 
 def get_item(conn: Connection, item_id: int) -> Row | None:
     return conn.execute(select(items).where(items.c.id == item_id)).first()
+
+
+def item_by_url(conn: Connection, url: str) -> Row | None:
+    """The item stored first under canonical `url` (from any source), if any."""
+    return conn.execute(select(items).where(items.c.url == url, items.c.url_twin == "")).first()
 
 
 def recent_item_count(conn: Connection, source_id: str, since: datetime) -> int:

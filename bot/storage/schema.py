@@ -213,3 +213,26 @@ kv = Table(
     Column("value", Text),
     Column("expires_at", UTC),
 )
+
+# Articles members reported as missed (Telegram /missed URL THEME; bot/storage/reported.py owns
+# the rows): the page as read then (title, lead, language), what the rules said of it, and
+# the coordinators' decision. An accepted report points at the item and hit it became.
+reported_misses = Table(
+    "reported_misses", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False),                 # canonical
+    Column("title", Text, nullable=False, default=""),
+    Column("summary", Text, nullable=False, default=""),
+    Column("language", String(8)),
+    Column("theme", String(100), nullable=False),
+    Column("matched", JSON, nullable=False, default=list),  # themes the rules gave it when reported
+    Column("chat_id", String(64), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("reported_at", UTC, nullable=False),
+    Column("status", String(10), nullable=False, default="reported"),  # reported|accepted|dismissed
+    Column("decided_by", String(64)),
+    Column("decided_at", UTC),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="SET NULL")),
+    Index("ix_reported_misses_user_reported_at", "user_id", "reported_at"),
+    Index("ix_reported_misses_status", "status"),
+)

@@ -9,7 +9,8 @@ their `rules` JSON; noisiest rules are those with the lowest Laplace-smoothed pr
 Votes as labelled data (`rules evaluate --from-feedback`, `labelled_from_feedback`): each
 (item, theme) hit with votes is judged by the majority of its members' votes ("relevant": the
 theme is gold for the item; "not relevant": the item is off-topic for that theme); a tie
-leaves it unjudged. An item is judged only on the themes voted on. `JUDGEMENT_SOURCES` lists
+leaves it unjudged. A reported miss an admin accepted makes its theme gold for its item. An
+item is judged only on the themes voted on or accepted. `JUDGEMENT_SOURCES` lists
 where judgements come from, in order; a later source overrides an earlier one on the same
 (item, theme).
 
@@ -184,12 +185,20 @@ def voted_judgements(conn: Connection, since: datetime | None = None) -> list[Ju
             for item_id, theme, up, down in conn.execute(q)]
 
 
+def accepted_misses(conn: Connection, since: datetime | None = None) -> list[Judgement]:
+    """Reported misses an admin accepted (decided since `since`): the member's theme is gold
+    for the item the report became (bot.storage.reported, bot.chat.missed)."""
+    from bot.storage.reported import decided_since
+
+    return [Judgement(r.item_id, r.theme, True)
+            for r in decided_since(conn, since, "accepted") if r.item_id is not None]
+
+
 # Where judgements come from, applied in order (a later source overrides an earlier one on the
-# same item and theme). Reported misses that an admin accepted (issue 14, item 4) belong here,
-# after the votes, as a function (conn, since) -> judgements with relevant=True: an admin's
-# decision outweighs members' votes on the same item.
+# same item and theme): accepted reported misses come after the votes, as an admin's decision
+# outweighs members' votes on the same item.
 JudgementSource = Callable[[Connection, "datetime | None"], Iterable[Judgement]]
-JUDGEMENT_SOURCES: tuple[JudgementSource, ...] = (voted_judgements,)
+JUDGEMENT_SOURCES: tuple[JudgementSource, ...] = (voted_judgements, accepted_misses)
 
 
 @dataclass(frozen=True)

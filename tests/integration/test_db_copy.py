@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 from bot.cli import cli
 from bot.storage import fulltext
 from bot.storage.db import make_engine, open_database
-from bot.storage.schema import (deliveries, destinations, email_sends, feedback, items, kv, metadata,
+from bot.storage.schema import (deliveries, destinations, email_sends, feedback, items, kv, metadata, reported_misses,
                                 sources, story_sigs)
 from seed_hits import add_hit, add_item, add_source
 
@@ -46,6 +46,10 @@ def populate(engine) -> None:
         conn.execute(insert(email_sends).values(list_name="members", week="2026-W47", recipient="a@example.org",
                                                 status="sent", attempts=1, created_at=T0, sent_at=T0))
         conn.execute(insert(feedback).values(hit_id=hit_ids[0], user_id="42", vote=1, created_at=T0))
+        conn.execute(insert(reported_misses).values(
+            url="https://x.example/r", title="Réfugiés", summary="", language="fr", theme="detention",
+            matched=["asylum"], chat_id="42", user_id="42", reported_at=T0, status="accepted",
+            decided_by="7", decided_at=T0, item_id=item_ids[0]))
         conn.execute(insert(kv).values(key="telegram:offset", value="1234"))
         conn.execute(insert(kv).values(key="daemon:lock", value="{}", expires_at=T0))
 
