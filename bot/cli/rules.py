@@ -37,7 +37,7 @@ def _countries(item: Any) -> tuple[list[str], list[str]]:
 
 
 def _detect(text: str) -> str | None:
-    from bot.parse.items import detect_language  # loads the language model: only when asked
+    from bot.tagging.language import detect_language  # loads the language model: only when asked
 
     return detect_language(text)
 

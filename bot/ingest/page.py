@@ -1,7 +1,7 @@
 """One web page as an item, for `newsbot explain URL` and the Telegram `/missed URL`: fetched
 through the guarded fetcher (the sources' private-network rules, size cap, timeout and
 redirect limit: the caller passes the same FetchPolicy), its title and lead taken by
-bot.parse.page, its language detected like a feed item's (bot.parse.items.detect_language,
+bot.parse.page, its language detected like a feed item's (bot.tagging.language.detect_language,
 else the page's own `<html lang>`).
 
 Must not match, store or answer anyone. A page that cannot be fetched, or is not an HTML page
@@ -13,7 +13,8 @@ from __future__ import annotations
 from bot.errors import FetchError
 from bot.ingest.fetch import Fetcher, FetchPolicy
 from bot.model import Item
-from bot.parse.items import DETECT_LANGUAGES, canonical_url, detect_language
+from bot.parse.items import canonical_url
+from bot.tagging.language import DETECT_LANGUAGES, detect_language
 from bot.parse.page import page_text
 
 SOURCE_ID = "reported"   # the source id of a page that is not from a monitored source

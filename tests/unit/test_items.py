@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.parse.items import (build_item, canonical_url, clamp_published, clean_text, detect_language, make_guid,
-                       normalise_language, parse_date, to_utc)
+from bot.parse.items import build_item, canonical_url, clamp_published, clean_text, make_guid, parse_date, to_utc
+from bot.tagging.language import detect_language, normalise_language
 
 NOW = datetime(2025, 11, 20, 12, 0, tzinfo=timezone.utc)
 
