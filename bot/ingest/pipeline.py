@@ -362,8 +362,7 @@ class Poller:
             ttl = parsed.ttl_minutes
             hints = scheduling.hints_from(fetched.headers, ttl, now)
             recent = repo.recent_item_count(conn, source.id, now - scheduling.RATE_WINDOW)
-            interval = scheduling.next_success_interval(self.sources_cfg.interval(source), recent,
-                                                        _previous(state), hints)
+            interval = self._success_interval(source, recent, state, hints)
             values = _success_values(state, now, interval)
             values.update(etag=fetched.etag, last_modified=fetched.last_modified, body_hash=fetched.body_hash,
                           feed_url=feed_url, ttl_minutes=ttl, backlog_done=True)
@@ -388,8 +387,7 @@ class Poller:
             recent = repo.recent_item_counts(conn, [p.source.id for p in pending], since)
             healthy, others = [], []
             for p in pending:
-                interval = scheduling.next_success_interval(self.sources_cfg.interval(p.source), recent[p.source.id],
-                                                            _previous(p.state), p.hints)
+                interval = self._success_interval(p.source, recent[p.source.id], p.state, p.hints)
                 values = _success_values(p.state, p.now, interval)
                 p.result.next_poll_at = values["next_poll_at"]
                 if _was_healthy(p.state):
@@ -400,6 +398,12 @@ class Poller:
                     others.append(values)
             repo.update_sources(conn, healthy)
             repo.update_sources(conn, others)
+
+    def _success_interval(self, source: Source, recent: int, state: Any, hints: scheduling.Hints) -> timedelta:
+        cfg = self.sources_cfg
+        return scheduling.next_success_interval(cfg.interval(source), recent, _previous(state), hints,
+                                                min_interval=cfg.min_interval(source),
+                                                max_interval=cfg.max_interval(source))
 
     def _record_failure(self, source: Source, state: Any, result: SourceResult, kind: str, message: str,
                         retry_after_seconds: float | None) -> None:
