@@ -65,7 +65,7 @@ class Source:
 
     def feed(self, now: datetime) -> tuple[bytes, str]:
         visible = [k for k, t in enumerate(self.times) if t <= now][-FEED_ITEMS:]
-        etag = f'"{self.sid}-{len(visible) and visible[-1]}"'
+        etag = f'"{self.sid}-{visible[-1] if visible else "empty"}"'
         body = "".join(
             f"<item><title>{self.title(k)}</title><link>https://latency.example/{self.sid}/{k}</link>"
             f"<guid isPermaLink=\"false\">{self.sid}-{k}</guid>"
