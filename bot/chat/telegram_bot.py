@@ -23,6 +23,7 @@ from bot.chat import telegram_tools as tools
 from bot.delivery.digest import load_entries, theme_titles
 from bot.delivery.format import MAX_LEN, clip, digest_line, h, tg_len
 from bot.delivery.outbox import add_destination, chat_key, find_destination
+from bot.storage import repo
 from bot.storage.schema import deliveries, destinations, hits, items, sources as sources_table
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -439,7 +440,7 @@ class TelegramBot:
         dest = self._dest(update)
         with self.engine.connect() as conn:
             failing = conn.execute(select(func.count()).select_from(sources_table)
-                                   .where(sources_table.c.status == "failing")).scalar() or 0
+                                   .where(sources_table.c.status == "failing", repo.configured())).scalar() or 0
             queued = 0 if dest is None else conn.execute(select(func.count()).select_from(deliveries).where(
                 deliveries.c.destination_id == dest.id, deliveries.c.status == "queued")).scalar() or 0
         if dest is None:
@@ -515,7 +516,7 @@ class TelegramBot:
         if not self.is_admin(update):
             return "This command is for newsbot admins (TELEGRAM_ADMIN_IDS)."
         with self.engine.connect() as conn:
-            bad = conn.execute(select(sources_table).where(sources_table.c.status == "failing")
+            bad = conn.execute(select(sources_table).where(sources_table.c.status == "failing", repo.configured())
                                .order_by(sources_table.c.failing_since)).all()
         votes = tools.precision_lines(self.engine, self.clock())
         if not bad:

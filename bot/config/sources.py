@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 
+from bot.config.durations import format_duration, parse_duration
 from bot.config.fields import CountryCode, Duration, LanguageCode, Size, Slug, Strict
 from bot.config.yamlfile import display_path, load_yaml_text, position, read_text, validate
 from bot.errors import ConfigError, Problem
@@ -24,6 +25,8 @@ MIN_SIZE, MAX_SIZE = 1024, 1024**3
 
 class Defaults(Strict):
     interval: Duration = timedelta(minutes=30)
+    min_interval: Duration = MIN_INTERVAL     # busy sources are polled faster, down to this
+    max_interval: Duration | None = None      # quiet sources may be polled slower, up to this
     language: LanguageCode | None = None
     timeout: Duration = timedelta(seconds=20)
     max_size: Size = 10 * 1024 * 1024
@@ -31,7 +34,7 @@ class Defaults(Strict):
     per_host: int = Field(2, ge=1, le=32)
     user_agent: str | None = None
 
-    @field_validator("interval")
+    @field_validator("interval", "min_interval")
     @classmethod
     def _interval_bounds(cls, v: timedelta) -> timedelta:
         return _check_interval(v)
@@ -49,6 +52,10 @@ class Defaults(Strict):
         if not MIN_SIZE <= v <= MAX_SIZE:
             raise ValueError("must be between 1KB and 1024MB")
         return v
+    @field_validator("max_interval")
+    @classmethod
+    def _max_interval_bounds(cls, v: timedelta | None) -> timedelta | None:
+        return None if v is None else _check_interval(v)
 
 
 def _check_interval(v: timedelta) -> timedelta:
@@ -76,6 +83,8 @@ class Source(Strict):
     language: LanguageCode | None = None
     country: CountryCode | None = None  # for items that name no place (a local outlet)
     interval: Duration | None = None
+    min_interval: Duration | None = None
+    max_interval: Duration | None = None
     enabled: bool = True
     weight: float = Field(1.0, gt=0, le=10)
     html: HtmlSelectors | None = None
@@ -91,7 +100,7 @@ class Source(Strict):
             raise ValueError("must be an http or https URL")
         return v
 
-    @field_validator("interval")
+    @field_validator("interval", "min_interval", "max_interval")
     @classmethod
     def _interval_bounds(cls, v: timedelta | None) -> timedelta | None:
         return None if v is None else _check_interval(v)
@@ -120,6 +129,13 @@ class SourcesConfig:
 
     def interval(self, source: Source) -> timedelta:
         return source.interval or self.defaults.interval
+
+    def min_interval(self, source: Source) -> timedelta:
+        return source.min_interval or self.defaults.min_interval
+
+    def max_interval(self, source: Source) -> timedelta | None:
+        """None: the source is never polled slower than its `interval` while healthy."""
+        return source.max_interval or self.defaults.max_interval
 
     def language(self, source: Source) -> str | None:
         return source.language or self.defaults.language
@@ -158,7 +174,7 @@ def _find_problems(data: object, shown: str) -> list[Problem]:
     fails the schema: duplicate ids (of every entry whose id is a string) and html sources
     without selectors. Positions when `data` is round-trip YAML, none from the fast loader."""
     entries = data.get("sources") if isinstance(data, dict) else None
-    problems: list[Problem] = []
+    problems: list[Problem] = _interval_order_problems(data, shown)
     seen: dict[str, int] = {}
     for i, src in enumerate(entries if isinstance(entries, list) else []):
         if not isinstance(src, dict):
@@ -174,4 +190,45 @@ def _find_problems(data: object, shown: str) -> list[Problem]:
         if src.get("type") == "html" and src.get("html") is None:
             line, col = position(data, ("sources", i))
             problems.append(Problem(shown, line, col, f"sources[{i}].html: type html needs html selectors (item, title, link)"))
+    return problems
+
+
+def _duration_or_none(value: object) -> timedelta | None:
+    """A duration as the schema reads it, or None (absent or invalid: the schema reports it)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError:
+        return None
+
+
+def _interval_order_problems(data: object, shown: str) -> list[Problem]:
+    """min_interval <= interval <= max_interval, for `defaults:` and for each source's own
+    values against its effective interval."""
+    if not isinstance(data, dict):
+        return []
+    problems: list[Problem] = []
+    defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
+    default_interval = _duration_or_none(defaults.get("interval")) or Defaults().interval
+
+    def check(where: str, loc: tuple[str | int, ...], block: dict, interval: timedelta) -> None:
+        if not MIN_INTERVAL <= interval <= MAX_INTERVAL:
+            return   # the interval itself is reported by the schema
+        low, high = _duration_or_none(block.get("min_interval")), _duration_or_none(block.get("max_interval"))
+        shown_interval = format_duration(interval)
+        if high is not None and high < interval:
+            line, col = position(data, (*loc, "max_interval"))
+            problems.append(Problem(shown, line, col, f"{where}.max_interval: must be at least the interval "
+                                                      f"({shown_interval}), got {format_duration(high)}"))
+        if low is not None and low > interval:
+            line, col = position(data, (*loc, "min_interval"))
+            problems.append(Problem(shown, line, col, f"{where}.min_interval: must be at most the interval "
+                                                      f"({shown_interval}), got {format_duration(low)}"))
+
+    check("defaults", ("defaults",), defaults, default_interval)
+    entries = data.get("sources")
+    for i, src in enumerate(entries if isinstance(entries, list) else []):
+        if isinstance(src, dict):
+            check(f"sources[{i}]", ("sources", i), src, _duration_or_none(src.get("interval")) or default_interval)
     return problems

@@ -8,8 +8,10 @@ Last-Modified, body hash, next poll). So a crash between two steps leaves the so
 rather than half-stored, and a restart loses nothing. A failing source is data: its error kind,
 message and count go on its row and it backs off (bot.ingest.scheduling); it never stops the others.
 
-The first successful poll of a source (new, or whose URL changed) is its backlog: stored and
-matched, but no delivery is queued, so adding a source does not flood members with old news.
+The first successful poll of a source (new, or whose URL changed) stores its backlog: the items
+published before the source was added to sources.yaml (`configured_at`) are stored and matched,
+but no delivery is queued, so adding a source does not flood members with old news. What it
+published after, while its first polls failed, is news and alerts as usual.
 
 Several pollers (`newsbot run --role poller`, on any machines) share the sources: with a
 `lease_owner`, a due-only cycle claims its sources in batches through bot.storage.leases
@@ -329,7 +331,8 @@ class Poller:
         # which it became visible. Stamped at the fetch, a poll that spans a week's end (a slow
         # parse, a busy store thread) committed hits into a week whose email was already built.
         now = self.clock()
-        is_backlog = not state.backlog_done
+        backlog_poll = not state.backlog_done
+        added = state.configured_at or state.created_at
         # Oldest first, so ids and story leads follow publication order.
         entries = sorted(parsed.items, key=lambda i: i.published or now)
         new_hits: list[Any] = []
@@ -338,16 +341,18 @@ class Poller:
             known = repo.known_item_keys(conn, source.id, [i.guid for i in entries],
                                          [i.url for i in entries if i.url])
             guids, own_urls = known.guids, known.own_urls
-            other_sources_urls = known.urls - known.own_urls
             for item in entries:
-                # Within a source the guid decides (entries may share a link); across sources
-                # the canonical URL does.
-                if item.guid in guids or (item.url and item.url in other_sources_urls):
+                # Within a source the guid decides (entries may share a link). Across sources
+                # each stores its own item of a URL, so an aggregator that relays a link first
+                # cannot silence the source's own text and hits: the items join one story
+                # (bot.stories.grouping), which alerts a chat once.
+                if item.guid in guids:
                     continue
                 guids.add(item.guid)
                 shares_url = bool(item.url) and item.url in own_urls
                 if item.url:
                     own_urls.add(item.url)
+                is_backlog = backlog_poll and _before_added(item, added)
                 codes, regions = tag_countries(_text_of(item), item.language, default=source.country)
                 item_id = repo.insert_item(conn, item, now, is_backlog=is_backlog, countries=codes, regions=regions,
                                            shares_url=shares_url)
@@ -366,8 +371,7 @@ class Poller:
             ttl = parsed.ttl_minutes
             hints = scheduling.hints_from(fetched.headers, ttl, now)
             recent = repo.recent_item_count(conn, source.id, now - scheduling.RATE_WINDOW)
-            interval = scheduling.next_success_interval(self.sources_cfg.interval(source), recent,
-                                                        _previous(state), hints)
+            interval = self._success_interval(source, recent, state, hints)
             values = _success_values(state, now, interval)
             values.update(etag=fetched.etag, last_modified=fetched.last_modified, body_hash=fetched.body_hash,
                           feed_url=feed_url, ttl_minutes=ttl, backlog_done=True)
@@ -376,10 +380,10 @@ class Poller:
             repo.update_source(conn, source.id, **values)
         result.outcome = "changed"
         result.new_items, result.hits, result.queued = new_count, len(new_hits), queued
-        result.backlog = is_backlog
+        result.backlog = backlog_poll
         result.next_poll_at = values["next_poll_at"]
         log.debug("source %s changed new_items=%d hits=%d queued=%d backlog=%s", source.id, new_count,
-                  len(new_hits), queued, is_backlog)
+                  len(new_hits), queued, backlog_poll)
 
     def _write_unchanged(self, pending: list[_Unchanged]) -> None:
         """Write the state of a batch of unchanged sources in one transaction: thousands of
@@ -392,8 +396,7 @@ class Poller:
             recent = repo.recent_item_counts(conn, [p.source.id for p in pending], since)
             healthy, others = [], []
             for p in pending:
-                interval = scheduling.next_success_interval(self.sources_cfg.interval(p.source), recent[p.source.id],
-                                                            _previous(p.state), p.hints)
+                interval = self._success_interval(p.source, recent[p.source.id], p.state, p.hints)
                 values = _success_values(p.state, p.now, interval)
                 p.result.next_poll_at = values["next_poll_at"]
                 if _was_healthy(p.state):
@@ -404,6 +407,12 @@ class Poller:
                     others.append(values)
             repo.update_sources(conn, healthy)
             repo.update_sources(conn, others)
+
+    def _success_interval(self, source: Source, recent: int, state: Any, hints: scheduling.Hints) -> timedelta:
+        cfg = self.sources_cfg
+        return scheduling.next_success_interval(cfg.interval(source), recent, _previous(state), hints,
+                                                min_interval=cfg.min_interval(source),
+                                                max_interval=cfg.max_interval(source))
 
     def _record_failure(self, source: Source, state: Any, result: SourceResult, kind: str, message: str,
                         retry_after_seconds: float | None) -> None:
@@ -439,6 +448,17 @@ def _parse_in_worker(body: bytes, kw: dict[str, Any]) -> tuple:
 
 def _text_of(item: Item) -> str:
     return "\n".join(t for t in (item.title, item.summary, item.text) if t)
+
+
+def _before_added(item: Item, added: datetime | None) -> bool:
+    """Whether an item of a source's first successful poll is backlog: published before the
+    source was added to sources.yaml. Undated items cannot say when they were published: their
+    first sighting is this poll, the source's baseline, so they are backlog too (a page of
+    undated old items must not flood alerts). A source whose first polls failed so keeps the
+    news published meanwhile."""
+    if added is None or item.published is None:
+        return True
+    return item.published <= added
 
 
 def _previous(state: Any) -> timedelta | None:

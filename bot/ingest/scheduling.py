@@ -1,19 +1,23 @@
 """When to poll a source next: the adaptive interval and the backoff of failing sources.
 
-Pure functions of what the caller passes in (the configured interval, what the last poll saw,
+Pure functions of what the caller passes in (the configured intervals, what the last poll saw,
 response headers, a random number for jitter). No clock, no database, no I/O, so every rule
 below is a row in a table-driven test.
 
 The policy, in order:
-- A healthy source is polled at a rate derived from how often it publishes, as Miniflux's
-  "entry frequency" scheduler does: if it published N items in the last 7 days, the interval is
-  7d / N / 2 (twice per expected item, so an alert is at most half a gap late), clamped to
-  [configured interval, 24h]. A source that published nothing in the window slows down by half
-  again at each poll (x1.5) up to 24h: silence is not proof of death, so it is never dropped.
-- The server's own hints are lower bounds, never upper: `<ttl>` minutes (RSS 2.0), the
-  Cache-Control max-age, and Retry-After. Each is capped at 24h where it is read (`hint`) so
-  a typo in a feed cannot put a source to sleep for a month, nor a hostile
-  `Retry-After: 99999999999999999999` overflow the date of the next poll.
+- The configured `interval` is the slowest a healthy source is polled: an alert from a quiet
+  NGO that posts twice a week must be as instant as one from a wire service. Adaptivity only
+  polls a busy source faster: if it published N items in the last 7 days, the interval is
+  7d / N / 2 (twice per expected item), never below `min_interval` (default 5m).
+- Slowing quiet sources down is opt-in: with a `max_interval` (>= interval) the rate-based
+  interval may grow up to it, and a source that published nothing in the window slows down by
+  half again at each poll (x1.5) up to it. Silence is not proof of death: never dropped.
+- The server's own hints are lower bounds, never upper: `<ttl>` minutes (RSS 2.0) and the
+  Cache-Control max-age may slow a source down only as far as its slowest allowed interval
+  (`max_interval`, else `interval`), so a CDN's `max-age=86400` cannot make an alert a day
+  late; Retry-After, an explicit request, is honoured up to 24h.
+  Each hint is capped where it is read (`hint`): a hostile
+  `Retry-After: 99999999999999999999` cannot overflow the date of the next poll.
 - A failing source backs off exponentially from its configured interval (x2 per consecutive
   failure) with +-10% jitter so that many sources failing together (one host down) do not
   come back in lockstep, capped at 24h. It is retried forever: failures are reported in
@@ -42,16 +46,32 @@ def _clamp(value: timedelta, low: timedelta, high: timedelta) -> timedelta:
 
 
 def adaptive_interval(base: timedelta, recent_items: int, previous: timedelta | None = None,
-                      *, window: timedelta = RATE_WINDOW) -> timedelta:
+                      *, window: timedelta = RATE_WINDOW, min_interval: timedelta = MIN_INTERVAL,
+                      max_interval: timedelta | None = None) -> timedelta:
     """The interval of a healthy source from its publishing rate.
 
     `recent_items`: items it published (or we first saw) within `window`.
-    `previous`: the interval used last time, so a silent source keeps slowing down."""
+    `previous`: the interval used last time, so a silent source keeps slowing down (only when
+    a `max_interval` allows slowing at all).
+    `min_interval`/`max_interval`: the fastest and slowest allowed; without `max_interval`
+    the configured `base` is the slowest."""
     base = _clamp(base, MIN_INTERVAL, MAX_INTERVAL)
+    fastest = _clamp(min_interval, MIN_INTERVAL, base)
+    slowest = ceiling(base, max_interval)
     if recent_items > 0:
-        return _clamp(window / recent_items / 2, base, MAX_INTERVAL)
+        return _clamp(window / recent_items / 2, fastest, slowest)
+    if slowest == base:
+        return base
     start = max(previous or base, base)
-    return _clamp(start * SILENT_GROWTH, base, MAX_INTERVAL)
+    return _clamp(start * SILENT_GROWTH, base, slowest)
+
+
+def ceiling(base: timedelta, max_interval: timedelta | None) -> timedelta:
+    """The slowest a healthy source may be polled: its `max_interval`, else its `interval`."""
+    base = _clamp(base, MIN_INTERVAL, MAX_INTERVAL)
+    if max_interval is None:
+        return base
+    return _clamp(max_interval, base, MAX_INTERVAL)
 
 
 def max_age(cache_control: str | None) -> timedelta | None:
@@ -96,10 +116,17 @@ class Hints:
     max_age: timedelta | None = None        # Cache-Control
     retry_after: timedelta | None = None    # Retry-After
 
+    def floor_within(self, slowest: timedelta) -> timedelta | None:
+        """The delay the hints ask for: <ttl> and max-age capped at `slowest` (the source's
+        slowest allowed interval), Retry-After at 24h."""
+        given = [min(h, slowest) for h in (self.ttl, self.max_age) if h is not None and h > timedelta(0)]
+        if self.retry_after is not None and self.retry_after > timedelta(0):
+            given.append(self.retry_after)
+        return min(max(given), MAX_INTERVAL) if given else None
+
     @property
     def floor(self) -> timedelta | None:
-        given = [h for h in (self.ttl, self.max_age, self.retry_after) if h is not None and h > timedelta(0)]
-        return min(max(given), MAX_INTERVAL) if given else None
+        return self.floor_within(MAX_INTERVAL)
 
 
 def hints_from(headers: object | None, ttl_minutes: int | None, now: datetime) -> Hints:
@@ -113,10 +140,13 @@ def hints_from(headers: object | None, ttl_minutes: int | None, now: datetime) -
 
 
 def next_success_interval(base: timedelta, recent_items: int, previous: timedelta | None,
-                          hints: Hints = Hints()) -> timedelta:
-    """The interval after a successful poll (changed or not): adaptive, then server hints as floors."""
-    interval = adaptive_interval(base, recent_items, previous)
-    floor = hints.floor
+                          hints: Hints = Hints(), *, min_interval: timedelta = MIN_INTERVAL,
+                          max_interval: timedelta | None = None) -> timedelta:
+    """The interval after a successful poll (changed or not): adaptive, then server hints as
+    floors within the source's bounds."""
+    interval = adaptive_interval(base, recent_items, previous, min_interval=min_interval,
+                                 max_interval=max_interval)
+    floor = hints.floor_within(ceiling(base, max_interval))
     if floor is not None and floor > interval:
         interval = floor
     return interval

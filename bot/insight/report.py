@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from bot.stories.feedback import noisiest_rules, rule_stats
 from bot.storage import reported
+from bot.storage import repo
 from bot.storage.schema import hits, items, sources
 
 LOOKBACK = timedelta(days=30)
@@ -42,9 +43,11 @@ def _hours(td: timedelta) -> float:
 
 def build_report(conn: Connection, now: datetime, *, source_ids: Iterable[str] | None = None,
                  top: int = 5) -> dict:
-    """The report as a dict. `source_ids`: the configured, enabled sources (defaults to all
-    rows of the sources table); sources never polled yet count as without hits."""
-    rows = {r.id: r for r in conn.execute(select(sources))}
+    """The report as a dict. `source_ids`: the configured, enabled sources (defaults to the
+    rows of the sources table not removed from sources.yaml); sources never polled yet count
+    as without hits."""
+    # Rows of sources removed from sources.yaml are left out (their items stay).
+    rows = {r.id: r for r in conn.execute(select(sources).where(repo.configured()))}
     wanted = sorted(set(source_ids) if source_ids is not None else set(rows))
     since = now - LOOKBACK
 

@@ -23,6 +23,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import Engine, func, select, text
 
 from bot.config.settings import parse_address  # shared with the settings check
+from bot.storage import repo
 from bot.storage.schema import deliveries, email_sends, hits, items, sources
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,10 @@ def database_snapshot(engine: Engine, now: datetime) -> dict[str, Any]:
         emails = dict(conn.execute(select(email_sends.c.status, func.count()).group_by(email_sends.c.status)).all())
         n_items = conn.execute(select(func.count()).select_from(items)).scalar_one()
         by_theme = dict(conn.execute(select(hits.c.theme, func.count()).group_by(hits.c.theme)).all())
-        by_source_status = dict(conn.execute(select(sources.c.status, func.count()).group_by(sources.c.status)).all())
-        last_ok = conn.execute(select(func.max(sources.c.last_success_at))).scalar()
+        # Sources removed from sources.yaml count nowhere (their rows stay for their items).
+        by_source_status = dict(conn.execute(select(sources.c.status, func.count()).where(repo.configured())
+                                             .group_by(sources.c.status)).all())
+        last_ok = conn.execute(select(func.max(sources.c.last_success_at)).where(repo.configured())).scalar()
     queue = sum(n for (_k, s), n in by_status.items() if s in ("queued", "sending"))
     return {
         "deliveries": by_status,

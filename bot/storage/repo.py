@@ -1,7 +1,7 @@
 """The queries other parts need over items, hits and source state.
 
-Owns: inserting items with deduplication (by (source_id, guid) and by canonical URL across
-sources: an item seen again is not new), inserting hits, reading and updating the per-source
+Owns: inserting items with deduplication (by (source_id, guid), and by canonical URL within a
+source: an item seen again is not new; each source keeps its own item of a shared URL), inserting hits, reading and updating the per-source
 poll state, and the read queries (hits with filters, items since, counts). Every function takes
 the caller's `Connection` and leaves the transaction to it, so the pipeline can store an item,
 its story, its hits and its queued deliveries in one transaction.
@@ -11,14 +11,16 @@ dialect-specific statement (INSERT ... ON CONFLICT DO NOTHING) is chosen in `_in
 full-text search lives in `bot.storage.fulltext`.
 
 Public API (all take `conn` first):
-  ensure_sources(conn, [(id, url)], now)              rows for configured sources; a changed URL resets state
+  ensure_sources(conn, [(id, url)], now)              rows for configured sources, removed ones marked;
+                                                       a changed URL resets state
+  configured() -> condition                            a sources row not removed from sources.yaml
   source_state(conn, id) -> Row | None                 one `sources` row
   source_states(conn, ids=None) -> dict[id, Row]
   update_source(conn, id, **values)                    any `sources` columns
   update_sources(conn, [{"id": ..., col: ...}])        the same, batched (same columns in every dict)
   poll_states(conn, ids=None) -> dict[id, Row]          the columns of a source's state a poll reads
   set_source_status(conn, id, status, now) -> bool     'paused' / 'ok' (Telegram /pausesource)
-  known_item_keys(conn, source_id, guids, urls) -> KnownKeys(guids, urls, own_urls)   already stored
+  known_item_keys(conn, source_id, guids, urls) -> KnownKeys(guids, own_urls)   already stored
   insert_item(conn, item, now, is_backlog=False, countries=(), regions=(), shares_url=False) -> int | None
   item_by_url(conn, url) -> Row | None                  the item first stored under a canonical URL
   insert_hits(conn, item_id, theme_hits, now) -> list[HitRow]             ThemeHit-like objects
@@ -70,20 +72,40 @@ _RESET_ON_URL_CHANGE = dict(feed_url=None, etag=None, last_modified=None, body_h
 
 
 def ensure_sources(conn: Connection, configured: Iterable[tuple[str, str]], now: datetime) -> None:
-    """Make sure every configured (id, url) has a state row. When a source's URL changed in
-    sources.yaml, its conditional-GET state is reset and its next poll counts as a backlog
-    (a new feed's old items must not flood alerts)."""
+    """The config sync of sources: make sure every configured (id, url) has a state row, and
+    mark the rows of ids no longer configured as removed (a source that comes back is
+    unmarked). When a source's URL changed in sources.yaml, its conditional-GET state is reset
+    and what its new URL published before now is backlog (a new feed's old items must not
+    flood alerts). `configured_at` (when a source first appeared) is stored where missing."""
     wanted = dict(configured)
-    if not wanted:
-        return
-    have = {r.id: r.url for r in conn.execute(select(sources.c.id, sources.c.url))}
+    have = {r.id: r for r in conn.execute(select(sources.c.id, sources.c.url, sources.c.configured_at,
+                                                 sources.c.removed_at))}
     new_rows = [dict(id=sid, url=url, status="new", error_count=0, items_seen=0, backlog_done=False,
-                     created_at=now) for sid, url in wanted.items() if sid not in have]
+                     created_at=now, configured_at=now) for sid, url in wanted.items() if sid not in have]
     if new_rows:
         conn.execute(_insert_ignore(conn, sources), new_rows)
     for sid, url in wanted.items():
-        if sid in have and have[sid] != url:
-            conn.execute(update(sources).where(sources.c.id == sid).values(url=url, **_RESET_ON_URL_CHANGE))
+        row = have.get(sid)
+        if row is None:
+            continue
+        values: dict[str, Any] = {}
+        if row.url != url:
+            values.update(url=url, configured_at=now, **_RESET_ON_URL_CHANGE)
+        elif row.configured_at is None:
+            values["configured_at"] = now
+        if row.removed_at is not None:
+            values["removed_at"] = None
+        if values:
+            conn.execute(update(sources).where(sources.c.id == sid).values(**values))
+    gone = [sid for sid, row in have.items() if sid not in wanted and row.removed_at is None]
+    for chunk in _chunks(gone):
+        conn.execute(update(sources).where(sources.c.id.in_(chunk)).values(removed_at=now, lease_owner=None,
+                                                                           lease_until=None))
+
+
+def configured() -> Any:
+    """The condition "this source row is in sources.yaml" (not removed), for counts and lists."""
+    return sources.c.removed_at.is_(None)
 
 
 def source_state(conn: Connection, source_id: str) -> Row | None:
@@ -98,7 +120,8 @@ def source_states(conn: Connection, ids: Iterable[str] | None = None) -> dict[st
 # (each date column costs a parse per row, and a cycle reads thousands of rows).
 _POLL_STATE = (sources.c.id, sources.c.status, sources.c.feed_url, sources.c.etag, sources.c.last_modified,
                sources.c.body_hash, sources.c.error_count, sources.c.failing_since, sources.c.interval_seconds,
-               sources.c.ttl_minutes, sources.c.next_poll_at, sources.c.backlog_done, sources.c.lease_owner)
+               sources.c.ttl_minutes, sources.c.next_poll_at, sources.c.backlog_done, sources.c.lease_owner,
+               sources.c.configured_at, sources.c.created_at)
 
 
 def poll_states(conn: Connection, ids: Iterable[str] | None = None) -> dict[str, Row]:
@@ -143,26 +166,22 @@ def set_source_status(conn: Connection, source_id: str, status: str, now: dateti
 
 class KnownKeys(NamedTuple):
     guids: set[str]        # of this source
-    urls: set[str]         # of any source
-    own_urls: set[str]     # of this source (a subset of urls)
+    own_urls: set[str]     # canonical URLs of this source
 
 
 def known_item_keys(conn: Connection, source_id: str, guids: Sequence[str],
                     urls: Sequence[str]) -> KnownKeys:
-    """Which of these guids (of this source) and canonical URLs (of any source, and of this
-    one) are stored."""
+    """Which of these guids and canonical URLs this source has stored (another source's item
+    under a URL does not count: each source stores its own)."""
     seen_guids: set[str] = set()
-    seen_urls: set[str] = set()
     own_urls: set[str] = set()
     for chunk in _chunks(list(dict.fromkeys(guids))):
         seen_guids.update(conn.execute(select(items.c.guid).where(
             items.c.source_id == source_id, items.c.guid.in_(chunk))).scalars())
     for chunk in _chunks([u for u in dict.fromkeys(urls) if u]):
-        for url, owner in conn.execute(select(items.c.url, items.c.source_id).where(items.c.url.in_(chunk))):
-            seen_urls.add(url)
-            if owner == source_id:
-                own_urls.add(url)
-    return KnownKeys(seen_guids, seen_urls, own_urls)
+        own_urls.update(conn.execute(select(items.c.url).where(
+            items.c.url.in_(chunk), items.c.source_id == source_id)).scalars())
+    return KnownKeys(seen_guids, own_urls)
 
 
 _STATEMENTS: dict[tuple[str, str], Any] = {}
@@ -182,10 +201,12 @@ def _statement(conn: Connection, name: str) -> Any:
 def insert_item(conn: Connection, item: Item, now: datetime, *, is_backlog: bool = False,
                 countries: Sequence[str] = (), regions: Sequence[str] = (), shares_url: bool = False) -> int | None:
     """Store a new item; its id, or None when it was already stored (same guid in this source,
-    or the same canonical URL from any source). `shares_url`: this source already has another
-    item (another guid) under this URL, and this one is stored too (within a source the guid
-    decides). Safe against a concurrent poller storing the same item: the unique indexes
-    decide, not a prior SELECT."""
+    or the same canonical URL in this source without `shares_url`). Another source's item under
+    the same URL does not count: each source keeps its own text, hits and alerts, and story
+    grouping makes them one story. `shares_url`: this source already has another item (another
+    guid) under this URL, and this one is stored too (within a source the guid decides). Safe
+    against a concurrent poller storing the same item: the unique indexes decide, not a prior
+    SELECT."""
     return conn.execute(_statement(conn, "item"), dict(
         source_id=item.source_id, guid=item.guid, url=item.url or None, title=item.title or "",
         summary=item.summary or "", text=item.text or "", author=item.author,
@@ -315,11 +336,13 @@ def list_hits(conn: Connection, *, since: datetime | None = None, theme: str | S
 # --- counts -----------------------------------------------------------------------------------
 
 def counts(conn: Connection) -> dict[str, Any]:
-    """Totals for status pages: items, backlog items, hits, and sources by status."""
+    """Totals for status pages: items, backlog items, hits, and sources by status (of the
+    sources in sources.yaml: a removed source's items still count, the source does not)."""
     n_items = conn.execute(select(func.count()).select_from(items)).scalar_one()
     n_backlog = conn.execute(select(func.count()).select_from(items).where(items.c.is_backlog.is_(True))).scalar_one()
     n_hits = conn.execute(select(func.count()).select_from(hits)).scalar_one()
-    by_status = {s: n for s, n in conn.execute(select(sources.c.status, func.count()).group_by(sources.c.status))}
+    by_status = {s: n for s, n in conn.execute(select(sources.c.status, func.count()).where(configured())
+                                                  .group_by(sources.c.status))}
     return {"items": n_items, "backlog_items": n_backlog, "hits": n_hits, "sources": by_status}
 
 
@@ -330,8 +353,9 @@ def add_items_seen(conn: Connection, source_id: str, n: int) -> None:
 
 
 __all__ = [
-    "HitRow", "add_items_seen", "counts", "ensure_sources", "get_item", "insert_hits", "insert_item",
-    "hit_themes", "item_counts", "items_since", "stream_items_since", "known_item_keys", "list_hits", "recent_item_count", "recent_item_counts",
+    "HitRow", "add_items_seen", "configured", "counts", "ensure_sources", "get_item", "hit_themes", "insert_hits",
+    "insert_item", "item_counts", "items_since", "known_item_keys", "list_hits", "recent_item_count", "recent_item_counts",
+    "stream_items_since",
     "set_source_status",
     "source_state", "source_states", "poll_states", "update_source", "update_sources",
 ]

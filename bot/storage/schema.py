@@ -65,6 +65,11 @@ sources = Table(
     Column("lease_owner", String(100)),
     Column("lease_until", UTC),
     Column("created_at", UTC, nullable=False),
+    # When the source (or its current URL) first appeared in sources.yaml: what was published
+    # before is its backlog, what was published after is news (migration 0008).
+    Column("configured_at", UTC),
+    # Set when the id left sources.yaml: such rows count nowhere; their items stay (0008).
+    Column("removed_at", UTC),
     # Pollers claim due sources by next_poll_at (bot/storage/leases.py).
     Index("ix_sources_next_poll_at", "next_poll_at"),
 )
@@ -97,8 +102,9 @@ items = Table(
     Column("source_id", String(100), nullable=False, index=True),
     Column("guid", Text, nullable=False),
     Column("url", Text),                   # canonical
-    # '' for the first item stored under its URL; for a later item of the same source sharing
-    # that URL (press releases linking to one page), its guid: see uq_items_url (migration 0007).
+    # '' for the first item a source stores under its URL; for a later item of the same source
+    # sharing that URL (press releases linking to one page), its guid: see uq_items_url (0007).
+    # Each source stores its own item of a URL (0008): items of one URL join one story.
     Column("url_twin", Text, nullable=False, server_default=""),
     Column("title", Text, nullable=False),
     Column("summary", Text, nullable=False, default=""),
@@ -114,7 +120,7 @@ items = Table(
     Column("regions", JSON, nullable=False, default=list),
     Column("story_id", Integer, ForeignKey("stories.id"), index=True),
     UniqueConstraint("source_id", "guid", name="uq_items_source_guid"),
-    Index("uq_items_url", "url", "url_twin", unique=True),
+    Index("uq_items_url", "url", "source_id", "url_twin", unique=True),
 )
 
 # One row per (item, theme) that matched; `explanations` is a list of

@@ -1,6 +1,8 @@
 """Stories: grouping items from different sources that report the same event.
 
 Owns the `stories` rows, `items.story_id` and the `story_sigs` rows. A new item joins the
+story of another source's item with the same canonical URL first (each source stores its own
+item of a link, bot.storage.repo; one story of them alerts a chat once); otherwise the
 story of an earlier item that `bot.stories.similarity.same_story` calls the same story (same loose
 URL, same normalised title, near-identical title or high text overlap; same language; numbers
 and dates agreeing) and that is dated within WINDOW of it. An outlet's own recurring titles
@@ -70,6 +72,10 @@ _NEW_SIGS = (select(story_sigs.c.item_id, story_sigs.c.ref_at, story_sigs.c.sig)
              .where(story_sigs.c.item_id > bindparam("last_id")))
 _RECENT_SIGS = (select(story_sigs.c.item_id, story_sigs.c.ref_at, story_sigs.c.sig)
                 .where(story_sigs.c.ref_at >= bindparam("since")))
+_BY_URL = (select(items.c.story_id)
+           .where(items.c.url == bindparam("url"), items.c.source_id != bindparam("source_id"),
+                  items.c.id != bindparam("item_id"), items.c.story_id.is_not(None))
+           .order_by(items.c.id).limit(1))
 _MAX_SIG = select(func.max(story_sigs.c.item_id))
 _CANDIDATES = (select(items.c.id, items.c.story_id, items.c.source_id, items.c.title,
                       items.c.summary, items.c.url, items.c.language, items.c.published_at,
@@ -286,6 +292,16 @@ def _find(conn: Connection, candidates: list[int], events: list[tuple[float, int
     return None
 
 
+def _same_url(conn: Connection, item_id: int, item: Item) -> tuple[int, str] | None:
+    """The story of another source's item with this canonical URL: each source stores its own
+    item of a shared link (an aggregator's relay and the original), and they are one story
+    whatever their dates or texts."""
+    if not item.url:
+        return None
+    story_id = conn.execute(_BY_URL, {"url": item.url, "source_id": item.source_id, "item_id": item_id}).scalar()
+    return (story_id, "url") if story_id is not None else None
+
+
 def _story_has_source(conn: Connection, story_id: int, source_id: str) -> bool:
     return conn.execute(_HAS_SOURCE, {"story_id": story_id, "source_id": source_id}).first() is not None
 
@@ -332,7 +348,7 @@ def assign_story(conn: Connection, item_id: int, item: Item, now: datetime, *,
         candidates = index.candidates(list(fp.keys), item_id, ref)
         events = index.event_candidates(terms, item_id, ref)
     keys = np.fromiter([*fp.keys, _SEP, *terms], dtype="<i8", count=len(fp.keys) + 1 + len(terms))
-    match = _find(conn, candidates, events, item, fp, ref)
+    match = _same_url(conn, item_id, item) or _find(conn, candidates, events, item, fp, ref)
     if match is None:
         key = title_key(item.title)
         story_id = conn.execute(_NEW_STORY, {

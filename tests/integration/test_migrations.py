@@ -70,3 +70,34 @@ def test_0006_merges_chats_that_were_in_twice(db_url):
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(destinations.insert().values(**dest))
     engine.dispose()
+
+
+def test_0009_keeps_items_and_sources_and_lets_sources_share_a_url(db_url):
+    """0009 (issue 15): existing items and sources stay, configured_at is filled from
+    created_at, and another source may then store its own item of a stored URL."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select, text
+
+    from bot.storage.schema import items, sources
+
+    now = datetime(2026, 11, 22, tzinfo=timezone.utc)
+    engine = make_engine(db_url)
+    migrate(engine, "0007")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO sources (id, url, status, error_count, items_seen, backlog_done, created_at) "
+                          "VALUES ('ngo', 'https://ngo.example/feed', 'ok', 0, 1, :t, :now)"),
+                     {"t": True, "now": now})
+        conn.execute(text("INSERT INTO items (source_id, guid, url, url_twin, title, summary, text, categories, tags, "
+                          "first_seen_at, is_backlog, countries, regions) VALUES ('ngo', 'g1', 'https://ngo.example/1', "
+                          "'', 'T', '', '', '[]', '[]', :now, :f, '[]', '[]')"), {"now": now, "f": False})
+    migrate(engine)
+    item = dict(guid="g2", url="https://ngo.example/1", title="Relayed", summary="", text="", categories=[], tags=[],
+                first_seen_at=now, is_backlog=False, countries=[], regions=[])
+    with engine.begin() as conn:
+        row = conn.execute(select(sources)).one()
+        assert row.configured_at == now and row.removed_at is None
+        conn.execute(items.insert().values(source_id="aggregator", **item))
+        assert sorted(conn.execute(select(items.c.source_id, items.c.url)).all()) == [
+            ("aggregator", "https://ngo.example/1"), ("ngo", "https://ngo.example/1")]
+    engine.dispose()

@@ -255,14 +255,17 @@ async def test_items_naming_no_place_get_their_sources_country(env):
     assert by_guid["k2"].countries == ["IT"]
 
 
-async def test_dedupe_across_sources_by_canonical_url(env):
+async def test_sources_sharing_a_canonical_url_each_keep_their_item_in_one_story(env):
     env.server.add("/one.xml", rss([("x1", "https://news.org/story?id=7", "Same story")]))
     env.server.add("/two.xml", rss([("y9", "https://news.org/story?id=7&utm_source=rss#top", "Same story again")]))
     env.sources("one /one.xml", "two /two.xml")
     res = await env.poll()
-    assert res.new_items == 1
-    assert [(r.source_id, r.url) for r in env.rows(items)] in (
-        [("one", "https://news.org/story?id=7")], [("two", "https://news.org/story?id=7")])
+    # each source keeps its own item of the canonical URL; the two are one story
+    assert res.new_items == 2
+    rows = env.rows(items)
+    assert sorted((r.source_id, r.url) for r in rows) == [
+        ("one", "https://news.org/story?id=7"), ("two", "https://news.org/story?id=7")]
+    assert rows[0].story_id == rows[1].story_id is not None
 
 
 async def test_due_paused_named_and_unknown_sources(env):
@@ -285,21 +288,43 @@ async def test_due_paused_named_and_unknown_sources(env):
 
 
 async def test_adaptive_interval_and_ttl_survive_unchanged_polls(env):
-    # 50 items in the last 50 hours: 7d / 50 / 2 = 100.8 min; <ttl>180</ttl> is the floor
+    # With max_interval (the opt-in slow-down): 50 items in the last 50 hours:
+    # 7d / 50 / 2 = 100.8 min; <ttl>180</ttl> is the floor
     entries = [(f"t{n}", f"https://t.org/{n}", f"Item {n}") for n in range(50)]
     env.server.add("/busy.xml", rss(entries, ttl=180), etag='"t"')
     env.server.add("/quiet.xml", rss([("q1", "https://q.org/1", "Q")]), etag='"q"')
-    env.sources("busy /busy.xml", "quiet /quiet.xml")
+    env.sources("busy /busy.xml max_interval: 24h", "quiet /quiet.xml max_interval: 24h")
     await env.poll()
     busy, quiet = env.state("busy"), env.state("quiet")
     assert busy.ttl_minutes == 180 and busy.interval_seconds == 180 * 60
-    assert quiet.interval_seconds == 24 * 3600          # one item a week: the 24h cap
+    assert quiet.interval_seconds == 24 * 3600          # one item a week: the max_interval
     assert busy.next_poll_at == START + timedelta(minutes=180)
     env.clock.advance(hours=3)
     res = await env.poll()
     assert [r.outcome for r in res.results] == ["unchanged"]
     # the 304 parsed nothing, yet the stored <ttl> still holds the interval
     assert env.state("busy").interval_seconds == 180 * 60
+
+
+async def test_quiet_sources_keep_their_configured_interval(env):
+    # Without max_interval the configured 30m is the slowest a healthy source is polled:
+    # a source with one item a week, and a <ttl> of 3 hours, are still polled every 30 min;
+    # a busy one (two feeds' worth: 2 x 160 items in 160 hours: 7d / 320 / 2 = 15.75 min) faster.
+    first = rss([(f"t{n}", f"https://t.org/{n}", f"Item {n}") for n in range(160)])
+    second = rss([(f"u{n}", f"https://u.org/{n}", f"Other {n}") for n in range(160)], base=START - timedelta(minutes=30))
+    items_of = lambda body: body.split(b"</description>", 1)[1].rsplit(b"</channel>", 1)[0]  # noqa: E731
+    env.server.add("/busy.xml", first.replace(b"</channel>", items_of(second) + b"</channel>"), etag='"t"')
+    env.server.add("/ttl.xml", rss([("l1", "https://l.org/1", "L")], ttl=180), etag='"l"')
+    env.server.add("/quiet.xml", rss([("q1", "https://q.org/1", "Q")]), etag='"q"')
+    env.sources("busy /busy.xml", "ttl /ttl.xml", "quiet /quiet.xml")
+    await env.poll()
+    assert env.state("quiet").interval_seconds == 30 * 60
+    assert env.state("ttl").interval_seconds == 30 * 60
+    assert env.state("busy").interval_seconds == int(7 * 86400 / 320 / 2)
+    env.clock.advance(minutes=30)
+    res = await env.poll()                               # all due again, all unchanged
+    assert sorted(r.source_id for r in res.results) == ["busy", "quiet", "ttl"]
+    assert env.state("quiet").interval_seconds == 30 * 60
 
 
 async def test_parsing_in_a_worker_process(env):

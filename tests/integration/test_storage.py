@@ -39,14 +39,17 @@ class ThemeHit:
     explanations: list = field(default_factory=lambda: [Expl("r1")])
 
 
-def test_insert_item_dedupes_by_guid_and_by_canonical_url(engine):
+def test_insert_item_dedupes_by_guid_and_by_canonical_url_within_a_source(engine):
     with engine.begin() as conn:
         first = repo.insert_item(conn, item(), NOW, countries=["GR"], regions=["Europe"])
         assert isinstance(first, int)
         # same guid, same source: seen
         assert repo.insert_item(conn, item(url="https://picum.org/b"), NOW) is None
-        # same canonical URL from another source: seen, not new
-        assert repo.insert_item(conn, item(source="ecre", guid="other"), NOW) is None
+        # same canonical URL, same source, no shares_url: seen
+        assert repo.insert_item(conn, item(guid="again"), NOW) is None
+        # same canonical URL from another source: its own item (one story, grouping decides)
+        relay = repo.insert_item(conn, item(source="aggregator", guid="other"), NOW)
+        assert relay and relay != first
         # same guid in another source with another URL: a different item
         second = repo.insert_item(conn, item(source="ecre", url="https://ecre.org/x"), NOW)
         assert second and second != first
@@ -57,24 +60,24 @@ def test_insert_item_dedupes_by_guid_and_by_canonical_url(engine):
         row = repo.get_item(conn, first)
         assert row.countries == ["GR"] and row.regions == ["Europe"] and row.tags == ["ngo"]
         assert row.first_seen_at == NOW and row.is_backlog is False
-        assert repo.item_counts(conn) == {"picum": 3, "ecre": 1}
+        assert repo.item_counts(conn) == {"picum": 3, "ecre": 1, "aggregator": 1}
         known = repo.known_item_keys(conn, "picum", ["g1", "zz", "n1"],
                                      ["https://picum.org/a", "https://ecre.org/x", "https://new/"])
         assert known.guids == {"g1", "n1"}
-        assert known.urls == {"https://picum.org/a", "https://ecre.org/x"}
         assert known.own_urls == {"https://picum.org/a"}
 
 
-def test_items_of_one_source_may_share_a_url_but_not_across_sources(engine):
+def test_items_of_one_source_may_share_a_url_and_so_may_sources(engine):
     """Within a source the guid decides (press releases linking to one page); another source's
-    item under a stored URL is still a duplicate, whatever it says."""
+    item under a stored URL is its own item (issue 15: a relay must not silence the original)."""
     with engine.begin() as conn:
         first = repo.insert_item(conn, item(guid="pr-1"), NOW)
         second = repo.insert_item(conn, item(guid="pr-2"), NOW, shares_url=True)
         assert first and second and second != first
         assert repo.insert_item(conn, item(guid="pr-2"), NOW, shares_url=True) is None   # same guid
-        assert repo.insert_item(conn, item(source="ecre", guid="x"), NOW) is None        # other source
-        assert repo.item_counts(conn) == {"picum": 2}
+        assert repo.insert_item(conn, item(source="ecre", guid="x"), NOW)                # other source
+        assert repo.insert_item(conn, item(source="ecre", guid="y"), NOW) is None        # its URL, again
+        assert repo.item_counts(conn) == {"picum": 2, "ecre": 1}
 
 
 def test_insert_hits_with_explanations_and_list_filters(engine):

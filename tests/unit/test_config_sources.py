@@ -143,3 +143,51 @@ def test_source_country_is_an_iso_code_placed_when_wrong(tmp_path):
 """)
     cfg = load_sources(d)
     assert [s.country for s in cfg.sources] == ["GR", None]
+
+
+def test_min_and_max_interval(tmp_path):
+    cfg = load_sources(write(tmp_path, """defaults:
+  interval: 30m
+  max_interval: 12h
+sources:
+  - id: a
+    url: https://a.org/
+  - id: b
+    url: https://b.org/
+    interval: 1h
+    min_interval: 15m
+    max_interval: 24h
+"""))
+    a, b = cfg.get("a"), cfg.get("b")
+    assert (cfg.min_interval(a), cfg.max_interval(a)) == (parse_duration("5m"), parse_duration("12h"))
+    assert (cfg.min_interval(b), cfg.max_interval(b)) == (parse_duration("15m"), parse_duration("24h"))
+    # without max_interval a source is never polled slower than its interval
+    plain = load_sources(write(tmp_path, "sources:\n  - id: a\n    url: https://a.org/\n"))
+    assert plain.max_interval(plain.get("a")) is None
+
+
+def test_interval_order_problems_are_placed(tmp_path):
+    d = write(tmp_path, """defaults:
+  interval: 1h
+  max_interval: 30m
+sources:
+  - id: a
+    url: https://a.org/
+    max_interval: 45m
+  - id: b
+    url: https://b.org/
+    interval: 2h
+    min_interval: 3h
+    max_interval: 2h
+  - id: c
+    url: https://c.org/
+    max_interval: 25h
+""")
+    with pytest.raises(ConfigError) as info:
+        load_sources(d)
+    assert [str(p) for p in info.value.problems] == [
+        "sources.yaml:3:17: defaults.max_interval: must be at least the interval (1h), got 30m",
+        "sources.yaml:7:19: sources[0].max_interval: must be at least the interval (1h), got 45m",
+        "sources.yaml:11:19: sources[1].min_interval: must be at most the interval (2h), got 3h",
+        "sources.yaml:15:19: sources[2].max_interval: must be at most 24h (got '25h')",
+    ]

@@ -1,6 +1,6 @@
 """Reported misses: articles members say the bot should have caught (/missed)
 
-Revision ID: 0008_missed
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-07
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from bot.storage.schema import UtcDateTime
 
 
-revision = '0008_missed'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
