@@ -17,10 +17,13 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, Literal
+from typing import TYPE_CHECKING, Iterable, Literal, TypedDict
 
 from bot.errors import FetchError
 from bot.model import Item
+
+if TYPE_CHECKING:
+    from bot.parse.html import SelectorSource
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,8 @@ FEED_CONTENT_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "
 def root_element(head: bytes) -> bytes | None:
     """The local name of the first element after the prolog, lowercase (b'rss' for
     `<r:rss>`), or None when the head does not start with markup."""
-    m = _ROOT.match(head, _PROLOG.match(head).end())
+    # _PROLOG matches at 0 whatever the head (everything in it is optional): never None
+    m = _ROOT.match(head, _PROLOG.match(head).end())  # type: ignore[union-attr]
     return m[1].rsplit(b":", 1)[-1].lower() if m else None
 
 
@@ -89,7 +93,7 @@ def sniff(body: bytes, content_type: str | None = None) -> DocType:
 
 
 def parse_document(body: bytes, *, url: str, content_type: str | None = None, kind: Kind = "auto",
-                   selectors: Any = None, source_id: str = "", tags: Iterable[str] = (),
+                   selectors: SelectorSource | None = None, source_id: str = "", tags: Iterable[str] = (),
                    default_language: str | None = None, now: datetime | None = None) -> ParsedFeed:
     """Parse one fetched document into clean items (see the module docstring).
 
@@ -98,7 +102,7 @@ def parse_document(body: bytes, *, url: str, content_type: str | None = None, ki
     feed link. `now` (aware UTC) clamps future dates; defaults to the current time.
     """
     now = now or datetime.now(timezone.utc)
-    ctx = dict(url=url, source_id=source_id, tags=tuple(tags), default_language=default_language, now=now)
+    ctx = _Context(url=url, source_id=source_id, tags=tuple(tags), default_language=default_language, now=now)
     try:
         return _dispatch(body, content_type, kind, selectors, ctx)
     except FetchError:
@@ -110,7 +114,18 @@ def parse_document(body: bytes, *, url: str, content_type: str | None = None, ki
         raise FetchError("parse-error", f"could not parse the document: {type(exc).__name__}: {exc}") from exc
 
 
-def _dispatch(body: bytes, content_type: str | None, kind: Kind, selectors: Any, ctx: dict) -> ParsedFeed:
+class _Context(TypedDict):
+    """Where the document came from and when: passed on to every format's parser."""
+
+    url: str
+    source_id: str
+    tags: tuple[str, ...]
+    default_language: str | None
+    now: datetime
+
+
+def _dispatch(body: bytes, content_type: str | None, kind: Kind, selectors: SelectorSource | None,
+              ctx: _Context) -> ParsedFeed:
     from bot.parse import feed, html, jsonfeed
 
     if not body or not body.strip():

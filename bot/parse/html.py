@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import warnings
 from datetime import datetime
-from typing import Any
+from collections.abc import Mapping
+from typing import Protocol, Union
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup
@@ -51,7 +52,7 @@ def discover_feeds(body: bytes, page_url: str, *, content_type: str | None = Non
         base = urljoin(page_url, str(base_tag["href"]))
     found: list[tuple[int, str]] = []
     for link in soup.find_all("link", href=True):
-        rel = link.get("rel") or []
+        rel: str | list[str] = link.get("rel") or []
         rels = [r.lower() for r in (rel if isinstance(rel, list) else str(rel).split())]
         ftype = str(link.get("type") or "").split(";")[0].strip().lower()
         if "alternate" not in rels or ftype not in FEED_TYPES:
@@ -105,14 +106,35 @@ def _link(item: Tag, selector: str) -> str | None:
     return text if text.startswith(("http://", "https://", "/")) else None
 
 
-def _get(selectors: Any, name: str) -> str | None:
+class Selectors(Protocol):
+    """A source's `html:` block (`bot.config.sources.HtmlSelectors`): CSS selectors."""
+
+    @property
+    def item(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def link(self) -> str: ...
+    @property
+    def date(self) -> str | None: ...
+    @property
+    def summary(self) -> str | None: ...
+
+
+# The config's selectors, or the same as a plain mapping (from the CLI and tests).
+SelectorSource = Union[Selectors, Mapping[str, "str | None"]]
+
+
+def _get(selectors: SelectorSource, name: str) -> str | None:
     if isinstance(selectors, dict):
         return selectors.get(name)
-    return getattr(selectors, name, None)
+    # by name: one lookup for both shapes; a missing optional selector reads as None
+    value: str | None = getattr(selectors, name, None)
+    return value
 
 
-def scrape(body: bytes, selectors: Any, *, url: str, content_type: str | None, source_id: str,
-           tags: tuple, default_language: str | None, now: datetime) -> ParsedFeed:
+def scrape(body: bytes, selectors: SelectorSource, *, url: str, content_type: str | None, source_id: str,
+           tags: tuple[str, ...], default_language: str | None, now: datetime) -> ParsedFeed:
     soup = _soup(body, content_type)
     item_sel = _get(selectors, "item")
     title_sel, link_sel = _get(selectors, "title"), _get(selectors, "link")
@@ -138,7 +160,8 @@ def scrape(body: bytes, selectors: Any, *, url: str, content_type: str | None, s
             items.append(build_item(
                 source_id=source_id, tags=tags, now=now, base_url=url, entry_id=None,
                 link=link, title=title, summary=_value(row, _get(selectors, "summary"), html=True),
-                content=None, languages=[row.get("lang"), page_lang if isinstance(page_lang, str) else None],
+                content=None, languages=[row_lang if isinstance(row_lang := row.get("lang"), str) else None,
+                                         page_lang if isinstance(page_lang, str) else None],
                 published=parse_date(date_text), default_language=default_language,
             ))
     except FetchError:

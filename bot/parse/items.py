@@ -17,7 +17,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
-from typing import Iterable
+from typing import Iterable, Protocol
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from bot.model import Item
@@ -127,13 +127,13 @@ class _TextExtractor(HTMLParser):
         self.parts: list[str] = []
         self.skip = 0
 
-    def handle_starttag(self, tag: str, attrs: list) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP_TAGS:
             self.skip += 1
         elif tag in _BLOCK_TAGS or tag == "img":
             self.parts.append(" ")
 
-    def handle_startendtag(self, tag: str, attrs: list) -> None:
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BLOCK_TAGS:
             self.parts.append(" ")
 
@@ -204,7 +204,7 @@ def join_surrogate_refs(text: str) -> str:
     return _SURROGATE_REFS.sub(_join_pair, text)
 
 
-def _join_pair(m: re.Match) -> str:
+def _join_pair(m: re.Match[str]) -> str:
     if not m[2]:
         return ""   # a lone surrogate
     high, low = _ref_value(m[1]), _ref_value(m[2])
@@ -292,11 +292,17 @@ def normalise_language(code: str | None) -> str | None:
     return None
 
 
-_identifier = None
+class _Classifier(Protocol):
+    """What is used of py3langid's LanguageIdentifier."""
+
+    def classify(self, text: str) -> tuple[str, float]: ...
+
+
+_identifier: _Classifier | None = None
 _identifier_lock = threading.Lock()
 
 
-def _get_identifier():
+def _get_identifier() -> _Classifier:
     global _identifier
     if _identifier is None:
         with _identifier_lock:

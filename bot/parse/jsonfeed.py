@@ -22,19 +22,19 @@ def _str(value: object) -> str | None:
     return None
 
 
-def _author(obj: dict) -> str | None:
+def _author(obj: dict[str, object]) -> str | None:
     authors = obj.get("authors")
     if isinstance(authors, list):
-        names = [a.get("name") for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)]
+        names = [name for a in authors if isinstance(a, dict) and isinstance(name := a.get("name"), str)]
         if names:
             return ", ".join(names)
     author = obj.get("author")  # 1.0
-    if isinstance(author, dict) and isinstance(author.get("name"), str):
-        return author["name"]
+    if isinstance(author, dict) and isinstance(name := author.get("name"), str):
+        return name
     return None
 
 
-def parse(body: bytes, *, url: str, source_id: str, tags: tuple, default_language: str | None,
+def parse(body: bytes, *, url: str, source_id: str, tags: tuple[str, ...], default_language: str | None,
           now: datetime) -> ParsedFeed:
     try:
         doc = json.loads(body.decode("utf-8-sig"))
