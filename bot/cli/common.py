@@ -103,7 +103,7 @@ def _is_database_unreachable(exc: BaseException) -> bool:
     return sa_exc is not None and isinstance(exc, sa_exc.OperationalError)
 
 
-def _is_token_rejected(exc: BaseException) -> bool:
+def _is_token_rejected(exc: BaseException | None) -> bool:
     """python-telegram-bot's InvalidToken (the Bot API answered 401/404 to the token); its
     message, from `Bot.initialize`, repeats the token in clear."""
     tg_error = sys.modules.get("telegram.error")

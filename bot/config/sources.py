@@ -23,8 +23,8 @@ class Defaults(Strict):
     language: LanguageCode | None = None
     timeout: Duration = timedelta(seconds=20)
     max_size: Size = 10 * 1024 * 1024
-    max_redirects: int = Field(5, ge=0, le=20)
-    per_host: int = Field(2, ge=1, le=32)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    per_host: int = Field(default=2, ge=1, le=32)
     user_agent: str | None = None
 
     @field_validator("interval")
@@ -59,7 +59,7 @@ class Source(Strict):
     country: CountryCode | None = None  # for items that name no place (a local outlet)
     interval: Duration | None = None
     enabled: bool = True
-    weight: float = Field(1.0, gt=0, le=10)
+    weight: float = Field(default=1.0, gt=0, le=10)
     html: HtmlSelectors | None = None
 
     @field_validator("url")

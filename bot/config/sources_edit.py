@@ -89,7 +89,7 @@ def suggest_id(url: str, taken: Iterable[str], name: str | None = None) -> str:
     """A free slug for a new source: from its name if given, else from the host
     (`https://www.picum.org/feed/` -> `picum`), numbered when taken."""
     taken = set(taken)
-    base = slugify(name or "")
+    base: str | None = slugify(name or "")
     if not base:
         host = (urlsplit(url).hostname or "").lower()
         base = _id_from_address(host)
@@ -320,7 +320,8 @@ def read_opml(data: bytes | str) -> list[dict[str, Any]]:
         root = ET.fromstring(data.encode("utf-8") if isinstance(data, str) else data)
     except ET.ParseError as exc:
         raise SourceEditError(f"not an OPML file: XML error: {exc}") from None
-    if root.tag.lower() != "opml" or root.find("body") is None:
+    body = root.find("body")
+    if root.tag.lower() != "opml" or body is None:
         raise SourceEditError(f"not an OPML file: the root element is <{root.tag}>, expected <opml> with a <body>")
     found: list[dict[str, Any]] = []
 
@@ -338,7 +339,7 @@ def read_opml(data: bytes | str) -> list[dict[str, Any]]:
                               "tags": [t for t in dict.fromkeys(slugify(t) for t in tags) if t]})
             walk(outline, folders + [title] if not url and title else folders)
 
-    walk(root.find("body"), [])
+    walk(body, [])
     return found
 
 

@@ -34,7 +34,7 @@ SyncResolver = Callable[[str, int], list[str]]
 
 
 class BlockedAddress(Exception):
-    """Raised in the connection layer; bot.ingest.fetch turns it into FetchError('blocked')."""
+    """Raised in the connection layer; bot.ingest.fetch turns it into SourceFailure('blocked')."""
 
 
 def is_public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

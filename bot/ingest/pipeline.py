@@ -259,7 +259,7 @@ class Poller:
             self._fetch_and_store(source, state, result)
         except FetchError as exc:
             self._on_store_thread(self._record_failure, source, state, result, exc.kind, exc.message,
-                                  getattr(exc, "retry_after", None))
+                                  exc.retry_after)
         except Exception as exc:  # a bug in one part must not stop the other sources
             log.exception("source %s: unexpected error", source.id)
             self._on_store_thread(self._record_failure, source, state, result, "internal",

@@ -7,7 +7,7 @@ ill-formed bytes feedparser would misread (surrogate-pair references, `&lang=` i
 BOM-less UTF-16/32) are `repair.py`.
 
 Must not do I/O (no HTTP: feedparser only ever gets bytes), nor know storage. Every failure
-leaves as `FetchError('not-a-feed' | 'parse-error', message)`, never another exception, so a
+leaves as `SourceFailure('not-a-feed' | 'parse-error', message)`, never another exception, so a
 broken source cannot stop a poll.
 """
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Iterable, Literal, TypedDict
 
-from bot.errors import FetchError
+from bot.errors import SourceFailure
 from bot.model import Item
 
 if TYPE_CHECKING:
@@ -105,13 +105,13 @@ def parse_document(body: bytes, *, url: str, content_type: str | None = None, ki
     ctx = _Context(url=url, source_id=source_id, tags=tuple(tags), default_language=default_language, now=now)
     try:
         return _dispatch(body, content_type, kind, selectors, ctx)
-    except FetchError:
+    except SourceFailure:
         raise
     except RecursionError:
-        raise FetchError("parse-error", "document nested too deeply to parse") from None
+        raise SourceFailure("parse-error", "document nested too deeply to parse") from None
     except Exception as exc:  # the contract: a parser bug must not crash a poll
         log.warning("unexpected parser failure on %s", url, exc_info=True)
-        raise FetchError("parse-error", f"could not parse the document: {type(exc).__name__}: {exc}") from exc
+        raise SourceFailure("parse-error", f"could not parse the document: {type(exc).__name__}: {exc}") from exc
 
 
 class _Context(TypedDict):
@@ -129,10 +129,10 @@ def _dispatch(body: bytes, content_type: str | None, kind: Kind, selectors: Sele
     from bot.parse import feed, html, jsonfeed
 
     if not body or not body.strip():
-        raise FetchError("parse-error", "empty document")
+        raise SourceFailure("parse-error", "empty document")
     if kind == "html":
         if selectors is None:
-            raise FetchError("parse-error", "type html needs html selectors (item, title, link)")
+            raise SourceFailure("parse-error", "type html needs html selectors (item, title, link)")
         return html.scrape(body, selectors, content_type=content_type, **ctx)
     doc = sniff(body, content_type)
     ctype = (content_type or "").split(";")[0].strip().lower()
@@ -143,7 +143,7 @@ def _dispatch(body: bytes, content_type: str | None, kind: Kind, selectors: Sele
             parsed = feed.parse(body, content_type=content_type, **ctx)
             if parsed.items:
                 return parsed
-        except FetchError:
+        except SourceFailure:
             pass
     if doc == "json":
         return jsonfeed.parse(body, **ctx)
@@ -154,8 +154,8 @@ def _dispatch(body: bytes, content_type: str | None, kind: Kind, selectors: Sele
         if kind == "auto" and selectors is not None:
             return html.scrape(body, selectors, content_type=content_type, **ctx)
         if links:
-            raise FetchError("not-a-feed", f"an HTML page, not a feed; it links to the feed {links[0]} "
+            raise SourceFailure("not-a-feed", f"an HTML page, not a feed; it links to the feed {links[0]} "
                                            "(use that URL, or type: auto)")
-        raise FetchError("not-a-feed", "an HTML page with no feed link (<link rel=\"alternate\">); "
+        raise SourceFailure("not-a-feed", "an HTML page with no feed link (<link rel=\"alternate\">); "
                                        "find the site's feed URL, or use type: html with selectors")
     return feed.parse(body, content_type=content_type, **ctx)

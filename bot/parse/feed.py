@@ -16,7 +16,7 @@ from typing import Any
 
 import feedparser
 
-from bot.errors import FetchError
+from bot.errors import SourceFailure
 from bot.parse.items import build_item, clean_text, is_empty, parse_date, to_utc
 from bot.parse import ParsedFeed
 from bot.parse.repair import repair
@@ -128,10 +128,10 @@ def parse(body: bytes, *, url: str, content_type: str | None, source_id: str, ta
     if not entries:
         if not version:
             if d.get("bozo") and body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-                raise FetchError("parse-error", f"not a readable feed: {_bozo(d)}")
-            raise FetchError("not-a-feed", "the document is neither RSS, Atom nor JSON Feed")
+                raise SourceFailure("parse-error", f"not a readable feed: {_bozo(d)}")
+            raise SourceFailure("not-a-feed", "the document is neither RSS, Atom nor JSON Feed")
         if d.get("bozo"):
-            raise FetchError("parse-error", f"ill-formed {version} feed with no readable entries: {_bozo(d)}")
+            raise SourceFailure("parse-error", f"ill-formed {version} feed with no readable entries: {_bozo(d)}")
     elif d.get("bozo"):
         log.debug("bozo feed %s (%s): kept %d recovered entries", url, _bozo(d), len(entries))
     feed = d.get("feed") or {}
@@ -157,7 +157,7 @@ def parse(body: bytes, *, url: str, content_type: str | None, source_id: str, ta
             items.append(item)
     if not items and d.get("bozo"):
         # `<rss><channel><item><title>unterminated`: feedparser recovers an empty entry.
-        raise FetchError("parse-error", f"ill-formed {version or 'feed'} document with no readable entries: "
+        raise SourceFailure("parse-error", f"ill-formed {version or 'feed'} document with no readable entries: "
                                         f"{_bozo(d)}")
     if len(items) < len(entries):
         log.debug("feed %s: dropped %d entries with no title, link nor summary", url, len(entries) - len(items))

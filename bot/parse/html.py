@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup
 from bs4.element import Tag
 
-from bot.errors import FetchError
+from bot.errors import SourceFailure
 from bot.parse.items import build_item, canonical_url, clean_text, parse_date
 from bot.parse import ParsedFeed
 
@@ -139,13 +139,13 @@ def scrape(body: bytes, selectors: SelectorSource, *, url: str, content_type: st
     item_sel = _get(selectors, "item")
     title_sel, link_sel = _get(selectors, "title"), _get(selectors, "link")
     if not item_sel or not title_sel or not link_sel:
-        raise FetchError("parse-error", "html selectors need item, title and link")
+        raise SourceFailure("parse-error", "html selectors need item, title and link")
     try:
         rows = soup.select(item_sel)
     except Exception as exc:  # soupsieve.SelectorSyntaxError and friends
-        raise FetchError("parse-error", f"invalid item selector {item_sel!r}: {exc}") from None
+        raise SourceFailure("parse-error", f"invalid item selector {item_sel!r}: {exc}") from None
     if not rows:
-        raise FetchError("parse-error", f"item selector {item_sel!r} matched nothing on the page "
+        raise SourceFailure("parse-error", f"item selector {item_sel!r} matched nothing on the page "
                                         "(has the page layout changed?)")
     html_tag = soup.find("html")
     page_lang = html_tag.get("lang") if isinstance(html_tag, Tag) else None
@@ -164,12 +164,12 @@ def scrape(body: bytes, selectors: SelectorSource, *, url: str, content_type: st
                                          page_lang if isinstance(page_lang, str) else None],
                 published=parse_date(date_text), default_language=default_language,
             ))
-    except FetchError:
+    except SourceFailure:
         raise
     except Exception as exc:  # a selector soupsieve rejects
-        raise FetchError("parse-error", f"invalid html selector: {exc}") from None
+        raise SourceFailure("parse-error", f"invalid html selector: {exc}") from None
     if not items:
-        raise FetchError("parse-error", f"{len(rows)} elements matched {item_sel!r} but none had both "
+        raise SourceFailure("parse-error", f"{len(rows)} elements matched {item_sel!r} but none had both "
                                         f"a title ({title_sel!r}) and a link ({link_sel!r})")
     title_tag = soup.find("title")
     title = clean_text(title_tag.get_text()) if isinstance(title_tag, Tag) else None

@@ -93,10 +93,10 @@ def database_snapshot(engine: Engine, now: datetime) -> dict[str, Any]:
         oldest = conn.execute(select(func.min(deliveries.c.created_at))
                               .where(deliveries.c.status.in_(("queued", "sending")),
                                      deliveries.c.kind == "alert")).scalar()
-        emails = dict(conn.execute(select(email_sends.c.status, func.count()).group_by(email_sends.c.status)).all())
+        emails: dict[str, int] = dict(conn.execute(select(email_sends.c.status, func.count()).group_by(email_sends.c.status)).all())
         n_items = conn.execute(select(func.count()).select_from(items)).scalar_one()
-        by_theme = dict(conn.execute(select(hits.c.theme, func.count()).group_by(hits.c.theme)).all())
-        by_source_status = dict(conn.execute(select(sources.c.status, func.count()).group_by(sources.c.status)).all())
+        by_theme: dict[str, int] = dict(conn.execute(select(hits.c.theme, func.count()).group_by(hits.c.theme)).all())
+        by_source_status: dict[str, int] = dict(conn.execute(select(sources.c.status, func.count()).group_by(sources.c.status)).all())
         last_ok = conn.execute(select(func.max(sources.c.last_success_at))).scalar()
     queue = sum(n for (_k, s), n in by_status.items() if s in ("queued", "sending"))
     return {

@@ -21,15 +21,16 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable, TypeVar
 
-from bot.config.deliveries import DELIVERIES_FILE, load_deliveries
+from bot.config.deliveries import DELIVERIES_FILE, DeliveriesFile, load_deliveries
 from bot.config.layout import RULES_DIR
-from bot.config.sources import SOURCES_FILE, load_sources
-from bot.config.themes import load_themes
+from bot.config.sources import SOURCES_FILE, SourcesConfig, load_sources
+from bot.config.themes import ThemeSet, load_themes
 from bot.errors import ConfigError, Problem
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 
@@ -37,9 +38,9 @@ log = logging.getLogger(__name__)
 class ConfigSnapshot:
     """One validated configuration; `digest` identifies its content."""
 
-    sources: Any          # bot.config.sources.SourcesConfig
-    themes: Any           # bot.config.themes.ThemeSet
-    deliveries: Any       # bot.config.deliveries.DeliveriesFile
+    sources: SourcesConfig
+    themes: ThemeSet
+    deliveries: DeliveriesFile
     digest: str
     loaded_at: datetime
 
@@ -50,8 +51,8 @@ def watched_files(config_dir: Path) -> list[Path]:
     return [config_dir / SOURCES_FILE, config_dir / DELIVERIES_FILE, *theme_files]
 
 
-def _stat_key(config_dir: Path) -> tuple:
-    key = []
+def _stat_key(config_dir: Path) -> tuple[tuple[object, ...], ...]:
+    key: list[tuple[object, ...]] = []
     for path in watched_files(config_dir):
         try:
             st = path.stat()
@@ -77,21 +78,22 @@ def load_config(config_dir: Path, now: datetime | None = None) -> ConfigSnapshot
     """Load and validate all three; a ConfigError carries the problems of every file at once."""
     digest = content_digest(config_dir)
     problems: list[Problem] = []
-    loaded: dict[str, Any] = {}
-    for name, loader in (("sources", load_sources), ("themes", load_themes), ("deliveries", load_deliveries)):
+
+    def attempt(load: Callable[[], T]) -> T | None:
         try:
-            loaded[name] = loader(config_dir)
+            return load()
         except ConfigError as exc:
             problems.extend(exc.problems)
-    if "themes" in loaded and hasattr(loaded["themes"], "matcher"):
-        try:
-            loaded["themes"].matcher()  # compile now: a rule that cannot compile must not reach the poller
-        except ConfigError as exc:
-            problems.extend(exc.problems)
-    if problems:
+            return None
+
+    sources = attempt(lambda: load_sources(config_dir))
+    themes = attempt(lambda: load_themes(config_dir))
+    deliveries = attempt(lambda: load_deliveries(config_dir))
+    if themes is not None:
+        attempt(themes.matcher)  # compile now: a rule that cannot compile must not reach the poller
+    if sources is None or themes is None or deliveries is None or problems:
         raise ConfigError(problems)
-    return ConfigSnapshot(loaded["sources"], loaded["themes"], loaded["deliveries"], digest,
-                          now or datetime.now(timezone.utc))
+    return ConfigSnapshot(sources, themes, deliveries, digest, now or datetime.now(timezone.utc))
 
 
 class ConfigWatcher:

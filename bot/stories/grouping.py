@@ -152,7 +152,8 @@ def _ref_time(published: datetime | None, now: datetime) -> datetime:
     return published
 
 
-def _find(conn: Connection, candidates: list[int], item: Item, fp: Fingerprint, ref: datetime):
+def _find(conn: Connection, candidates: list[int], item: Item, fp: Fingerprint,
+          ref: datetime) -> tuple[int, str] | None:
     """The best (story_id, reason) among the candidate items, or None."""
     if not candidates:
         return None
@@ -221,7 +222,7 @@ def assign_story(conn: Connection, item_id: int, item: Item, now: datetime, *,
         story_id = conn.execute(_NEW_STORY, {
             "lead_item_id": item_id, "language": fp.lang,
             "title_key": key if len(key.split()) >= MIN_KEY_TOKENS else None,
-            "created_at": now, "updated_at": now}).inserted_primary_key[0]
+            "created_at": now, "updated_at": now}).inserted_primary_key[0]  # type: ignore[index]  # an INSERT has one
         log.debug("item %s starts story %s", item_id, story_id)
     else:
         story_id, reason = match
