@@ -91,7 +91,7 @@ def database_error(exc: Exception, urls: list[str]) -> str:
     from bot.config.settings import redact_url
     from bot.runtime.logs import redact
 
-    text = str(getattr(exc, "orig", None) or exc).strip()
+    text = str(getattr(exc, "orig", None) or exc).strip()  # dynamic: a DBAPIError's driver error, if any
     first = text.splitlines()[0] if text else type(exc).__name__
     return redact(f"database error ({', '.join(redact_url(u) for u in urls)}): {first}")
 
@@ -114,7 +114,7 @@ def token_rejected_message(exc: BaseException) -> str:
     """`TELEGRAM_BOT_TOKEN was rejected by the Bot API (<the server's answer>)`: the answer
     of the request (`Unauthorized`), never PTB's sentence that quotes the token."""
     cause = exc.__cause__ if _is_token_rejected(exc.__cause__) else exc
-    answer = str(getattr(cause, "message", "") or "").strip()
+    answer = str(getattr(cause, "message", "") or "").strip()  # dynamic: PTB's errors have .message, others not
     if not answer or "token" in answer.lower():
         answer = "rejected"
     return f"TELEGRAM_BOT_TOKEN was rejected by the Bot API ({answer})"

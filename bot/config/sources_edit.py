@@ -270,7 +270,7 @@ def _trailing_comment(entry: Any) -> str | None:
     node, key = holder
     slot = node.ca.items.get(key)
     token = slot[2] if slot and len(slot) > 2 else None
-    if token is None or not getattr(token, "value", None):
+    if token is None or not getattr(token, "value", None):  # dynamic: ruamel's comment slots hold tokens of several kinds
         return None
     # The token holds the rest of the last line (an end-of-line comment, which belongs to the
     # removed entry) up to its newline, then the lines before the next entry.

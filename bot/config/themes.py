@@ -208,7 +208,7 @@ def _filters(node: Any) -> Iterator[Filter]:
     if isinstance(node, Filter):
         yield node
     for attr in ("children", "child", "left", "right"):
-        sub = getattr(node, attr, None)
+        sub = getattr(node, attr, None)  # dynamic: whichever of these the node kind has
         for child in sub if isinstance(sub, tuple) else (sub,) if sub is not None else ():
             yield from _filters(child)
 

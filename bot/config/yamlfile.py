@@ -90,7 +90,7 @@ def position(data: Any, loc: tuple[str | int, ...], *, at_key: bool = False) -> 
             node = node[key]
         else:
             break
-    if line is None and hasattr(data, "lc"):
+    if line is None and hasattr(data, "lc"):  # dynamic: only ruamel's Commented* nodes know their place
         line, col = data.lc.line + 1, data.lc.col + 1
     return line, col
 

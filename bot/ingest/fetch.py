@@ -46,7 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import httpx
 
@@ -57,6 +57,9 @@ from bot.errors import FailureKind, SourceFailure
 from bot.ingest.fetch_decode import BoundedDecoder
 from bot.ingest.fetch_limits import HostLimits, SlotsClosed, TransportSlots
 from bot.ingest.netguard import BlockedAddress, GuardedSyncTransport, Resolver, SyncResolver, is_public_address
+
+if TYPE_CHECKING:
+    from bot.config.sources import Defaults
 
 __all__ = ["Fetcher", "FetchPolicy", "FetchResult", "BlockedAddress", "is_public_address",
            "http_date", "retry_after_seconds", "max_age_seconds"]
@@ -93,7 +96,7 @@ class FetchPolicy:
     http2: bool = True
 
     @classmethod
-    def from_config(cls, defaults: Any, *, allow_private: bool = False, **overrides: Any) -> "FetchPolicy":
+    def from_config(cls, defaults: Defaults, *, allow_private: bool = False, **overrides: Any) -> "FetchPolicy":
         """From sources.yaml `defaults` (bot.config.sources.Defaults)."""
         return cls(timeout=defaults.timeout.total_seconds(), max_size=defaults.max_size,
                    max_redirects=defaults.max_redirects, per_host=defaults.per_host,
@@ -247,7 +250,7 @@ class Fetcher:
                                     resolver=resolve, deadline=self._deadline_of_thread)
 
     def _deadline_of_thread(self) -> float | None:
-        return getattr(self._current, "deadline", None)
+        return getattr(self._current, "deadline", None)  # dynamic: a thread-local, unset on new threads
 
     async def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
         """GET `url`; raises SourceFailure(kind, message) for every failure (see module doc)."""
@@ -286,7 +289,7 @@ class Fetcher:
                 if deadline is None:
                     deadline = time.monotonic() + self.policy.timeout
                 try:
-                    pinned = getattr(self._current, "pinned", None)
+                    pinned = getattr(self._current, "pinned", None)  # dynamic: thread-local, as above
                     with (nullcontext(pinned) if pinned is not None else self._slots.take(host)) as transport:
                         self._current.deadline = deadline
                         try:

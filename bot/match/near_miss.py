@@ -197,7 +197,7 @@ def _first(occurrences: list[tuple[Occurrence, str]], terms: dict[str, Term]) ->
 def _terms(node: Node) -> list[Term]:
     if isinstance(node, Term):
         return [node]
-    return [t for ch in getattr(node, "children", ()) for t in _terms(ch)]
+    return [t for ch in (node.children if isinstance(node, (And, Or)) else ()) for t in _terms(ch)]
 
 
 def _join(groups: Iterable[tuple[str, ...]]) -> tuple[str, ...]:

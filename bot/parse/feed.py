@@ -169,6 +169,7 @@ def _bozo(d: FeedDict) -> str:
     exc = d.get("bozo_exception")
     if exc is None:
         return "ill-formed"
+    # dynamic: SAX parse errors have getMessage/getLineNumber, feedparser's other bozo errors not
     text = str(getattr(exc, "getMessage", lambda: exc)())
     line = getattr(exc, "getLineNumber", lambda: None)()
     return f"{text} (line {line})" if line else text

@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 from datetime import datetime
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -24,6 +24,9 @@ from sqlalchemy import Engine, func, select, text
 
 from bot.config.settings import parse_address  # shared with the settings check
 from bot.storage.schema import deliveries, email_sends, hits, items, sources
+
+if TYPE_CHECKING:
+    from bot.ingest.poll_results import PollSummary
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +131,12 @@ class OpsMetrics:
         self.reloads = Counter("newsbot_config_reloads", "Configuration reloads by result", ["result"], registry=r)
         r.register(_DatabaseCollector(engine, clock))
 
-    def record_poll(self, summary: Any) -> None:
+    def record_poll(self, summary: PollSummary) -> None:
         self.poll_cycles.inc()
-        self.polls.inc(_int(getattr(summary, "polled", 0)))
-        self.items.inc(_int(getattr(summary, "new_items", 0)))
-        self.hits.inc(_int(getattr(summary, "hits", 0)))
-        for kind, n in (getattr(summary, "failures", None) or {}).items():
+        self.polls.inc(_int(summary.polled))
+        self.items.inc(_int(summary.new_items))
+        self.hits.inc(_int(summary.hits))
+        for kind, n in summary.failures.items():
             self.failures.labels(kind=kind).inc(_int(n))
 
     def record_deliveries(self, sent: int = 0, failed: int = 0) -> None:

@@ -48,7 +48,7 @@ _TITLE_PERMUTATIONS: Permutations = MinHash(num_perm=TITLE_PERMS, seed=7).permut
 _TEXT_PERMUTATIONS: Permutations = MinHash(num_perm=TEXT_PERMS, seed=11).permutations
 # Stored keys (story_sigs) depend on datasketch's hashing scheme: after an upgrade that changes
 # it, items older than the upgrade only group with new ones through URL and title keys.
-_SCHEME = getattr(MinHash(num_perm=1), "scheme", None)
+_SCHEME = getattr(MinHash(num_perm=1), "scheme", None)  # dynamic: datasketch < 2 has no schemes
 
 
 def _crc32(data: bytes) -> int:
