@@ -4,7 +4,8 @@ Owns: turning new hits into queued delivery rows (in the caller's transaction), 
 chats of deliveries.yaml into `destinations`, and the row-level state changes the sender makes
 (mark sent/failed/requeued, give back what a stopping sender held; the claims themselves and
 their recovery are `bot.storage.leases`'). Must not talk to Telegram, format messages or
-commit: every function takes the caller's connection and leaves the transaction to it, so "hit stored" and "delivery queued" commit together or not at all.
+commit: every function takes the caller's connection and leaves the transaction to it, so
+"hit stored" and "delivery queued" commit together or not at all.
 
 Dedupe keys (unique per destination, so queueing twice is a no-op):
   alert:story:<story_id>  (alert:item:<item_id> when the item has no story): a story alerts
