@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable
 
 from sqlalchemy import desc, func, select, update
 
-from bot.delivery import sender as _sender  # noqa: F401  (sets PTB's timedelta opt-in first)
+from bot.delivery.sender import opt_in_to_ptb_timedeltas
 from bot.chat import telegram_tools as tools
 from bot.config.snapshot import ConfigSnapshot
 from bot.delivery.digest import load_entries, theme_titles
@@ -104,6 +104,7 @@ class TelegramBot:
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
+        opt_in_to_ptb_timedeltas()
         api = self.settings.telegram_api_url.rstrip("/")
         self.app = (ApplicationBuilder().token(self.settings.telegram_token)
                     .base_url(f"{api}/bot").base_file_url(f"{api}/file/bot")
