@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, select
@@ -20,6 +20,9 @@ from bot.delivery.format import Entry
 from bot.stories.feedback import hit_votes, rule_votes
 from bot.storage.schema import hits, items
 from bot.stories.grouping import story_members
+
+if TYPE_CHECKING:
+    from bot.config.themes import ThemeSet
 
 log = logging.getLogger(__name__)
 
@@ -139,14 +142,11 @@ def rank_entries(conn: Connection, entries: Sequence[Entry], now: datetime, *,
             votes_up=up, votes_down=down, rule_up=rule_up, rule_down=rule_down), now, half_life)
 
 
-def theme_titles(themes: Any) -> dict[str, str]:
-    """slug -> title from a ThemeSet (or anything with `.themes`); empty when none is loaded."""
-    out: dict[str, str] = {}
-    for theme in getattr(themes, "themes", None) or (themes if isinstance(themes, list) else []):
-        slug = getattr(theme, "slug", None)
-        if slug:
-            out[slug] = getattr(theme, "title", None) or slug
-    return out
+def theme_titles(themes: ThemeSet | None) -> dict[str, str]:
+    """slug -> title (the slug when a theme has none) of the loaded themes; empty when none is."""
+    if themes is None:
+        return {}
+    return {t.slug: t.title or t.slug for t in themes.themes}
 
 
 def preview_messages(conn: Connection, *, dest: Any = None, since: datetime | None = None,

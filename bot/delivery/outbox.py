@@ -18,13 +18,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Row, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from bot.storage.schema import deliveries, destinations
+
+if TYPE_CHECKING:
+    from bot.config.deliveries import DeliveriesFile
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +134,11 @@ def add_destination(conn: Connection, **values: Any) -> int | None:
                         .returning(destinations.c.id)).scalar()
 
 
-def sync_config_destinations(conn: Connection, deliveries_cfg: Any, now: datetime) -> dict[str, int]:
+def sync_config_destinations(conn: Connection, deliveries_cfg: DeliveriesFile, now: datetime) -> dict[str, int]:
     """Make `destinations` agree with deliveries.yaml: upsert its chats as origin='config',
     deactivate config rows whose chat left the file. A chat the bot was blocked in
     (deactivated for another reason) stays inactive until someone runs /start there."""
-    chats = tuple(getattr(getattr(deliveries_cfg, "telegram", None), "chats", ()) or ())
+    chats = deliveries_cfg.telegram.chats
     seen: set[int] = set()
     counts = {"added": 0, "updated": 0, "deactivated": 0}
     for chat in chats:
@@ -239,7 +242,7 @@ def release_owner(conn: Connection, owner: str) -> int:
         attempts=deliveries.c.attempts - 1)).rowcount or 0
 
 
-def queued_digest_rows(conn: Connection, dest_id: int, since: datetime | None = None) -> list[Any]:
+def queued_digest_rows(conn: Connection, dest_id: int, since: datetime | None = None) -> Sequence[Row]:
     q = select(deliveries.c.id, deliveries.c.hit_id, deliveries.c.attempts).where(
         deliveries.c.destination_id == dest_id, deliveries.c.kind == "digest",
         deliveries.c.status == "queued")
