@@ -77,11 +77,11 @@ def sniff(body: bytes, content_type: str | None = None) -> DocType:
         return "html"
     low = head.lower()
     # Whichever root-ish marker comes first decides; XML declarations and comments may precede it.
-    marks = {b"<rss": "xml", b"<feed": "xml", b"<rdf:rdf": "xml", b"<rdf": "xml",
+    marks: dict[bytes, DocType] = {b"<rss": "xml", b"<feed": "xml", b"<rdf:rdf": "xml", b"<rdf": "xml",
              b"<html": "html", b"<!doctype html": "html"}
     found = [(low.find(m), kind) for m, kind in marks.items() if low.find(m) >= 0]
     if found:
-        return min(found)[1]  # type: ignore[return-value]
+        return min(found)[1]
     ctype = (content_type or "").split(";")[0].strip().lower()
     if ctype.endswith("json"):
         return "json"
