@@ -10,15 +10,19 @@ from typing import Protocol, Sequence
 class Matchable(Protocol):
     """What the rule engine needs of an item; storage rows and `Item` both fit."""
 
-    title: str
-    summary: str
-    text: str
-    language: str | None
-    source_id: str
-
+    # read-only (properties): an `Item`'s list of tags fits a Sequence only if nothing writes it
     @property
-    def tags(self) -> Sequence[str]:  # read-only here, so Item's list[str] fits
-        ...
+    def title(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def source_id(self) -> str: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
 
 
 @dataclass

@@ -5,13 +5,14 @@ returns the bot's reply after checking it the way Telegram would."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from pathlib import Path
 from types import SimpleNamespace
 from typing import AsyncIterator, Callable
 
 from bot.config.settings import Settings
-from bot.config.sources import load_sources
 from bot.chat import telegram_bot as tb
+from bot.runtime.reload import load_config
 from bot.delivery.sender import Sender, TelegramTransport, make_bot
 from bot.storage.db import open_database
 from fakebotapi import TOKEN, check_message
@@ -19,9 +20,19 @@ from fakebotapi import TOKEN, check_message
 ADMIN = 7
 
 
-def two_themes() -> SimpleNamespace:
-    return SimpleNamespace(themes=[SimpleNamespace(slug="pushbacks", title="Pushbacks & violence", priority="high"),
-                                   SimpleNamespace(slug="detention", title="Detention", priority="normal")])
+# Two themes, written to the test's rules/ and loaded like the daemon loads them.
+TWO_THEMES = {
+    "pushbacks": "theme: pushbacks\ntitle: Pushbacks & violence\npriority: high\n"
+                 "rules:\n  - id: pushback\n    query: pushback*\n",
+    "detention": "theme: detention\ntitle: Detention\npriority: normal\n"
+                 "rules:\n  - id: detention\n    query: detention\n",
+}
+
+
+def write_two_themes(config_dir: Path) -> None:
+    (config_dir / "rules").mkdir(exist_ok=True)
+    for slug, text in TWO_THEMES.items():
+        (config_dir / "rules" / f"{slug}.yaml").write_text(text)
 
 
 @contextlib.asynccontextmanager
@@ -32,7 +43,10 @@ async def running_bot(config_dir: Path, server, sources_yaml: str, source_names:
     engine = open_database(f"sqlite:///{config_dir / 'bot.db'}")
     settings = Settings(config_dir=config_dir, database_url=str(engine.url), telegram_token=TOKEN,
                         telegram_api_url=server.url, admin_ids=frozenset({ADMIN}))
-    config = SimpleNamespace(themes=themes or two_themes(), sources=load_sources(config_dir), deliveries=None)
+    write_two_themes(config_dir)
+    config = load_config(config_dir)
+    if themes is not None:  # a ThemeSet with real rules (the /missed tests)
+        config = dataclasses.replace(config, themes=themes)
     sender = Sender(engine, TelegramTransport(make_bot(TOKEN, server.url)), themes=config.themes,
                     source_names=source_names)
     await sender.__aenter__()

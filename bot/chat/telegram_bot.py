@@ -17,12 +17,14 @@ from typing import Any, Awaitable, Callable
 
 from sqlalchemy import desc, func, select, update
 
-from bot.delivery import sender as _sender  # noqa: F401  (sets PTB's timedelta opt-in first)
 from bot.chat import missed
+from bot.delivery.sender import opt_in_to_ptb_timedeltas
 from bot.chat import telegram_tools as tools
+from bot.config.snapshot import ConfigSnapshot
 from bot.delivery.digest import load_entries, theme_titles
 from bot.delivery.format import MAX_LEN, clip, digest_line, h, tg_len
 from bot.delivery.outbox import add_destination, chat_key, find_destination
+from bot.ingest.fetch import FetchPolicy
 from bot.storage import repo
 from bot.storage.schema import deliveries, destinations, hits, items, sources as sources_table
 
@@ -87,33 +89,33 @@ def _thread(update: Update) -> int | None:
 
 
 class TelegramBot:
-    def __init__(self, engine: Any, settings: Any, config: Any, *, clock: Callable[[], datetime] | None = None,
+    def __init__(self, engine: Any, settings: Any, config: ConfigSnapshot, *, clock: Callable[[], datetime] | None = None,
                  sender: Any = None, poll_timeout: float = 10.0):
         self.engine, self.settings = engine, settings
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.poll_timeout = poll_timeout
         self.app: Application | None = None
+        self.sender: Any = None
         self.reload(config, sender=sender)
 
     def __repr__(self) -> str:
         return "TelegramBot(token=<redacted>)"
 
-    def reload(self, config: Any, sender: Any = None) -> None:
-        self.config, self.themes = config, getattr(config, "themes", None)
+    def reload(self, config: ConfigSnapshot, sender: Any = None) -> None:
+        self.config, self.themes = config, config.themes
         self.titles = theme_titles(self.themes)
         if sender is not None:
             self.sender = sender
-        elif not hasattr(self, "sender"):
-            self.sender = None
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
+        opt_in_to_ptb_timedeltas()
         api = self.settings.telegram_api_url.rstrip("/")
         self.app = (ApplicationBuilder().token(self.settings.telegram_token)
                     .base_url(f"{api}/bot").base_file_url(f"{api}/file/bot")
                     .get_updates_read_timeout(self.poll_timeout + 10).build())
         for name, _ in COMMANDS + ADMIN:
-            self.app.add_handler(CommandHandler(name, getattr(self, f"cmd_{name}")))
+            self.app.add_handler(CommandHandler(name, getattr(self, f"cmd_{name}")))  # dynamic: by command name
         self.app.add_handler(CallbackQueryHandler(self.on_button))
         self.app.add_handler(MessageHandler(filters.COMMAND, self.cmd_unknown))
         self.app.add_error_handler(self._on_error)
@@ -210,7 +212,7 @@ class TelegramBot:
 
     @safe
     async def cmd_themes(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-        themes = getattr(self.themes, "themes", None) or []
+        themes = self.themes.themes
         lines = ["<b>Themes</b>"] + [f"• <code>{h(t.slug)}</code> — {h(t.title)}{' 🔴 instant' if t.priority == 'high' else ''}"
                                      for t in themes]
         lines += ["", "<b>Regions</b>: " + ", ".join(REGIONS), "", "Follow with /subscribe THEME or REGION."]
@@ -363,21 +365,16 @@ class TelegramBot:
         return "\n".join(lines)
 
     def _source_names(self) -> dict[str, str]:
-        srcs = getattr(getattr(self.config, "sources", None), "sources", ()) or ()
+        srcs = self.config.sources.sources
         return {s.id: s.display_name for s in srcs}
 
-    def _policy(self) -> Any:
+    def _policy(self) -> FetchPolicy:
         """The sources' fetch policy (sources.yaml `defaults:`): /addsource and /missed fetch
         under the same rules as a poll."""
-        from bot.ingest.fetch import FetchPolicy
-
-        defaults = getattr(getattr(self.config, "sources", None), "defaults", None)
-        allow = self.settings.allow_private_networks
-        return (FetchPolicy.from_config(defaults, allow_private=allow) if defaults is not None
-                else FetchPolicy(allow_private=allow))
+        return FetchPolicy.from_config(self.config.sources.defaults, allow_private=self.settings.allow_private_networks)
 
     def _weights(self) -> dict[str, float]:
-        srcs = getattr(getattr(self.config, "sources", None), "sources", ()) or ()
+        srcs = self.config.sources.sources
         return {s.id: s.weight for s in srcs}
 
     @safe
@@ -393,9 +390,7 @@ class TelegramBot:
         args = context.args or []
         if not 1 <= len(args) <= 2 or not args[0].lower().startswith(("http://", "https://")):
             return "Usage: " + h(USAGE["missed"])
-        matcher = self.themes.matcher() if hasattr(self.themes, "matcher") else None
-        if matcher is None:
-            return "No rules are loaded right now; try again later."
+        matcher = self.themes.matcher()
         theme = args[1].lower() if len(args) > 1 else None
         if theme is not None and (why := missed.theme_problem(theme, list(self.titles))):
             return why
@@ -422,7 +417,7 @@ class TelegramBot:
 
     @safe
     async def cmd_sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-        srcs = getattr(getattr(self.config, "sources", None), "sources", ()) or ()
+        srcs = self.config.sources.sources
         with self.engine.connect() as conn:
             status = dict(conn.execute(select(sources_table.c.id, sources_table.c.status)).all())
         lines = [f"<b>{len(srcs)} sources</b>"]
@@ -533,8 +528,7 @@ class TelegramBot:
     async def cmd_report(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
         if not self.is_admin(update):
             return "This command is for newsbot admins (TELEGRAM_ADMIN_IDS)."
-        srcs = getattr(getattr(self.config, "sources", None), "enabled", None)
-        ids = [s.id for s in srcs] if srcs is not None else None
+        ids = [s.id for s in self.config.sources.enabled]
         text = tools.report_text(self.engine, self.clock(), ids)
         for part in tools.report_messages(text):
             await context.bot.send_message(update.effective_chat.id, part, parse_mode=ParseMode.HTML,

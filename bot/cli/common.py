@@ -91,7 +91,7 @@ def database_error(exc: Exception, urls: list[str]) -> str:
     from bot.config.settings import redact_url
     from bot.runtime.logs import redact
 
-    text = str(getattr(exc, "orig", None) or exc).strip()
+    text = str(getattr(exc, "orig", None) or exc).strip()  # dynamic: a DBAPIError's driver error, if any
     first = text.splitlines()[0] if text else type(exc).__name__
     return redact(f"database error ({', '.join(redact_url(u) for u in urls)}): {first}")
 
@@ -103,7 +103,7 @@ def _is_database_unreachable(exc: BaseException) -> bool:
     return sa_exc is not None and isinstance(exc, sa_exc.OperationalError)
 
 
-def _is_token_rejected(exc: BaseException) -> bool:
+def _is_token_rejected(exc: BaseException | None) -> bool:
     """python-telegram-bot's InvalidToken (the Bot API answered 401/404 to the token); its
     message, from `Bot.initialize`, repeats the token in clear."""
     tg_error = sys.modules.get("telegram.error")
@@ -114,7 +114,7 @@ def token_rejected_message(exc: BaseException) -> str:
     """`TELEGRAM_BOT_TOKEN was rejected by the Bot API (<the server's answer>)`: the answer
     of the request (`Unauthorized`), never PTB's sentence that quotes the token."""
     cause = exc.__cause__ if _is_token_rejected(exc.__cause__) else exc
-    answer = str(getattr(cause, "message", "") or "").strip()
+    answer = str(getattr(cause, "message", "") or "").strip()  # dynamic: PTB's errors have .message, others not
     if not answer or "token" in answer.lower():
         answer = "rejected"
     return f"TELEGRAM_BOT_TOKEN was rejected by the Bot API ({answer})"

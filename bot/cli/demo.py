@@ -39,8 +39,7 @@ def demo(app: App, email_path: Path | None, keep: bool) -> None:
         click.echo(f"Failures: {result.failures}")
     click.echo("\nThe Telegram digest newsbot would send (shown as text; Telegram gets HTML):\n")
     click.echo(result.digest_text.rstrip() or "(no hits: the digest would be empty)")
-    click.echo(f"\nWeekly email preview: {result.email_preview} (plain text: "
-               f"{result.email_preview.with_suffix('.txt')})")
+    click.echo(f"\nWeekly email preview: {email_path} (plain text: {email_path.with_suffix('.txt')})")
     if keep:
         click.echo(f"Demo database and config kept in {work}")
     click.echo("\nWhere to go next:\n"

@@ -73,6 +73,7 @@ def email(app: App, preview: Path | None, send_now: bool, list_name: str | None,
         click.echo("Notice: email is off (SMTP_URL/EMAIL_FROM not set); writing the preview only", err=True)
     lst = weekly.list_named(list_name)
     digest, html, text = weekly.render(lst, week or weekly.current_week())
+    assert preview is not None  # exactly one of --preview and --send-now, checked above
     html_path, text_path = preview_paths(preview)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(html, encoding="utf-8")

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot.cli.common import App, echo_json, format_option, handle_errors, pass_app
 
+if TYPE_CHECKING:
+    from click.decorators import FC
 
-def since_option(default: str) -> object:
+
+def since_option(default: str) -> Callable[[FC], FC]:
     def convert(_ctx: click.Context, _param: click.Parameter, value: str) -> timedelta:
         from bot.config.durations import parse_duration
 
@@ -65,7 +70,7 @@ def register(group: click.Group) -> None:
         now = datetime.now(timezone.utc)
         with app.engine.connect() as conn:
             records = list_item_hits(conn, now - since, theme)
-        out = [{k: (_iso(r[k]) if k in ("published", "first_seen") else r[k]) for k in FIELDS}
+        out: list[dict[str, Any]] = [{k: (_iso(r[k]) if k in ("published", "first_seen") else r[k]) for k in FIELDS}
                for r in records]
         if fmt == "json":
             echo_json(out)

@@ -193,9 +193,9 @@ def _echo_summary(r: Evaluation, source: str, checks: list, notes: list[str]) ->
     click.echo(f"{'language':<9} {'items':>6} {'on-topic':>8} {'found':>6} {'recall':>6} "
                f"{'off-topic':>9} {'alarms':>6} {'rate':>6}")
     rows = sorted(r.languages.items()) + [("all", overall)]
-    for lang, c in rows:
-        click.echo(f"{lang:<9} {c.items:>6} {c.on_topic:>8} {c.found:>6} {_num(c.recall)} "
-                   f"{c.off_topic:>9} {c.alarms:>6} {_pct(c.alarm_rate)}")
+    for lang, lc in rows:
+        click.echo(f"{lang:<9} {lc.items:>6} {lc.on_topic:>8} {lc.found:>6} {_num(lc.recall)} "
+                   f"{lc.off_topic:>9} {lc.alarms:>6} {_pct(lc.alarm_rate)}")
     if checks:
         click.echo("")
         for t in checks:

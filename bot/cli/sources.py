@@ -127,7 +127,7 @@ def health_cmd(app: App, fmt: str) -> None:
         by_status[r["status"]] = by_status.get(r["status"], 0) + 1
         if r["status"] == "failing" and r["last_error_kind"]:
             kinds[r["last_error_kind"]] = kinds.get(r["last_error_kind"], 0) + 1
-    order = {k: i for i, k in enumerate(FAILURE_KINDS)}
+    order: dict[str, int] = {k: i for i, k in enumerate(FAILURE_KINDS)}
     summary = ", ".join(f"{n} {s}" for s, n in sorted(by_status.items(), key=lambda kv: _STATUS_ORDER.get(kv[0], 9)))
     if kinds:
         summary += " (" + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items(), key=lambda kv: order.get(kv[0], 99))) + ")"

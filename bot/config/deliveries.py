@@ -13,17 +13,16 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from bot.config.fields import Strict, language_problem
 from bot.config.layout import RULES_DIR, theme_slugs
+from bot.config.schedule import WEEKDAYS, Schedule, normalise, parse_schedule  # noqa: F401  (WEEKDAYS: re-exported)
 from bot.config.settings import is_time_zone
 from bot.config.yamlfile import display_path, format_loc, load_yaml, position, validate
 from bot.errors import ConfigError, Problem
 
 DELIVERIES_FILE = "deliveries.yaml"
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_DIGEST = re.compile(r"^(off|daily (\d{1,2}):(\d{2})|weekly (" + "|".join(WEEKDAYS) + r") (\d{1,2}):(\d{2}))$")
 
 AllOrList = Literal["all"] | tuple[str, ...]
 
@@ -76,17 +75,21 @@ class TelegramChat(Filters):
                 raise ValueError("must be a numeric chat id or @channelname")
         return v
 
+    _schedule: Schedule | None = PrivateAttr(default=None)
+
     @field_validator("digest")
     @classmethod
     def _digest(cls, v: str) -> str:
-        v = " ".join(v.lower().split())
-        m = _DIGEST.match(v)
-        if not m:
-            raise ValueError("expected 'daily HH:MM', 'weekly monday HH:MM' or 'off'")
-        hh, mm = (m.group(2), m.group(3)) if m.group(2) else (m.group(5), m.group(6))
-        if hh is not None:
-            _check_hhmm(f"{hh}:{mm}")
-        return v
+        parse_schedule(v)  # ValueError: the problem, with the key's place
+        return normalise(v)
+
+    def model_post_init(self, context: object) -> None:
+        self._schedule = parse_schedule(self.digest)  # parsed once, at load
+
+    @property
+    def schedule(self) -> Schedule | None:
+        """`digest` parsed; None for 'off'."""
+        return self._schedule
 
     _tz = field_validator("timezone")(_check_tz)
 

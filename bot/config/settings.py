@@ -13,9 +13,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from bot.errors import ConfigError, Problem
+
+if TYPE_CHECKING:
+    from bot.config.deliveries import DeliveriesFile
 
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_HTTP = "127.0.0.1:8787"
@@ -230,10 +233,10 @@ class Settings:
             add("NEWSBOT_ALLOW_PRIVATE_NETWORKS", f"{self.unclear_private_networks!r} is neither 1/true/yes nor 0/false/no")
         return found
 
-    def schedule_tz(self, deliveries: Any) -> str | None:
-        """The time zone of schedules: NEWSBOT_TZ, else deliveries.yaml's `timezone`, else
-        None (UTC)."""
-        return self.timezone or getattr(deliveries, "timezone", None)
+    def schedule_tz(self, deliveries: DeliveriesFile) -> str | None:
+        """The time zone of schedules: NEWSBOT_TZ, else deliveries.yaml's `timezone` (UTC
+        when it names none)."""
+        return self.timezone or deliveries.timezone
 
     def check(self) -> None:
         """Raise ConfigError listing every problem of `problems()`."""

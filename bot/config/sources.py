@@ -30,8 +30,8 @@ class Defaults(Strict):
     language: LanguageCode | None = None
     timeout: Duration = timedelta(seconds=20)
     max_size: Size = 10 * 1024 * 1024
-    max_redirects: int = Field(5, ge=0, le=20)
-    per_host: int = Field(2, ge=1, le=32)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    per_host: int = Field(default=2, ge=1, le=32)
     user_agent: str | None = None
 
     @field_validator("interval", "min_interval")
@@ -86,7 +86,7 @@ class Source(Strict):
     min_interval: Duration | None = None
     max_interval: Duration | None = None
     enabled: bool = True
-    weight: float = Field(1.0, gt=0, le=10)
+    weight: float = Field(default=1.0, gt=0, le=10)
     html: HtmlSelectors | None = None
     site: str | None = None   # the site's home page (an OPML `htmlUrl`), for people and exports
 
@@ -209,10 +209,11 @@ def _interval_order_problems(data: object, shown: str) -> list[Problem]:
     if not isinstance(data, dict):
         return []
     problems: list[Problem] = []
-    defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
+    raw_defaults = data.get("defaults")
+    defaults: dict[str, object] = raw_defaults if isinstance(raw_defaults, dict) else {}
     default_interval = _duration_or_none(defaults.get("interval")) or Defaults().interval
 
-    def check(where: str, loc: tuple[str | int, ...], block: dict, interval: timedelta) -> None:
+    def check(where: str, loc: tuple[str | int, ...], block: dict[str, object], interval: timedelta) -> None:
         if not MIN_INTERVAL <= interval <= MAX_INTERVAL:
             return   # the interval itself is reported by the schema
         low, high = _duration_or_none(block.get("min_interval")), _duration_or_none(block.get("max_interval"))

@@ -90,7 +90,7 @@ def suggest_id(url: str, taken: Iterable[str], name: str | None = None) -> str:
     """A free slug for a new source: from its name if given, else from the host
     (`https://www.picum.org/feed/` -> `picum`), numbered when taken."""
     taken = set(taken)
-    base = slugify(name or "")
+    base: str | None = slugify(name or "")
     if not base:
         host = (urlsplit(url).hostname or "").lower()
         base = _id_from_address(host)
@@ -271,7 +271,7 @@ def _trailing_comment(entry: Any) -> str | None:
     node, key = holder
     slot = node.ca.items.get(key)
     token = slot[2] if slot and len(slot) > 2 else None
-    if token is None or not getattr(token, "value", None):
+    if token is None or not getattr(token, "value", None):  # dynamic: ruamel's comment slots hold tokens of several kinds
         return None
     # The token holds the rest of the last line (an end-of-line comment, which belongs to the
     # removed entry) up to its newline, then the lines before the next entry.
@@ -359,7 +359,8 @@ def read_opml(data: bytes | str) -> Opml:
     SourceEditError when it is not OPML."""
     result = Opml()
     root = _parse_xml(data.encode("utf-8") if isinstance(data, str) else data, result.repaired)
-    if root.tag.lower() != "opml" or root.find("body") is None:
+    body = root.find("body")
+    if root.tag.lower() != "opml" or body is None:
         raise SourceEditError(f"not an OPML file: the root element is <{root.tag}>, expected <opml> with a <body>")
     by_url: dict[str, dict[str, Any]] = {}
 
@@ -389,7 +390,7 @@ def read_opml(data: bytes | str) -> Opml:
                 result.ignored.append((label, "no xmlUrl or feedUrl: not a feed"))
             walk(outline, folders + [title] if not url and title else folders)
 
-    walk(root.find("body"), [])
+    walk(body, [])
     return result
 
 

@@ -115,7 +115,7 @@ def load_themes(config_dir: Path, folder: Path | None = None) -> ThemeSet:
         return ThemeSet([])
     problems: list[Problem] = []
     themes: list[Theme] = []
-    first_rule: dict[str, tuple[str, str]] = {}
+    first_rule: dict[str, str] = {}
     for path in sorted(folder.glob("*.yaml")):
         shown = display_path(path, Path(config_dir))
         try:
@@ -132,7 +132,7 @@ def load_themes(config_dir: Path, folder: Path | None = None) -> ThemeSet:
     return ThemeSet(themes)
 
 
-def load_theme_file(path: Path, shown: str, first_rule: dict[str, tuple[str, str]] | None = None) -> Theme:
+def load_theme_file(path: Path, shown: str, first_rule: dict[str, str] | None = None) -> Theme:
     """One theme file. `first_rule` (rule id -> (file, place)) spans files to catch duplicates.
     The file name, rule id and query checks run on the YAML data itself, so they run even when
     the schema fails elsewhere in the file: one `check` lists every problem."""
@@ -208,7 +208,7 @@ def _filters(node: Any) -> Iterator[Filter]:
     if isinstance(node, Filter):
         yield node
     for attr in ("children", "child", "left", "right"):
-        sub = getattr(node, attr, None)
+        sub = getattr(node, attr, None)  # dynamic: whichever of these the node kind has
         for child in sub if isinstance(sub, tuple) else (sub,) if sub is not None else ():
             yield from _filters(child)
 

@@ -8,23 +8,24 @@ Must not send anything or decide what matches; reads hits, items, stories and vo
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, select
 
+from bot.config.schedule import read_schedule
 from bot.stories import ranking
 from bot.delivery.format import Entry
 from bot.stories.feedback import hit_votes, rule_votes
 from bot.storage.schema import hits, items
 from bot.stories.grouping import story_members
 
+if TYPE_CHECKING:
+    from bot.config.themes import ThemeSet
+
 log = logging.getLogger(__name__)
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_SPEC = re.compile(r"^(?:daily|weekly (\w+)) (\d{1,2}):(\d{2})$")
 
 
 def resolve_tz(name: str | None, default: str | None = None) -> tzinfo:
@@ -41,16 +42,15 @@ def last_scheduled(spec: str | None, now: datetime, tz: tzinfo) -> datetime | No
     """The most recent scheduled digest time at or before `now` (aware UTC), or None for
     'off' or an unreadable spec. Wall-clock times are taken in `tz`, so '08:00' stays 08:00
     across daylight-saving changes."""
-    m = _SPEC.match(" ".join((spec or "off").lower().split()))
-    if not m:
+    schedule = read_schedule(spec)
+    if schedule is None:
         return None
-    day, hh, mm = m.group(1), int(m.group(2)), int(m.group(3))
     local = now.astimezone(tz)
     for back in range(0, 8):
         d = (local - timedelta(days=back)).date()
-        if day is not None and WEEKDAYS[d.weekday()] != day:
+        if schedule.weekday is not None and d.weekday() != schedule.weekday:
             continue
-        candidate = datetime(d.year, d.month, d.day, hh, mm, tzinfo=tz).astimezone(timezone.utc)
+        candidate = datetime(d.year, d.month, d.day, schedule.hour, schedule.minute, tzinfo=tz).astimezone(timezone.utc)
         if candidate <= now:
             return candidate
     return None
@@ -142,14 +142,11 @@ def rank_entries(conn: Connection, entries: Sequence[Entry], now: datetime, *,
             votes_up=up, votes_down=down, rule_up=rule_up, rule_down=rule_down), now, half_life)
 
 
-def theme_titles(themes: Any) -> dict[str, str]:
-    """slug -> title from a ThemeSet (or anything with `.themes`); empty when none is loaded."""
-    out: dict[str, str] = {}
-    for theme in getattr(themes, "themes", None) or (themes if isinstance(themes, list) else []):
-        slug = getattr(theme, "slug", None)
-        if slug:
-            out[slug] = getattr(theme, "title", None) or slug
-    return out
+def theme_titles(themes: ThemeSet | None) -> dict[str, str]:
+    """slug -> title (the slug when a theme has none) of the loaded themes; empty when none is."""
+    if themes is None:
+        return {}
+    return {t.slug: t.title or t.slug for t in themes.themes}
 
 
 def preview_messages(conn: Connection, *, dest: Any = None, since: datetime | None = None,

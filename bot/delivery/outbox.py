@@ -2,9 +2,10 @@
 
 Owns: turning new hits into queued delivery rows (in the caller's transaction), syncing the
 chats of deliveries.yaml into `destinations`, and the row-level state changes the sender makes
-(claim, mark sent/failed/requeued, recover stale claims). Must not talk to Telegram, format
-messages or commit: every function takes the caller's connection and leaves the transaction
-to it, so "hit stored" and "delivery queued" commit together or not at all.
+(mark sent/failed/requeued, give back what a stopping sender held; the claims themselves and
+their recovery are `bot.storage.leases`'). Must not talk to Telegram, format messages or
+commit: every function takes the caller's connection and leaves the transaction to it, so
+"hit stored" and "delivery queued" commit together or not at all.
 
 Dedupe keys (unique per destination, so queueing twice is a no-op):
   alert:story:<story_id>  (alert:item:<item_id> when the item has no story): a story alerts
@@ -16,14 +17,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, Row, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from bot.storage.schema import deliveries, destinations
+
+if TYPE_CHECKING:
+    from bot.config.deliveries import DeliveriesFile
 
 log = logging.getLogger(__name__)
 
@@ -135,11 +139,11 @@ def add_destination(conn: Connection, **values: Any) -> int | None:
                         .returning(destinations.c.id)).scalar()
 
 
-def sync_config_destinations(conn: Connection, deliveries_cfg: Any, now: datetime) -> dict[str, int]:
+def sync_config_destinations(conn: Connection, deliveries_cfg: DeliveriesFile, now: datetime) -> dict[str, int]:
     """Make `destinations` agree with deliveries.yaml: upsert its chats as origin='config',
     deactivate config rows whose chat left the file. A chat the bot was blocked in
     (deactivated for another reason) stays inactive until someone runs /start there."""
-    chats = tuple(getattr(getattr(deliveries_cfg, "telegram", None), "chats", ()) or ())
+    chats = deliveries_cfg.telegram.chats
     seen: set[int] = set()
     counts = {"added": 0, "updated": 0, "deactivated": 0}
     for chat in chats:
@@ -212,16 +216,6 @@ def due_alerts(conn: Connection, now: datetime, limit: int = 1000) -> list[Any]:
     return alert_queue(conn, now, limit)[0]
 
 
-def claim(conn: Connection, ids: Sequence[int], owner: str, now: datetime,
-          lease: timedelta = timedelta(minutes=5)) -> int:
-    """queued -> sending, committed by the caller BEFORE the message goes out. Returns the
-    number claimed (0 when another sender got there first)."""
-    return conn.execute(update(deliveries).where(
-        deliveries.c.id.in_(ids), deliveries.c.status == "queued").values(
-        status="sending", lease_owner=owner, lease_until=now + lease,
-        attempts=deliveries.c.attempts + 1)).rowcount or 0
-
-
 def mark_sent(conn: Connection, ids: Sequence[int], message_id: int | None, now: datetime) -> None:
     conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(
         status="sent", sent_at=now, message_id=message_id, error=None,
@@ -245,20 +239,6 @@ def requeue(conn: Connection, ids: Sequence[int], next_attempt_at: datetime,
     conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(**values))
 
 
-def recover_stale(conn: Connection, now: datetime) -> int:
-    """Rows left 'sending' by a sender that died (lease expired) go back to the queue.
-    The message may or may not have reached Telegram: this is the window the README
-    describes; resending errs on the side of not losing an alert."""
-    n = conn.execute(update(deliveries).where(
-        deliveries.c.status == "sending",
-        or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now)).values(
-        status="queued", lease_owner=None, lease_until=None, next_attempt_at=now)).rowcount or 0
-    if n:
-        log.warning("requeued deliveries=%d left 'sending' by a stopped sender "
-                    "(each may have reached Telegram once already)", n)
-    return n
-
-
 def release_owner(conn: Connection, owner: str) -> int:
     """A sender stopping cleanly gives back what it claimed but did not send."""
     return conn.execute(update(deliveries).where(
@@ -267,7 +247,7 @@ def release_owner(conn: Connection, owner: str) -> int:
         attempts=deliveries.c.attempts - 1)).rowcount or 0
 
 
-def queued_digest_rows(conn: Connection, dest_id: int, since: datetime | None = None) -> list[Any]:
+def queued_digest_rows(conn: Connection, dest_id: int, since: datetime | None = None) -> Sequence[Row]:
     q = select(deliveries.c.id, deliveries.c.hit_id, deliveries.c.attempts).where(
         deliveries.c.destination_id == dest_id, deliveries.c.kind == "digest",
         deliveries.c.status == "queued")
@@ -302,6 +282,6 @@ def move_destination(conn: Connection, dest_id: int, new_chat: int | str) -> int
 
 
 __all__ = ["NewHit", "queue_for_hits", "sync_config_destinations", "deactivate", "kinds_for",
-           "dedupe_key", "chat_key", "find_destination", "claim", "mark_sent", "mark_failed",
-           "requeue", "recover_stale", "release_owner", "due_alerts", "alert_queue", "queued_digest_rows",
+           "dedupe_key", "chat_key", "find_destination", "mark_sent", "mark_failed",
+           "requeue", "release_owner", "due_alerts", "alert_queue", "queued_digest_rows",
            "move_destination"]

@@ -41,14 +41,10 @@ from bot.delivery.format import Message, render_alert, render_digest
 from bot.storage import leases
 from bot.storage.schema import destinations
 
-# PTB 22 warns on every RetryAfter unless time periods are opted in as timedelta (its
-# documented migration switch); we read both forms below.
-os.environ.setdefault("PTB_TIMEDELTA", "true")
-
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions  # noqa: E402
-from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken,  # noqa: E402
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken,
                             NetworkError, RetryAfter, TelegramError)
-from telegram.request import HTTPXRequest  # noqa: E402
+from telegram.request import HTTPXRequest
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +56,17 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def opt_in_to_ptb_timedeltas() -> None:
+    """PTB 22 warns on every RetryAfter unless time periods are opted in as timedelta (its
+    documented migration switch, read when a period is read); we read both forms below. Called
+    by whatever starts talking to Telegram (`make_bot`, `TelegramBot.start`), never at import;
+    an operator's own PTB_TIMEDELTA wins."""
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+
 def make_bot(token: str, api_url: str, *, read_timeout: float = 20.0) -> Bot:
     """A PTB Bot against `api_url` (TELEGRAM_API_URL); methods go to {api_url}/bot{token}/..."""
+    opt_in_to_ptb_timedeltas()
     api_url = api_url.rstrip("/")
     request = HTTPXRequest(connection_pool_size=8, connect_timeout=10.0, read_timeout=read_timeout,
                            write_timeout=20.0, pool_timeout=5.0)

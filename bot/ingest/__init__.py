@@ -3,7 +3,8 @@
 Owns the conductor of one poll cycle (`pipeline.py`) and its satellites: HTTP fetching
 (`fetch.py`), its bounds (`fetch_limits.py`), the private-network guard (`netguard.py`), when a
 source is polled next (`scheduling.py`), how many threads poll at once (`crew_gate.py`), how a
-cycle hands out its sources (`poll_supply.py`) and what a cycle reports (`poll_results.py`).
+cycle hands out its sources (`poll_supply.py`), what a cycle reports (`poll_results.py`) and
+what the poller needs of its fetcher and matcher (`protocols.py`).
 
 Must not: format or send messages (it only queues hits, in the same transaction that stores
 them: the one named exception to the layer contract, `pipeline -> delivery.outbox`).

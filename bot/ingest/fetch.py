@@ -46,17 +46,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import httpx
 
 from bot import __version__
 
 from bot.ingest import scheduling
-from bot.errors import FetchError
+from bot.errors import FailureKind, SourceFailure
 from bot.ingest.fetch_decode import BoundedDecoder
 from bot.ingest.fetch_limits import HostLimits, SlotsClosed, TransportSlots
 from bot.ingest.netguard import BlockedAddress, GuardedSyncTransport, Resolver, SyncResolver, is_public_address
+
+if TYPE_CHECKING:
+    from bot.config.sources import Defaults
 
 __all__ = ["Fetcher", "FetchPolicy", "FetchResult", "BlockedAddress", "is_public_address",
            "http_date", "retry_after_seconds", "max_age_seconds"]
@@ -93,7 +96,7 @@ class FetchPolicy:
     http2: bool = True
 
     @classmethod
-    def from_config(cls, defaults: Any, *, allow_private: bool = False, **overrides: Any) -> "FetchPolicy":
+    def from_config(cls, defaults: Defaults, *, allow_private: bool = False, **overrides: Any) -> "FetchPolicy":
         """From sources.yaml `defaults` (bot.config.sources.Defaults)."""
         return cls(timeout=defaults.timeout.total_seconds(), max_size=defaults.max_size,
                    max_redirects=defaults.max_redirects, per_host=defaults.per_host,
@@ -159,15 +162,9 @@ def max_age_seconds(headers: httpx.Headers | dict) -> int | None:
     return None if age is None else int(age.total_seconds())
 
 
-def _error(kind: str, message: str, *, status: int | None = None, retry_after: float | None = None,
-           url: str | None = None) -> FetchError:
-    """A FetchError that always carries `status`, `retry_after` (seconds) and `url`, so
-    callers can read them without getattr defaults."""
-    err = FetchError(kind, message)
-    err.status = status  # type: ignore[attr-defined]
-    err.retry_after = retry_after  # type: ignore[attr-defined]
-    err.url = url  # type: ignore[attr-defined]
-    return err
+def _error(kind: FailureKind, message: str, *, status: int | None = None, retry_after: float | None = None,
+           url: str | None = None) -> SourceFailure:
+    return SourceFailure(kind, message, status=status, retry_after=retry_after, url=url)
 
 
 # --- the fetcher ---------------------------------------------------------------------
@@ -236,9 +233,10 @@ class Fetcher:
 
     def _new_transport(self) -> httpx.HTTPTransport:
         p = self.policy
-        resolve = None
+        resolve: Callable[[str, int], list[str]] | None = None
         if self._resolver is not None and not inspect.iscoroutinefunction(self._resolver):
-            resolve = self._resolver   # a plain function: called on the fetching thread
+            # a plain function (not a coroutine function, said so): called on the fetching thread
+            resolve = cast("Callable[[str, int], list[str]]", self._resolver)
         elif self._resolver is not None:
             resolver, loop = self._resolver, self._loop
             assert loop is not None
@@ -252,10 +250,10 @@ class Fetcher:
                                     resolver=resolve, deadline=self._deadline_of_thread)
 
     def _deadline_of_thread(self) -> float | None:
-        return getattr(self._current, "deadline", None)
+        return getattr(self._current, "deadline", None)  # dynamic: a thread-local, unset on new threads
 
     async def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
-        """GET `url`; raises FetchError(kind, message) for every failure (see module doc)."""
+        """GET `url`; raises SourceFailure(kind, message) for every failure (see module doc)."""
         if not self._open:
             await self.open()
         assert self._threads is not None
@@ -291,7 +289,7 @@ class Fetcher:
                 if deadline is None:
                     deadline = time.monotonic() + self.policy.timeout
                 try:
-                    pinned = getattr(self._current, "pinned", None)
+                    pinned = getattr(self._current, "pinned", None)  # dynamic: thread-local, as above
                     with (nullcontext(pinned) if pinned is not None else self._slots.take(host)) as transport:
                         self._current.deadline = deadline
                         try:
@@ -303,7 +301,7 @@ class Fetcher:
                         raise _classify(exc, current) from exc   # e.g. a connect timeout of its own
                     raise _error("timeout", f"no complete response within {self.policy.timeout:g} s from {current}",
                                  url=current) from None
-                except FetchError:
+                except SourceFailure:
                     raise
                 except SlotsClosed as exc:
                     raise _error("network", str(exc), url=current) from None
@@ -426,12 +424,12 @@ class Fetcher:
             if size > limit:
                 break
 
-    def _status_error(self, response: httpx.Response, where: str) -> FetchError:
+    def _status_error(self, response: httpx.Response, where: str) -> SourceFailure:
         status = response.status_code
         reason = f"HTTP {status} {response.reason_phrase}".rstrip()
         retry = retry_after_seconds(response.headers.get("retry-after"), self._clock())
         if status in (401, 403):
-            kind = "forbidden"
+            kind: FailureKind = "forbidden"
         elif status in (404, 410):
             kind = "not-found"
         elif status == 429:
@@ -469,8 +467,8 @@ def _is_tls(exc: BaseException) -> bool:
     return False
 
 
-def _classify(exc: Exception, url: str) -> FetchError:
-    """Sort a transport exception into a FetchError kind."""
+def _classify(exc: Exception, url: str) -> SourceFailure:
+    """Sort a transport exception into a SourceFailure kind."""
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
         return _error("timeout", f"timed out talking to {url}: {detail}", url=url)

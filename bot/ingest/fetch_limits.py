@@ -39,7 +39,7 @@ class TransportSlots:
             while True:
                 if self._closed:
                     raise SlotsClosed("the fetcher is closed")
-                transport = self._affinity.get(host)
+                transport = self._affinity.get(host) if host is not None else None
                 if transport is not None and transport in self._idle:
                     self._idle.remove(transport)
                 elif self._idle:

@@ -34,7 +34,7 @@ SyncResolver = Callable[[str, int], list[str]]
 
 
 class BlockedAddress(Exception):
-    """Raised in the connection layer; bot.ingest.fetch turns it into FetchError('blocked')."""
+    """Raised in the connection layer; bot.ingest.fetch turns it into SourceFailure('blocked')."""
 
 
 # IPv6 forms that carry an IPv4 address inside them. A host that routes them (a 6to4 relay,

@@ -44,6 +44,7 @@ from bot.errors import FetchError, NewsbotError
 from bot.model import Item
 from bot.ingest.poll_results import PollSummary, SourceResult
 from bot.ingest.poll_supply import RunSupply
+from bot.ingest.protocols import MatcherSource, PollFetcher
 from bot.storage import repo
 
 log = logging.getLogger(__name__)
@@ -70,13 +71,13 @@ class Poller:
     `parse_executor`: an optional concurrent.futures executor (a process pool) that parses
     changed documents, so parsing uses another core while this one fetches and stores."""
 
-    def __init__(self, engine: Engine, sources_cfg: SourcesConfig, themes: Any, fetcher: Any,
+    def __init__(self, engine: Engine, sources_cfg: SourcesConfig, themes: MatcherSource | None, fetcher: PollFetcher,
                  clock: Callable[[], datetime] | None = None, *, concurrency: int = 64,
                  rng: random.Random | None = None, parse_executor: Any = None,
                  lease_owner: str | None = None, lease_ttl: float = 300.0):
         self.engine = engine
         self.sources_cfg = sources_cfg
-        self.matcher = themes.matcher() if themes is not None and hasattr(themes, "matcher") else None
+        self.matcher = themes.matcher() if themes is not None else None
         self.fetcher = fetcher
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.concurrency = max(1, concurrency)
@@ -261,7 +262,7 @@ class Poller:
             self._fetch_and_store(source, state, result)
         except FetchError as exc:
             self._on_store_thread(self._record_failure, source, state, result, exc.kind, exc.message,
-                                  getattr(exc, "retry_after", None))
+                                  exc.retry_after)
         except Exception as exc:  # a bug in one part must not stop the other sources
             log.exception("source %s: unexpected error", source.id)
             self._on_store_thread(self._record_failure, source, state, result, "internal",

@@ -7,18 +7,23 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+from bot.errors import FailureKind
+
+# What polling one source came to: new or changed items, nothing new, or a failure.
+PollOutcome = Literal["changed", "unchanged", "failed"]
 
 
 @dataclass
 class SourceResult:
     source_id: str
-    outcome: str                     # changed | unchanged | failed
+    outcome: PollOutcome
     new_items: int = 0
     hits: int = 0
     queued: int = 0
     backlog: bool = False
-    error_kind: str | None = None
+    error_kind: FailureKind | None = None
     error: str | None = None
     next_poll_at: datetime | None = None
     elapsed: float = 0.0

@@ -31,7 +31,7 @@ class RunSupply:
         by_host: dict[str, list[Source]] = {}
         for source in sources:
             by_host.setdefault(self._host_of(source), []).append(source)
-        runs = []
+        runs: list[list[Source]] = []
         for group in by_host.values():
             k = min(self._per_host, len(group))
             runs.extend(group[i::k] for i in range(k))

@@ -16,7 +16,7 @@ Must not: send anything (the daemon and the CLI deliver the text), read the cloc
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import Iterable, TypedDict
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
@@ -107,7 +107,15 @@ def _reported_misses(conn: Connection, since: datetime) -> dict:
             "dismissed_30d": sum(r.status == "dismissed" for r in decided)}
 
 
-def _theme_weeks(conn: Connection, now: datetime) -> list[dict]:
+class ThemeWeeks(TypedDict):
+    theme: str
+    this_week: int
+    previous_weeks: list[int]
+    previous_average: float
+    change: float | None
+
+
+def _theme_weeks(conn: Connection, now: datetime) -> list[ThemeWeeks]:
     """Hits per theme in each of the last WEEKS 7-day periods ending now, newest first."""
     start = now - timedelta(days=7 * WEEKS)
     counts: dict[str, list[int]] = {}
@@ -115,7 +123,7 @@ def _theme_weeks(conn: Connection, now: datetime) -> list[dict]:
             select(hits.c.theme, hits.c.created_at).where(hits.c.created_at >= start)):
         week = min(int((now - created).total_seconds() // (7 * 86400)), WEEKS - 1)
         counts.setdefault(theme, [0] * WEEKS)[max(week, 0)] += 1
-    out = []
+    out: list[ThemeWeeks] = []
     for theme, weeks in sorted(counts.items()):
         previous = weeks[1:]
         avg = sum(previous) / len(previous)

@@ -25,12 +25,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from bot.stories import ranking
 from bot.match import compile_query
 from bot.match.compile import resolve_term
-from bot.match.query import And, Near, Or, Scope, Term
+from bot.match.query import And, Near, Node, Or, Scope, Term
 from bot.storage import fulltext
 from bot.storage.schema import hits, items
 from bot.stories.grouping import also_reported_by, story_members
@@ -77,7 +77,7 @@ def _term_need(term: Term) -> _Need:
     return _Need(min(anchors, key=len), True)
 
 
-def _clauses(node) -> list[list[_Need]] | None:  # noqa: ANN001
+def _clauses(node: Node) -> list[list[_Need]] | None:
     """Conjunction of disjunctions every match satisfies; None when nothing is implied."""
     if isinstance(node, Term):
         return [[_term_need(node)]]
@@ -93,7 +93,8 @@ def _clauses(node) -> list[list[_Need]] | None:  # noqa: ANN001
             c = _clauses(child)
             if not c:
                 return None
-            alternatives.extend(min(c, key=len))  # one implied clause of each side suffices
+            shortest: list[_Need] = min(c, key=len)  # one implied clause of each side suffices
+            alternatives.extend(shortest)
         return [alternatives]
     if isinstance(node, Scope):
         return _clauses(node.child)
@@ -129,7 +130,7 @@ def search(conn: Connection, query_text: str, since: datetime, theme: str | None
     if not ids:
         return []
     position = {item_id: i for i, item_id in enumerate(ids)}
-    rows = []
+    rows: list[Row[Any]] = []
     for start in range(0, len(ids), 500):
         rows.extend(conn.execute(select(items).where(items.c.id.in_(ids[start:start + 500]))))
     matched = [r for r in rows if query.matches(r)]

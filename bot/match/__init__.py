@@ -58,12 +58,16 @@ Evaluation order, for one item:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.errors import RuleSyntaxError
 from bot.match.explain import Explanation
 from bot.match.matcher import Matcher, RuleDef, ThemeDef, ThemeHit
 from bot.match.query import Node, QuerySyntaxError, describe, parse
 from bot.match.text import normalise
+
+if TYPE_CHECKING:
+    from bot.model import Matchable
 
 __all__ = ["Explanation", "Matcher", "Query", "QuerySyntaxError", "RuleDef", "RuleSyntaxError",
            "ThemeDef", "ThemeHit", "compile_query", "normalise"]
@@ -76,9 +80,9 @@ class Query:
 
     text: str
     ast: Node
-    _matcher: list = field(default_factory=list, repr=False, compare=False)
+    _matcher: list[Matcher] = field(default_factory=list, repr=False, compare=False)
 
-    def matches(self, item) -> bool:  # noqa: ANN001  (any Matchable)
+    def matches(self, item: Matchable) -> bool:
         if not self._matcher:
             self._matcher.append(Matcher([ThemeDef("query", "normal", (RuleDef("query", self),))]))
         return bool(self._matcher[0].match(item, explain=False))

@@ -155,8 +155,10 @@ class Compiler:
             if plain:
                 fns.insert(0, _has_all(plain))
             elif fns:
-                fns.insert(0, self._prefilter(node))
-            return _all([fn for fn in fns if fn is not None])
+                check = self._prefilter(node)
+                if check is not None:
+                    fns.insert(0, check)
+            return _all(fns)
         if isinstance(node, Or):
             plain = frozenset(u for u in (self._plain(ch, scope) for ch in node.children) if u is not None)
             rest = sorted((ch for ch in node.children if self._plain(ch, scope) is None), key=_cost)
@@ -203,7 +205,8 @@ class Compiler:
     def operand_terms(self, node: Node) -> list[Term]:
         if isinstance(node, Term):
             return [node]
-        return [t for ch in node.children for t in self.operand_terms(ch)]  # an OR-group
+        # an OR-group: a NEAR operand is nothing else (`query._check_near_operand`)
+        return [t for ch in node.children for t in self.operand_terms(ch)]  # type: ignore[union-attr]
 
     def operand(self, node: Node) -> "Operand":
         """A NEAR operand (a term or an OR-group of terms): its one-word units in one set,
@@ -323,10 +326,10 @@ def _all(fns: list[Eval]) -> Eval:
     if len(fns) == 2:
         a, b = fns
         return lambda c: a(c) and b(c)
-    fns = tuple(fns)
+    chain = tuple(fns)
 
     def all_of(c: Ctx) -> bool:  # one frame for a long AND, not a chain of closures
-        for fn in fns:
+        for fn in chain:
             if not fn(c):
                 return False
         return True
@@ -340,10 +343,10 @@ def _any(fns: list[Eval]) -> Eval:
     if len(fns) == 2:
         a, b = fns
         return lambda c: a(c) or b(c)
-    fns = tuple(fns)
+    chain = tuple(fns)
 
     def any_of(c: Ctx) -> bool:  # the packs' ORs of twenty phrases: one frame, not twenty
-        for fn in fns:
+        for fn in chain:
             if fn(c):
                 return True
         return False

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from itertools import compress
-from typing import Sequence
+from typing import AbstractSet, Sequence
 
 from bot.match.text import tokens
 
@@ -28,8 +28,8 @@ class Ctx:
     __slots__ = ("units", "texts", "trig", "unit_words", "source", "raw_tags", "lang", "_tags", "_words", "_field_units",
                  "_pos", "_joined")
 
-    def __init__(self, units: set, texts: Sequence[str], trig: dict, unit_words: dict, source: str,
-                 raw_tags: Sequence[str], lang: str | None):
+    def __init__(self, units: set[int], texts: Sequence[str], trig: dict[str, frozenset[int]],
+                 unit_words: dict[int, set[str]], source: str, raw_tags: Sequence[str], lang: str | None):
         self.units = units
         self.texts = texts
         self.trig = trig
@@ -38,10 +38,10 @@ class Ctx:
         self.raw_tags = raw_tags
         self.lang = lang
         self._tags: frozenset[str] | None = None
-        self._words: list | None = None
-        self._field_units: list | None = None
-        self._pos: dict | None = None
-        self._joined: list | None = None
+        self._words: list[list[str] | None] | None = None
+        self._field_units: list[AbstractSet[int] | None] | None = None
+        self._pos: dict[tuple[int, int], list[int]] | None = None
+        self._joined: list[str | None] | None = None
 
     def words(self, f: int) -> list[str]:
         """The folded words of field f, in order (folded once per item and field, on demand)."""
@@ -52,7 +52,7 @@ class Ctx:
             words = self._words[f] = tokens(self.texts[f])
         return words
 
-    def field_units(self, f: int) -> set:
+    def field_units(self, f: int) -> AbstractSet[int]:
         """Units satisfied by the words of field f (for title:, summary:, text:)."""
         if self._field_units is None:
             self._field_units = [None, None, None]
@@ -114,7 +114,8 @@ def phrase_at(c: Ctx, f: int, units: tuple[int, ...]) -> list[tuple[int, int]]:
     return [(i, i + n) for i in first if all(i + k + 1 in at for k, at in enumerate(rest))]
 
 
-def near_pair(a: list[tuple[int, int]], b: list[tuple[int, int]], distance: int):
+def near_pair(a: list[tuple[int, int]], b: list[tuple[int, int]],
+              distance: int) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """A pair (x, y) of occurrences with at most `distance` words between them (in either
     order; overlapping counts as near), or None."""
     if len(a) * len(b) <= 16:

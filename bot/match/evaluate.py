@@ -35,7 +35,7 @@ class LabelError(ValueError):
     """A labelled line that cannot be read as gold (the CLI adds FILE:LINE)."""
 
 
-def gold_themes(raw: dict, slugs: Sequence[str]) -> frozenset[str]:
+def gold_themes(raw: dict[str, object], slugs: Sequence[str]) -> frozenset[str]:
     """The gold themes of one labelled line; LabelError when `themes` is missing, not a list of
     strings, or names a theme that does not exist (with the closest slug as a suggestion)."""
     if "themes" not in raw:
@@ -55,7 +55,7 @@ def gold_themes(raw: dict, slugs: Sequence[str]) -> frozenset[str]:
     for key in ("title", "text", "summary"):
         if key in raw and not isinstance(raw[key], str):
             raise LabelError(f"\"{key}\" must be a string, got {_json_type(raw[key])}")
-    if not any(isinstance(raw.get(k), str) and raw[k].strip() for k in ("title", "text", "summary")):
+    if not any(isinstance(value := raw.get(k), str) and value.strip() for k in ("title", "text", "summary")):
         raise LabelError("an item needs a \"title\" or a \"text\"")
     if "lang" in raw and raw["lang"] is not None and not isinstance(raw["lang"], str):
         raise LabelError(f"\"lang\" must be a language code such as en, got {_json_type(raw['lang'])}")
@@ -119,7 +119,7 @@ class Counts:
         denominator = 2 * self.tp + self.fp + self.fn
         return 2 * self.tp / denominator if denominator else None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "positives": self.positives,
                 "precision": _round(self.precision), "recall": _round(self.recall), "f1": _round(self.f1)}
 
@@ -140,7 +140,7 @@ class LanguageCounts:
     def alarm_rate(self) -> float | None:
         return self.alarms / self.off_topic if self.off_topic else None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"items": self.items, "on_topic": self.on_topic, "found": self.found,
                 "any_theme_recall": _round(self.recall), "off_topic": self.off_topic, "alarms": self.alarms,
                 "alarm_rate": _round(self.alarm_rate)}
@@ -184,7 +184,7 @@ class Evaluation:
     def false_alarms(self) -> list[ItemResult]:
         return [o for o in self.outcomes if o.false_alarms]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         overall = self.overall
         return {
             "items": self.items,
@@ -246,7 +246,7 @@ class Threshold:
         verdict = "ok" if self.ok else "FAILED"
         return f"{verdict}: {self.measure} {shown} (needs {relation} {self.limit:g}, {self.option})"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"option": self.option, "measure": self.measure, "value": _round(self.value), "limit": self.limit,
                 "ok": self.ok}
 

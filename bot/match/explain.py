@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 FIELDS = ("title", "summary", "text")
 SNIPPET = 160
 Occurrence = tuple[int, int, int]  # (field, first word number, last word number)
+Found = tuple[list[Occurrence], "str | None"]  # the occurrences that made a node true, and its description
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Explanation:
     snippet: str
     description: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"rule": self.rule, "field": self.field, "terms": list(self.terms),
                 "snippet": self.snippet, "description": self.description}
 
@@ -46,7 +47,7 @@ class ItemExplainer:
         self.raw = (item.title or "", item.summary or "", item.text or "")
         self.comp = compiler
         self.ctx = ctx
-        self._spans: list[list | None] = [None, None, None]
+        self._spans: list[list[tuple[int, int]] | None] = [None, None, None]
 
     def original(self, f: int, first: int, last: int) -> tuple[int, int]:
         """Offsets in the original field of words first..last (word numbers)."""
@@ -90,7 +91,7 @@ class ItemExplainer:
         return [(f, a, b) for f in (ALL_FIELDS if scope is None else (scope,))
                 for a, b in phrase_at(self.ctx, f, units)]
 
-    def node(self, node: Node, scope: int | None) -> tuple[list, str | None] | None:
+    def node(self, node: Node, scope: int | None) -> Found | None:
         if isinstance(node, Term):
             found = self.occ(node, scope)
             return (found, node.raw) if found else None
@@ -108,12 +109,13 @@ class ItemExplainer:
             return ([], None) if self.node(node.child, scope) is None else None
         if isinstance(node, And):
             parts = [self.node(ch, scope) for ch in node.children]
-            if any(p is None for p in parts):
+            present = [p for p in parts if p is not None]
+            if len(present) < len(parts):
                 return None
-            return _combine(parts, " AND ")
+            return _combine(present, " AND ")
         if isinstance(node, Or):
-            parts = [p for p in (self.node(ch, scope) for ch in node.children) if p is not None]
-            return _combine(parts, " OR ") if parts else None
+            matched = [p for p in (self.node(ch, scope) for ch in node.children) if p is not None]
+            return _combine(matched, " OR ") if matched else None
         if isinstance(node, Near):
             left, right = self.operand(node.left, scope), self.operand(node.right, scope)
             for f in ALL_FIELDS:
@@ -131,10 +133,11 @@ class ItemExplainer:
     def operand(self, node: Node, scope: int | None) -> list[tuple[Occurrence, str]]:
         if isinstance(node, Term):
             return [(o, node.raw) for o in self.occ(node, scope)]
-        return [pair for ch in node.children for pair in self.operand(ch, scope)]
+        # a NEAR operand is a term or an OR-group of terms (`query._check_near_operand`)
+        return [pair for ch in node.children for pair in self.operand(ch, scope)]  # type: ignore[union-attr]
 
 
-def _combine(parts: list[tuple[list, str | None]], joiner: str) -> tuple[list, str | None]:
+def _combine(parts: list[Found], joiner: str) -> Found:
     occurrences = [o for found, _ in parts for o in found]
     words = [d for _, d in parts if d]
     if not words:

@@ -69,7 +69,7 @@ class ThemeHit:
     rules: list[str]
     explanations: list["Explanation"]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"theme": self.theme, "priority": self.priority, "rules": list(self.rules),
                 "explanations": [e.to_dict() for e in self.explanations]}
 
@@ -160,7 +160,8 @@ class _Program:
         second = self.second
         for u in units:
             for r_index in second_rules.get(u, ()):
-                second[r_index].add(record)
+                # a rule is in second_rules only when it has a second set (not None)
+                second[r_index].add(record)  # type: ignore[union-attr]
 
     def observe(self, found: set[int]) -> None:
         """Count the item's records; at REINDEX_AT items, choose the trigger sets again by the
@@ -183,7 +184,8 @@ class _Program:
         """The units a folded word satisfies: its stem, itself, its leading letters."""
         units = []
         if self.by_stem:
-            u = self.by_stem.get(self.stems[word])
+            # by_stem has entries only for a language with a stemmer, so stems is set
+            u = self.by_stem.get(self.stems[word])  # type: ignore[index]
             if u is not None:
                 units.append(u)
         u = self.by_word.get(word)
@@ -204,7 +206,7 @@ class _Program:
         for token in new:
             units: set[int] = set()
             for word in token_words(token):
-                found = trig.get(word)
+                found: frozenset[int] | list[int] | None = trig.get(word)
                 if found is None:
                     found = self.word_units(word)
                     if found:
@@ -230,14 +232,15 @@ class _Program:
         # runs for the few distinct records, and to learn tokens never met before.
         toks = raw_tokens(f"{texts[0]}\n{texts[1]}\n{texts[2]}")
         seen = self.seen
-        found = set(map(seen.get, toks))
+        # None stands for a token never met: learned below, then looked up again
+        found: set[int] = set(map(seen.get, toks))  # type: ignore[arg-type]
         if None in found:
             if len(seen) > MAX_WORDS:
                 seen.clear()
                 self.trig.clear()
                 self.unit_words.clear()
             self.learn(set(toks).difference(seen))
-            found = set(map(seen.get, toks))
+            found = set(map(seen.get, toks))  # type: ignore[arg-type]  # every token is learned now
         found.discard(0)
         candidates = set(self.always)
         units: set[int] = set()
@@ -319,7 +322,7 @@ class Matcher:
         ctx, candidates = prog.context(item)
         hit: dict[int, list[int]] = {}
         excluded: dict[int, list[int]] = {}
-        if not candidates:
+        if ctx is None:  # the same as no candidates (see `_Program.context`), said so mypy narrows ctx
             return prog, ctx, hit, excluded
         evals, theme_of = prog.evals, prog.theme_of
         for r_index in sorted(candidates):
@@ -348,7 +351,8 @@ class Matcher:
                 if explainer is None:
                     from bot.match.explain import ItemExplainer
 
-                    explainer = ItemExplainer(item, prog.compiler, ctx)
+                    # a hit means there were candidates, so a context (not None)
+                    explainer = ItemExplainer(item, prog.compiler, ctx)  # type: ignore[arg-type]
                 explanations = [explainer.explain(rule) for rule in rules]
             out.append(ThemeHit(theme.slug, theme.priority, [r.id for r in rules], explanations))
             if debug:

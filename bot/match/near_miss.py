@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
 from bot.match.context import FIELD_INDEX
-from bot.match.explain import FIELDS, ItemExplainer
+from bot.match.explain import FIELDS, ItemExplainer, Occurrence
 from bot.match.query import And, Filter, Near, Node, Not, Or, Scope, Term
 from bot.match.text import fold_words
 
@@ -59,7 +59,7 @@ class NearMiss:
         found = f"found {', '.join(self.found)}" if self.found else "found nothing"
         return f"{found}; but {'; '.join(self.failed)}" if self.failed else found
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"rule": self.rule, "found": list(self.found), "failed": list(self.failed),
                 "score": round(self.score, 3), "excluded": self.excluded, "sentence": self.sentence()}
 
@@ -81,7 +81,7 @@ class ThemeMiss:
             return "no rule of this theme is for the item's language"
         return f"its {self.tried} rule{'s' if self.tried > 1 else ''} found none of their words"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"theme": self.theme, "near_misses": [n.to_dict() for n in self.near], "rules_tried": self.tried,
                 "rules_for_other_languages": list(self.other_languages), "summary": self.summary()}
 
@@ -158,7 +158,7 @@ class PartialEvaluator:
         right = self.explainer.operand(node.right, scope)
         terms = {t.raw: t for t in _terms(node.left) + _terms(node.right)}
         n = node.distance
-        best: tuple[int, tuple, tuple] | None = None  # (words between, left occ, right occ)
+        best: tuple[int, tuple[Occurrence, str], tuple[Occurrence, str]] | None = None  # (words between, left, right)
         for (x, lraw) in left:
             for (y, rraw) in right:
                 if x[0] != y[0]:
@@ -189,7 +189,7 @@ def _group(node: Node) -> str:
     return f"({show(node)})" if isinstance(node, Or) else show(node)
 
 
-def _first(occurrences: list, terms: dict[str, Term]) -> tuple[tuple[int, int, int], Term]:
+def _first(occurrences: list[tuple[Occurrence, str]], terms: dict[str, Term]) -> tuple[tuple[int, int, int], Term]:
     occ, raw = min(occurrences)
     return occ, terms[raw]
 
@@ -197,7 +197,7 @@ def _first(occurrences: list, terms: dict[str, Term]) -> tuple[tuple[int, int, i
 def _terms(node: Node) -> list[Term]:
     if isinstance(node, Term):
         return [node]
-    return [t for ch in getattr(node, "children", ()) for t in _terms(ch)]
+    return [t for ch in (node.children if isinstance(node, (And, Or)) else ()) for t in _terms(ch)]
 
 
 def _join(groups: Iterable[tuple[str, ...]]) -> tuple[str, ...]:

@@ -37,7 +37,7 @@ class Verdict:
         """Whether the asked theme matched (None when no theme was asked about)."""
         return None if self.theme is None else any(h.theme == self.theme for h in self.hits)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"language": self.language, "theme": self.theme, "theme_matched": self.theme_hit,
                 "themes": [h.theme for h in self.hits], "hits": [h.to_dict() for h in self.hits],
                 "near_misses": [m.to_dict() for m in self.misses]}

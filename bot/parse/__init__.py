@@ -7,7 +7,7 @@ ill-formed bytes feedparser would misread (surrogate-pair references, `&lang=` i
 BOM-less UTF-16/32) are `repair.py`.
 
 Must not do I/O (no HTTP: feedparser only ever gets bytes), nor know storage. Every failure
-leaves as `FetchError('not-a-feed' | 'parse-error', message)`, never another exception, so a
+leaves as `SourceFailure('not-a-feed' | 'parse-error', message)`, never another exception, so a
 broken source cannot stop a poll.
 """
 
@@ -17,10 +17,13 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, Literal
+from typing import TYPE_CHECKING, Iterable, Literal, TypedDict
 
-from bot.errors import FetchError
+from bot.errors import SourceFailure
 from bot.model import Item
+
+if TYPE_CHECKING:
+    from bot.parse.html import SelectorSource
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,8 @@ FEED_CONTENT_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "
 def root_element(head: bytes) -> bytes | None:
     """The local name of the first element after the prolog, lowercase (b'rss' for
     `<r:rss>`), or None when the head does not start with markup."""
-    m = _ROOT.match(head, _PROLOG.match(head).end())
+    # _PROLOG matches at 0 whatever the head (everything in it is optional): never None
+    m = _ROOT.match(head, _PROLOG.match(head).end())  # type: ignore[union-attr]
     return m[1].rsplit(b":", 1)[-1].lower() if m else None
 
 
@@ -73,11 +77,11 @@ def sniff(body: bytes, content_type: str | None = None) -> DocType:
         return "html"
     low = head.lower()
     # Whichever root-ish marker comes first decides; XML declarations and comments may precede it.
-    marks = {b"<rss": "xml", b"<feed": "xml", b"<rdf:rdf": "xml", b"<rdf": "xml",
+    marks: dict[bytes, DocType] = {b"<rss": "xml", b"<feed": "xml", b"<rdf:rdf": "xml", b"<rdf": "xml",
              b"<html": "html", b"<!doctype html": "html"}
     found = [(low.find(m), kind) for m, kind in marks.items() if low.find(m) >= 0]
     if found:
-        return min(found)[1]  # type: ignore[return-value]
+        return min(found)[1]
     ctype = (content_type or "").split(";")[0].strip().lower()
     if ctype.endswith("json"):
         return "json"
@@ -89,7 +93,7 @@ def sniff(body: bytes, content_type: str | None = None) -> DocType:
 
 
 def parse_document(body: bytes, *, url: str, content_type: str | None = None, kind: Kind = "auto",
-                   selectors: Any = None, source_id: str = "", tags: Iterable[str] = (),
+                   selectors: SelectorSource | None = None, source_id: str = "", tags: Iterable[str] = (),
                    default_language: str | None = None, now: datetime | None = None) -> ParsedFeed:
     """Parse one fetched document into clean items (see the module docstring).
 
@@ -98,26 +102,37 @@ def parse_document(body: bytes, *, url: str, content_type: str | None = None, ki
     feed link. `now` (aware UTC) clamps future dates; defaults to the current time.
     """
     now = now or datetime.now(timezone.utc)
-    ctx = dict(url=url, source_id=source_id, tags=tuple(tags), default_language=default_language, now=now)
+    ctx = _Context(url=url, source_id=source_id, tags=tuple(tags), default_language=default_language, now=now)
     try:
         return _dispatch(body, content_type, kind, selectors, ctx)
-    except FetchError:
+    except SourceFailure:
         raise
     except RecursionError:
-        raise FetchError("parse-error", "document nested too deeply to parse") from None
+        raise SourceFailure("parse-error", "document nested too deeply to parse") from None
     except Exception as exc:  # the contract: a parser bug must not crash a poll
         log.warning("unexpected parser failure on %s", url, exc_info=True)
-        raise FetchError("parse-error", f"could not parse the document: {type(exc).__name__}: {exc}") from exc
+        raise SourceFailure("parse-error", f"could not parse the document: {type(exc).__name__}: {exc}") from exc
 
 
-def _dispatch(body: bytes, content_type: str | None, kind: Kind, selectors: Any, ctx: dict) -> ParsedFeed:
+class _Context(TypedDict):
+    """Where the document came from and when: passed on to every format's parser."""
+
+    url: str
+    source_id: str
+    tags: tuple[str, ...]
+    default_language: str | None
+    now: datetime
+
+
+def _dispatch(body: bytes, content_type: str | None, kind: Kind, selectors: SelectorSource | None,
+              ctx: _Context) -> ParsedFeed:
     from bot.parse import feed, html, jsonfeed
 
     if not body or not body.strip():
-        raise FetchError("parse-error", "empty document")
+        raise SourceFailure("parse-error", "empty document")
     if kind == "html":
         if selectors is None:
-            raise FetchError("parse-error", "type html needs html selectors (item, title, link)")
+            raise SourceFailure("parse-error", "type html needs html selectors (item, title, link)")
         return html.scrape(body, selectors, content_type=content_type, **ctx)
     doc = sniff(body, content_type)
     ctype = (content_type or "").split(";")[0].strip().lower()
@@ -128,7 +143,7 @@ def _dispatch(body: bytes, content_type: str | None, kind: Kind, selectors: Any,
             parsed = feed.parse(body, content_type=content_type, **ctx)
             if parsed.items:
                 return parsed
-        except FetchError:
+        except SourceFailure:
             pass
     if doc == "json":
         return jsonfeed.parse(body, **ctx)
@@ -139,8 +154,8 @@ def _dispatch(body: bytes, content_type: str | None, kind: Kind, selectors: Any,
         if kind == "auto" and selectors is not None:
             return html.scrape(body, selectors, content_type=content_type, **ctx)
         if links:
-            raise FetchError("not-a-feed", f"an HTML page, not a feed; it links to the feed {links[0]} "
+            raise SourceFailure("not-a-feed", f"an HTML page, not a feed; it links to the feed {links[0]} "
                                            "(use that URL, or type: auto)")
-        raise FetchError("not-a-feed", "an HTML page with no feed link (<link rel=\"alternate\">); "
+        raise SourceFailure("not-a-feed", "an HTML page with no feed link (<link rel=\"alternate\">); "
                                        "find the site's feed URL, or use type: html with selectors")
     return feed.parse(body, content_type=content_type, **ctx)

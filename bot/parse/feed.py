@@ -12,15 +12,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from email.message import Message
+from typing import Any
 
 import feedparser
 
-from bot.errors import FetchError
+from bot.errors import SourceFailure
 from bot.parse.items import build_item, clean_text, is_empty, parse_date, to_utc
 from bot.parse import ParsedFeed
 from bot.parse.repair import repair
 
 log = logging.getLogger(__name__)
+
+# feedparser's FeedParserDict (the feed, an entry, a link): its values are whatever the feed held.
+FeedDict = dict[str, Any]
 
 _PERIOD_MINUTES = {"hourly": 60, "daily": 1440, "weekly": 10080, "monthly": 43200, "yearly": 525600}
 
@@ -33,7 +37,7 @@ def _charset(content_type: str | None) -> str | None:
     return msg.get_param("charset")  # type: ignore[return-value]
 
 
-def ttl_minutes(feed: dict) -> int | None:
+def ttl_minutes(feed: FeedDict) -> int | None:
     """<ttl> (minutes), else sy:updatePeriod / sy:updateFrequency, as minutes between updates."""
     ttl = str(feed.get("ttl") or "").strip()
     if ttl.isdigit() and int(ttl) > 0:
@@ -46,7 +50,7 @@ def ttl_minutes(feed: dict) -> int | None:
     return None
 
 
-def _link(entry: dict) -> str | None:
+def _link(entry: FeedDict) -> str | None:
     """The entry's page: its rel="alternate" http(s) link (an HTML one first), else feedparser's
     `link` when it is not an enclosure, else another http(s) link that is not an enclosure
     (an `at://` alternate leaves a "related" one), else the id when it is an http(s) URL.
@@ -56,15 +60,16 @@ def _link(entry: dict) -> str | None:
     alternates = [link for link in links if link.get("rel", "alternate") == "alternate" and _is_web(link["href"])]
     html = [link for link in alternates if "html" in (link.get("type") or "text/html")]
     if html or alternates:
-        return (html or alternates)[0]["href"]
-    link = entry.get("link")
+        href: str = (html or alternates)[0]["href"]
+        return href
+    link: str | None = entry.get("link")
     if link and link not in enclosures and (_is_web(link) or not _has_scheme(link)) and not (
             entry.get("guidislink") and not _is_web(link)):
         return link
-    others = [link["href"] for link in links if link.get("rel") != "enclosure" and _is_web(link["href"])]
+    others: list[str] = [link["href"] for link in links if link.get("rel") != "enclosure" and _is_web(link["href"])]
     if others:
         return others[0]
-    entry_id = entry.get("id")
+    entry_id: str | None = entry.get("id")
     return entry_id if entry_id and _is_web(entry_id) else None
 
 
@@ -78,16 +83,18 @@ def _has_scheme(url: str) -> bool:
     return ":" in head
 
 
-def _content(entry: dict) -> str | None:
+def _content(entry: FeedDict) -> str | None:
     contents = entry.get("content") or ()
     # Prefer HTML/text content over other media types.
     for c in contents:
         if c.get("value") and "html" in (c.get("type") or "text/html"):
-            return c["value"]
-    return contents[0].get("value") if contents else None
+            value: str = c["value"]
+            return value
+    first: str | None = contents[0].get("value") if contents else None
+    return first
 
 
-def _published(entry: dict) -> datetime | None:
+def _published(entry: FeedDict) -> datetime | None:
     """The entry's date as written, read by bot.parse.items.parse_date (day and month names of the
     coalition's languages, named zones at their offsets, 12-hour clocks); feedparser's own
     reading when that finds nothing (it reads CET as UTC and drops PM, so it comes second)."""
@@ -104,7 +111,7 @@ def _published(entry: dict) -> datetime | None:
     return None
 
 
-def parse(body: bytes, *, url: str, content_type: str | None, source_id: str, tags: tuple,
+def parse(body: bytes, *, url: str, content_type: str | None, source_id: str, tags: tuple[str, ...],
           default_language: str | None, now: datetime) -> ParsedFeed:
     # No content-location: feedparser would "resolve" Atom ids such as "t3_x" into URLs,
     # changing GUIDs; item links are resolved against `url` by build_item.
@@ -121,10 +128,10 @@ def parse(body: bytes, *, url: str, content_type: str | None, source_id: str, ta
     if not entries:
         if not version:
             if d.get("bozo") and body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-                raise FetchError("parse-error", f"not a readable feed: {_bozo(d)}")
-            raise FetchError("not-a-feed", "the document is neither RSS, Atom nor JSON Feed")
+                raise SourceFailure("parse-error", f"not a readable feed: {_bozo(d)}")
+            raise SourceFailure("not-a-feed", "the document is neither RSS, Atom nor JSON Feed")
         if d.get("bozo"):
-            raise FetchError("parse-error", f"ill-formed {version} feed with no readable entries: {_bozo(d)}")
+            raise SourceFailure("parse-error", f"ill-formed {version} feed with no readable entries: {_bozo(d)}")
     elif d.get("bozo"):
         log.debug("bozo feed %s (%s): kept %d recovered entries", url, _bozo(d), len(entries))
     feed = d.get("feed") or {}
@@ -150,7 +157,7 @@ def parse(body: bytes, *, url: str, content_type: str | None, source_id: str, ta
             items.append(item)
     if not items and d.get("bozo"):
         # `<rss><channel><item><title>unterminated`: feedparser recovers an empty entry.
-        raise FetchError("parse-error", f"ill-formed {version or 'feed'} document with no readable entries: "
+        raise SourceFailure("parse-error", f"ill-formed {version or 'feed'} document with no readable entries: "
                                         f"{_bozo(d)}")
     if len(items) < len(entries):
         log.debug("feed %s: dropped %d entries with no title, link nor summary", url, len(entries) - len(items))
@@ -158,10 +165,11 @@ def parse(body: bytes, *, url: str, content_type: str | None, source_id: str, ta
                       ttl_minutes=ttl_minutes(feed), format=version or "unknown")
 
 
-def _bozo(d: dict) -> str:
+def _bozo(d: FeedDict) -> str:
     exc = d.get("bozo_exception")
     if exc is None:
         return "ill-formed"
+    # dynamic: SAX parse errors have getMessage/getLineNumber, feedparser's other bozo errors not
     text = str(getattr(exc, "getMessage", lambda: exc)())
     line = getattr(exc, "getLineNumber", lambda: None)()
     return f"{text} (line {line})" if line else text

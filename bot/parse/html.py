@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 import warnings
 from datetime import datetime
-from typing import Any
+from collections.abc import Mapping
+from typing import Protocol, Union
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup
 from bs4.element import Tag
 
-from bot.errors import FetchError
+from bot.errors import SourceFailure
 from bot.parse.items import build_item, canonical_url, clean_text, parse_date
 from bot.parse import ParsedFeed
 
@@ -51,7 +52,7 @@ def discover_feeds(body: bytes, page_url: str, *, content_type: str | None = Non
         base = urljoin(page_url, str(base_tag["href"]))
     found: list[tuple[int, str]] = []
     for link in soup.find_all("link", href=True):
-        rel = link.get("rel") or []
+        rel: str | list[str] = link.get("rel") or []
         rels = [r.lower() for r in (rel if isinstance(rel, list) else str(rel).split())]
         ftype = str(link.get("type") or "").split(";")[0].strip().lower()
         if "alternate" not in rels or ftype not in FEED_TYPES:
@@ -105,25 +106,46 @@ def _link(item: Tag, selector: str) -> str | None:
     return text if text.startswith(("http://", "https://", "/")) else None
 
 
-def _get(selectors: Any, name: str) -> str | None:
+class Selectors(Protocol):
+    """A source's `html:` block (`bot.config.sources.HtmlSelectors`): CSS selectors."""
+
+    @property
+    def item(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def link(self) -> str: ...
+    @property
+    def date(self) -> str | None: ...
+    @property
+    def summary(self) -> str | None: ...
+
+
+# The config's selectors, or the same as a plain mapping (from the CLI and tests).
+SelectorSource = Union[Selectors, Mapping[str, "str | None"]]
+
+
+def _get(selectors: SelectorSource, name: str) -> str | None:
     if isinstance(selectors, dict):
         return selectors.get(name)
-    return getattr(selectors, name, None)
+    # by name: one lookup for both shapes; a missing optional selector reads as None
+    value: str | None = getattr(selectors, name, None)
+    return value
 
 
-def scrape(body: bytes, selectors: Any, *, url: str, content_type: str | None, source_id: str,
-           tags: tuple, default_language: str | None, now: datetime) -> ParsedFeed:
+def scrape(body: bytes, selectors: SelectorSource, *, url: str, content_type: str | None, source_id: str,
+           tags: tuple[str, ...], default_language: str | None, now: datetime) -> ParsedFeed:
     soup = _soup(body, content_type)
     item_sel = _get(selectors, "item")
     title_sel, link_sel = _get(selectors, "title"), _get(selectors, "link")
     if not item_sel or not title_sel or not link_sel:
-        raise FetchError("parse-error", "html selectors need item, title and link")
+        raise SourceFailure("parse-error", "html selectors need item, title and link")
     try:
         rows = soup.select(item_sel)
     except Exception as exc:  # soupsieve.SelectorSyntaxError and friends
-        raise FetchError("parse-error", f"invalid item selector {item_sel!r}: {exc}") from None
+        raise SourceFailure("parse-error", f"invalid item selector {item_sel!r}: {exc}") from None
     if not rows:
-        raise FetchError("parse-error", f"item selector {item_sel!r} matched nothing on the page "
+        raise SourceFailure("parse-error", f"item selector {item_sel!r} matched nothing on the page "
                                         "(has the page layout changed?)")
     html_tag = soup.find("html")
     page_lang = html_tag.get("lang") if isinstance(html_tag, Tag) else None
@@ -138,15 +160,16 @@ def scrape(body: bytes, selectors: Any, *, url: str, content_type: str | None, s
             items.append(build_item(
                 source_id=source_id, tags=tags, now=now, base_url=url, entry_id=None,
                 link=link, title=title, summary=_value(row, _get(selectors, "summary"), html=True),
-                content=None, languages=[row.get("lang"), page_lang if isinstance(page_lang, str) else None],
+                content=None, languages=[row_lang if isinstance(row_lang := row.get("lang"), str) else None,
+                                         page_lang if isinstance(page_lang, str) else None],
                 published=parse_date(date_text), default_language=default_language,
             ))
-    except FetchError:
+    except SourceFailure:
         raise
     except Exception as exc:  # a selector soupsieve rejects
-        raise FetchError("parse-error", f"invalid html selector: {exc}") from None
+        raise SourceFailure("parse-error", f"invalid html selector: {exc}") from None
     if not items:
-        raise FetchError("parse-error", f"{len(rows)} elements matched {item_sel!r} but none had both "
+        raise SourceFailure("parse-error", f"{len(rows)} elements matched {item_sel!r} but none had both "
                                         f"a title ({title_sel!r}) and a link ({link_sel!r})")
     title_tag = soup.find("title")
     title = clean_text(title_tag.get_text()) if isinstance(title_tag, Tag) else None

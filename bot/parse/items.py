@@ -109,13 +109,13 @@ class _TextExtractor(HTMLParser):
         self.parts: list[str] = []
         self.skip = 0
 
-    def handle_starttag(self, tag: str, attrs: list) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP_TAGS:
             self.skip += 1
         elif tag in _BLOCK_TAGS or tag == "img":
             self.parts.append(" ")
 
-    def handle_startendtag(self, tag: str, attrs: list) -> None:
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BLOCK_TAGS:
             self.parts.append(" ")
 
@@ -186,7 +186,7 @@ def join_surrogate_refs(text: str) -> str:
     return _SURROGATE_REFS.sub(_join_pair, text)
 
 
-def _join_pair(m: re.Match) -> str:
+def _join_pair(m: re.Match[str]) -> str:
     if not m[2]:
         return ""   # a lone surrogate
     high, low = _ref_value(m[1]), _ref_value(m[2])

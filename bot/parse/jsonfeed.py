@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from bot.errors import FetchError
+from bot.errors import SourceFailure
 from bot.parse.items import build_item, clean_text, is_empty, parse_date
 from bot.parse import ParsedFeed
 
@@ -22,34 +22,34 @@ def _str(value: object) -> str | None:
     return None
 
 
-def _author(obj: dict) -> str | None:
+def _author(obj: dict[str, object]) -> str | None:
     authors = obj.get("authors")
     if isinstance(authors, list):
-        names = [a.get("name") for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)]
+        names = [name for a in authors if isinstance(a, dict) and isinstance(name := a.get("name"), str)]
         if names:
             return ", ".join(names)
     author = obj.get("author")  # 1.0
-    if isinstance(author, dict) and isinstance(author.get("name"), str):
-        return author["name"]
+    if isinstance(author, dict) and isinstance(name := author.get("name"), str):
+        return name
     return None
 
 
-def parse(body: bytes, *, url: str, source_id: str, tags: tuple, default_language: str | None,
+def parse(body: bytes, *, url: str, source_id: str, tags: tuple[str, ...], default_language: str | None,
           now: datetime) -> ParsedFeed:
     try:
         doc = json.loads(body.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise FetchError("parse-error", f"JSON Feed is not UTF-8: {exc}") from None
+        raise SourceFailure("parse-error", f"JSON Feed is not UTF-8: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise FetchError("parse-error", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise SourceFailure("parse-error", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if not isinstance(doc, dict):
-        raise FetchError("not-a-feed", "JSON document is not a JSON Feed (not an object)")
+        raise SourceFailure("not-a-feed", "JSON document is not a JSON Feed (not an object)")
     version = _str(doc.get("version")) or ""
     if "jsonfeed.org/version/" not in version:
-        raise FetchError("not-a-feed", "JSON document is not a JSON Feed (no jsonfeed.org version)")
+        raise SourceFailure("not-a-feed", "JSON document is not a JSON Feed (no jsonfeed.org version)")
     raw_items = doc.get("items")
     if not isinstance(raw_items, list):
-        raise FetchError("parse-error", "JSON Feed has no 'items' list")
+        raise SourceFailure("parse-error", "JSON Feed has no 'items' list")
     feed_lang = _str(doc.get("language"))
     feed_author = _author(doc)
     base = _str(doc.get("home_page_url")) or url

@@ -42,7 +42,7 @@ import socket
 import time
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from bot.runtime import due
 from bot.runtime.clock import Clock
@@ -53,6 +53,16 @@ from bot.runtime.ops_http import OpsMetrics, OpsServer
 from bot.runtime.reload import ConfigSnapshot, ConfigWatcher, load_config
 from bot.runtime.retention import purge, retention_of
 from bot.storage.dbfile import DatabaseFile
+
+if TYPE_CHECKING:   # imported where used, at start-up: `newsbot --help` need not load them
+    from sqlalchemy import Engine
+
+    from bot.chat.telegram_bot import TelegramBot
+    from bot.delivery.email import WeeklyEmail
+    from bot.delivery.sender import Sender, SendReport
+    from bot.ingest.fetch import Fetcher
+    from bot.ingest.pipeline import Poller
+    from bot.storage.leases import LeaderLock
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +90,7 @@ class Daemon:
         self.role, self.duties, self.lease_ttl = role, ROLES[role], lease_ttl
         # Names this process in lease columns (pid included: an operator can tell who held what).
         self.worker = f"{role}:{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.leader: Any = None
+        self.leader: LeaderLock | None = None
         self._leading = asyncio.Event()
         self._last_polled = 0
         self.clock = clock or Clock()
@@ -91,17 +101,17 @@ class Daemon:
         self.send_grace = send_grace
         self.console = console
         self.exit_code = 0
-        self.engine: Any = None
+        self.engine: Engine | None = None
         self.config: ConfigSnapshot | None = None
         self.watcher: ConfigWatcher | None = None
         self.metrics: OpsMetrics | None = None
         self.lock: InstanceLock | None = None
         self.db_file: DatabaseFile | None = None
-        self.fetcher: Any = None
-        self.poller: Any = None
-        self.sender: Any = None
-        self.weekly: Any = None
-        self.telegram: Any = None
+        self.fetcher: Fetcher | None = None
+        self.poller: Poller | None = None
+        self.sender: Sender | None = None
+        self.weekly: WeeklyEmail | None = None
+        self.telegram: TelegramBot | None = None
         self._stop = asyncio.Event()
         self._wake_poll = asyncio.Event()
         self._wake_deliver = asyncio.Event()
@@ -193,7 +203,7 @@ class Daemon:
             if "leader" in self.duties and await asyncio.to_thread(self.leader.try_acquire):
                 await self._become_leader()
             log.info("daemon started role=%s leader=%s sources=%d themes=%d chats=%d clock=%s http=%s",
-                     self.role, self._leading.is_set(), len(self.config.sources.enabled), len(getattr(self.config.themes, "themes", ()) or ()),
+                     self.role, self._leading.is_set(), len(self.config.sources.enabled), len(self.config.themes.themes),
                      len(self.config.deliveries.telegram.chats), self.clock,
                      f"{ops.host}:{ops.port}" if ops else "off")
             await self._stop.wait()
@@ -326,7 +336,7 @@ class Daemon:
 
         if "leader" in self.duties:
             self.weekly = WeeklyEmail(self.engine, snapshot.deliveries, snapshot.themes, self.settings, self.clock)
-        if self.telegram is not None and hasattr(self.telegram, "reload"):
+        if self.telegram is not None:
             self.telegram.reload(snapshot, sender=self.sender)
         self.metrics.reloads.labels(result="ok").inc()
         self._wake_poll.set()      # new sources are due now
@@ -338,10 +348,8 @@ class Daemon:
         more = f"\n… and {len(exc.problems) - 10} more" if len(exc.problems) > 10 else ""
         text = ("newsbot: a configuration change was rejected; the last good configuration keeps "
                 "running.\n" + "\n".join(lines) + more + "\nFix it and run `newsbot check`.")
-        # The sender's admin notification (public name wished for; the private one meanwhile).
-        notify = getattr(self.sender, "notify_admins", None) or getattr(self.sender, "_tell_admins", None)
-        if notify is not None:
-            asyncio.get_running_loop().create_task(self._notify(notify, text))
+        if self.sender is not None:
+            asyncio.get_running_loop().create_task(self._notify(self.sender.notify_admins, text))
 
     async def _notify(self, notify: Callable[[str], Awaitable[Any]], text: str) -> None:
         try:
@@ -448,16 +456,16 @@ class Daemon:
         summary = await self.poller.poll(source_ids=None, due_only=True)  # logs its own cycle line
         self._cycles += 1
         self.metrics.record_poll(summary)
-        results = getattr(summary, "results", []) or []
+        results = summary.results
         self._last_polled = len(results)
-        if any(getattr(r, "outcome", "") != "failed" for r in results):
+        if any(r.outcome != "failed" for r in results):
             self._last_poll_ok = self.clock.now()
-        failed = [r for r in results if getattr(r, "outcome", "") == "failed"]
+        failed = [r for r in results if r.outcome == "failed"]
         if failed:
             shown = ", ".join(f"{r.source_id} ({r.error_kind})" for r in failed[:10])
             more = f" and {len(failed) - 10} more" if len(failed) > 10 else ""
             log.warning("sources failing: %s%s; see `newsbot sources health`", shown, more)
-        if getattr(summary, "queued", 0) or getattr(summary, "hits", 0):
+        if summary.queued or summary.hits:
             self._wake_deliver.set()
 
     def _default_tz(self) -> str | None:
@@ -498,9 +506,8 @@ class Daemon:
         while not self._stop.is_set():
             if self.weekly.enabled and self.config.deliveries.email.weekly.lists:
                 report = await self.weekly.send_due()
-                sent = getattr(report, "sent", 0)
-                if sent or not getattr(report, "ok", True):
-                    log.info("weekly email sent=%s ok=%s", sent, getattr(report, "ok", "?"))
+                if report.sent or not report.ok:
+                    log.info("weekly email sent=%s ok=%s", report.sent, report.ok)
             await self._wait(self._seconds_to_next_email())
 
     async def _report_loop(self) -> None:
@@ -586,11 +593,5 @@ class Daemon:
             await self.fetcher.__aexit__(None, None, None)
 
 
-def _counts(report: Any) -> tuple[int, int]:
-    if report is None:
-        return 0, 0
-    sent = getattr(report, "sent", 0)
-    failed = getattr(report, "failed", 0)
-    sent = len(sent) if isinstance(sent, (list, tuple, set)) else int(sent or 0)
-    failed = len(failed) if isinstance(failed, (list, tuple, set)) else int(failed or 0)
-    return sent, failed
+def _counts(report: SendReport | None) -> tuple[int, int]:
+    return (0, 0) if report is None else (report.sent, report.failed)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine, and_, or_, select
 
+from bot.config.schedule import read_schedule
 from bot.storage.schema import deliveries, destinations, sources
 
 
@@ -18,17 +19,13 @@ def next_slot(spec: str | None, tz_name: str | None, now: datetime) -> datetime 
     """The next digest time after `now` for 'daily HH:MM' / 'weekly DAY HH:MM' in `tz_name`."""
     from apscheduler.triggers.cron import CronTrigger
 
-    parts = (spec or "off").lower().split()
+    schedule = read_schedule(spec)
+    if schedule is None:
+        return None
     try:
-        if parts[0] == "daily" and len(parts) == 2:
-            day, hhmm = "*", parts[1]
-        elif parts[0] == "weekly" and len(parts) == 3:
-            day, hhmm = parts[1][:3], parts[2]
-        else:
-            return None
-        hh, mm = hhmm.split(":")
-        trigger = CronTrigger(day_of_week=day, hour=int(hh), minute=int(mm), timezone=tz_name or "UTC")
-    except (ValueError, LookupError):
+        trigger = CronTrigger(day_of_week=schedule.cron_day, hour=schedule.hour, minute=schedule.minute,
+                              timezone=tz_name or "UTC")
+    except (ValueError, LookupError):  # an unknown time zone
         return None
     fire = trigger.get_next_fire_time(None, now + timedelta(microseconds=1))  # strictly after now
     return fire.astimezone(timezone.utc) if fire else None

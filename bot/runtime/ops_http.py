@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 from datetime import datetime
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -25,6 +25,9 @@ from sqlalchemy import Engine, func, select, text
 from bot.config.settings import parse_address  # shared with the settings check
 from bot.storage import repo
 from bot.storage.schema import deliveries, email_sends, hits, items, sources
+
+if TYPE_CHECKING:
+    from bot.ingest.poll_results import PollSummary
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +97,11 @@ def database_snapshot(engine: Engine, now: datetime) -> dict[str, Any]:
         oldest = conn.execute(select(func.min(deliveries.c.created_at))
                               .where(deliveries.c.status.in_(("queued", "sending")),
                                      deliveries.c.kind == "alert")).scalar()
-        emails = dict(conn.execute(select(email_sends.c.status, func.count()).group_by(email_sends.c.status)).all())
+        emails: dict[str, int] = dict(conn.execute(select(email_sends.c.status, func.count()).group_by(email_sends.c.status)).all())
         n_items = conn.execute(select(func.count()).select_from(items)).scalar_one()
-        by_theme = dict(conn.execute(select(hits.c.theme, func.count()).group_by(hits.c.theme)).all())
+        by_theme: dict[str, int] = dict(conn.execute(select(hits.c.theme, func.count()).group_by(hits.c.theme)).all())
         # Sources removed from sources.yaml count nowhere (their rows stay for their items).
-        by_source_status = dict(conn.execute(select(sources.c.status, func.count()).where(repo.configured())
+        by_source_status: dict[str, int] = dict(conn.execute(select(sources.c.status, func.count()).where(repo.configured())
                                              .group_by(sources.c.status)).all())
         last_ok = conn.execute(select(func.max(sources.c.last_success_at)).where(repo.configured())).scalar()
     queue = sum(n for (_k, s), n in by_status.items() if s in ("queued", "sending"))
@@ -131,12 +134,12 @@ class OpsMetrics:
         self.reloads = Counter("newsbot_config_reloads", "Configuration reloads by result", ["result"], registry=r)
         r.register(_DatabaseCollector(engine, clock))
 
-    def record_poll(self, summary: Any) -> None:
+    def record_poll(self, summary: PollSummary) -> None:
         self.poll_cycles.inc()
-        self.polls.inc(_int(getattr(summary, "polled", 0)))
-        self.items.inc(_int(getattr(summary, "new_items", 0)))
-        self.hits.inc(_int(getattr(summary, "hits", 0)))
-        for kind, n in (getattr(summary, "failures", None) or {}).items():
+        self.polls.inc(_int(summary.polled))
+        self.items.inc(_int(summary.new_items))
+        self.hits.inc(_int(summary.hits))
+        for kind, n in summary.failures.items():
             self.failures.labels(kind=kind).inc(_int(n))
 
     def record_deliveries(self, sent: int = 0, failed: int = 0) -> None:

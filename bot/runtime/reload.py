@@ -10,48 +10,28 @@ running configuration is untouched until a valid one appears.
 Reloading never re-matches stored items: themes apply to items stored after the change,
 so editing a theme does not re-alert old items.
 
-Owns: change detection and the validated snapshot. Must not: apply the snapshot (the
+Owns: change detection (the snapshot itself is `bot.config.snapshot`'s). Must not: apply the snapshot (the
 daemon does), print or exit. Secrets and the environment are read at start only.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
-from bot.config.deliveries import DELIVERIES_FILE, load_deliveries
-from bot.config.layout import RULES_DIR
-from bot.config.sources import SOURCES_FILE, load_sources
-from bot.config.themes import load_themes
-from bot.errors import ConfigError, Problem
+from bot.config.snapshot import ConfigSnapshot, content_digest, load_config, watched_files
+from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
+# Re-exported: the snapshot is the config layer's (bot.config.snapshot); callers import it here too.
+__all__ = ["ConfigSnapshot", "ConfigWatcher", "content_digest", "describe_change", "load_config", "watched_files"]
 
 
-@dataclass(frozen=True)
-class ConfigSnapshot:
-    """One validated configuration; `digest` identifies its content."""
-
-    sources: Any          # bot.config.sources.SourcesConfig
-    themes: Any           # bot.config.themes.ThemeSet
-    deliveries: Any       # bot.config.deliveries.DeliveriesFile
-    digest: str
-    loaded_at: datetime
-
-
-def watched_files(config_dir: Path) -> list[Path]:
-    rules = config_dir / RULES_DIR
-    theme_files = sorted(rules.glob("*.yaml")) if rules.is_dir() else []
-    return [config_dir / SOURCES_FILE, config_dir / DELIVERIES_FILE, *theme_files]
-
-
-def _stat_key(config_dir: Path) -> tuple:
-    key = []
+def _stat_key(config_dir: Path) -> tuple[tuple[object, ...], ...]:
+    key: list[tuple[object, ...]] = []
     for path in watched_files(config_dir):
         try:
             st = path.stat()
@@ -59,39 +39,6 @@ def _stat_key(config_dir: Path) -> tuple:
         except OSError:
             key.append((str(path), None))
     return tuple(key)
-
-
-def content_digest(config_dir: Path) -> str:
-    h = hashlib.sha256()
-    for path in watched_files(config_dir):
-        h.update(str(path.relative_to(config_dir)).encode() + b"\0")
-        try:
-            h.update(path.read_bytes())
-        except OSError:
-            h.update(b"<missing>")
-        h.update(b"\0")
-    return h.hexdigest()
-
-
-def load_config(config_dir: Path, now: datetime | None = None) -> ConfigSnapshot:
-    """Load and validate all three; a ConfigError carries the problems of every file at once."""
-    digest = content_digest(config_dir)
-    problems: list[Problem] = []
-    loaded: dict[str, Any] = {}
-    for name, loader in (("sources", load_sources), ("themes", load_themes), ("deliveries", load_deliveries)):
-        try:
-            loaded[name] = loader(config_dir)
-        except ConfigError as exc:
-            problems.extend(exc.problems)
-    if "themes" in loaded and hasattr(loaded["themes"], "matcher"):
-        try:
-            loaded["themes"].matcher()  # compile now: a rule that cannot compile must not reach the poller
-        except ConfigError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise ConfigError(problems)
-    return ConfigSnapshot(loaded["sources"], loaded["themes"], loaded["deliveries"], digest,
-                          now or datetime.now(timezone.utc))
 
 
 class ConfigWatcher:
@@ -151,10 +98,10 @@ class ConfigWatcher:
 
 def describe_change(old: ConfigSnapshot, new: ConfigSnapshot) -> str:
     def source_ids(s: ConfigSnapshot) -> set[str]:
-        return {src.id for src in getattr(s.sources, "sources", ())}
+        return {src.id for src in s.sources.sources}
 
     def theme_slugs(s: ConfigSnapshot) -> set[str]:
-        return {t.slug for t in getattr(s.themes, "themes", ())}
+        return {t.slug for t in s.themes.themes}
 
     parts = []
     for label, fn in (("sources", source_ids), ("themes", theme_slugs)):

@@ -71,7 +71,8 @@ def _week_start(week: str) -> datetime | None:
 
 
 def purge(engine: Engine, retention: timedelta, now: datetime, *, keep_per_source: int = 200) -> PurgeResult:
-    result = PurgeResult(cutoff=cutoff_for(engine, retention, now))
+    cutoff = cutoff_for(engine, retention, now)
+    result = PurgeResult(cutoff=cutoff)
     ranked = select(items.c.id.label("id"),
                     func.row_number().over(partition_by=items.c.source_id,
                                            order_by=(items.c.first_seen_at.desc(), items.c.id.desc())).label("rank")
@@ -106,7 +107,7 @@ def purge(engine: Engine, retention: timedelta, now: datetime, *, keep_per_sourc
         result.stories = _tidy_stories(engine, sorted(story_ids))
     if result.items:
         log.info("retention purged items=%d hits=%d stories=%d cutoff=%s", result.items, result.hits,
-                 result.stories, result.cutoff.isoformat(timespec="seconds"))
+                 result.stories, cutoff.isoformat(timespec="seconds"))
     return result
 
 

@@ -125,7 +125,7 @@ def claim_alerts(conn: Connection, owner: str, due_at: datetime, *, limit: int =
     next_attempt_at), oldest first; rows this owner already holds come back too.
 
     A reservation is not a send claim: the row stays 'queued' and the sender still moves it to
-    'sending' with outbox.claim (a compare-and-set) right before the message goes out, which is
+    'sending' with claim_for_send (a compare-and-set) right before the message goes out, which is
     what keeps delivery exactly-once. The lease only spreads rows over senders so they do not
     race for the same ones. A destination whose rows another live sender holds is skipped, so
     one chat's alerts leave from one sender, in order, within its flood limits (a race of two
@@ -159,8 +159,8 @@ def claim_alerts(conn: Connection, owner: str, due_at: datetime, *, limit: int =
 
 def claim_for_send(conn: Connection, ids: Sequence[int], owner: str, *, lease: timedelta = DEFAULT_LEASE,
                    lease_now: datetime | None = None, attempted_at: datetime | None = None) -> int:
-    """queued -> sending for `owner`, right before the message goes out (drop-in for
-    outbox.claim, with the lease on the wall clock). Returns the number claimed: fewer than
+    """queued -> sending for `owner`, right before the message goes out (a compare-and-set,
+    with the lease on the wall clock). Returns the number claimed: fewer than
     len(ids) means another sender got some first. A row reserved by another live sender is
     not taken. `attempted_at` (the sender's clock) goes into `sent_at` at once: if the sender
     dies with the message in flight, the one that takes over still counts it against the

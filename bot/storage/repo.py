@@ -292,7 +292,7 @@ class HitRow:
 
 
 def _explanation(e: Any) -> Any:
-    return e.to_dict() if hasattr(e, "to_dict") else e
+    return e.to_dict() if hasattr(e, "to_dict") else e  # dynamic: an Explanation, or one already a dict
 
 
 def insert_hits(conn: Connection, item_id: int, theme_hits: Iterable[Any], now: datetime) -> list[HitRow]:

@@ -256,7 +256,7 @@ def _ref_time(published: datetime | None, now: datetime) -> datetime:
 
 
 def _find(conn: Connection, candidates: list[int], events: list[tuple[float, int]], item: Item,
-          fp: Fingerprint, ref: datetime):
+          fp: Fingerprint, ref: datetime) -> tuple[int, str] | None:
     """The best (story_id, reason) among the candidate items, or None: near-duplicates first
     (most precise reason, then closest in time), then the most similar event report."""
     scores = {other: score for score, other in events}
@@ -354,7 +354,7 @@ def assign_story(conn: Connection, item_id: int, item: Item, now: datetime, *,
         story_id = conn.execute(_NEW_STORY, {
             "lead_item_id": item_id, "language": fp.lang,
             "title_key": key if len(key.split()) >= MIN_KEY_TOKENS else None,
-            "created_at": now, "updated_at": now}).inserted_primary_key[0]
+            "created_at": now, "updated_at": now}).inserted_primary_key[0]  # type: ignore[index]  # an INSERT has one
         log.debug("item %s starts story %s", item_id, story_id)
     else:
         story_id, reason = match

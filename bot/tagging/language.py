@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any
+from typing import Protocol
 
 # Languages the detector may answer with: those the coalition reads and writes in, plus
 # the big neighbours they are confused with. A restricted set gives far fewer absurd
@@ -47,11 +47,17 @@ def normalise_language(code: str | None) -> str | None:
     return None
 
 
-_identifier = None
+class _Classifier(Protocol):
+    """What is used of py3langid's LanguageIdentifier."""
+
+    def classify(self, text: str) -> tuple[str, float]: ...
+
+
+_identifier: _Classifier | None = None
 _identifier_lock = threading.Lock()
 
 
-def _get_identifier() -> Any:
+def _get_identifier() -> _Classifier:
     global _identifier
     if _identifier is None:
         with _identifier_lock:

@@ -7,19 +7,19 @@ from __future__ import annotations
 import asyncio
 import io
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 
 from bot.delivery.console import ConsoleTransport
 from bot.delivery.digest import load_entries, preview_messages, rank_entries
 from bot.delivery.sender import Sender
+from bot.config.themes import Theme, ThemeSet
 from bot.stories.feedback import record_vote
 from bot.stories.ranking import DIGEST_HALF_LIFE, EMAIL_HALF_LIFE
 from bot.storage.schema import deliveries, destinations
 from seed_hits import add_hit, add_item
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
-THEMES = SimpleNamespace(themes=[SimpleNamespace(slug="detention", title="Detention", priority="normal"),
-                                 SimpleNamespace(slug="pushbacks", title="Pushbacks", priority="high")])
+THEMES = ThemeSet([Theme(slug="detention", title="Detention", description="", priority="normal", rules=()),
+                   Theme(slug="pushbacks", title="Pushbacks", description="", priority="high", rules=())])
 
 
 def seed(conn) -> dict:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import insert
 
+from bot.ingest.poll_results import PollSummary
 from bot.runtime.ops_http import OpsMetrics, OpsServer, parse_address
 from bot.storage.db import make_engine, open_database
 from bot.storage.schema import deliveries, destinations, hits, items, sources
@@ -82,7 +82,7 @@ async def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
 
 async def test_metrics_counters_and_database_gauges(engine):
     metrics = OpsMetrics(engine, lambda: NOW)
-    metrics.record_poll(SimpleNamespace(polled=3, new_items=5, hits=2, failures={"timeout": 1, "not-found": 2}))
+    metrics.record_poll(PollSummary(polled=3, new_items=5, hits=2, failures={"timeout": 1, "not-found": 2}))
     metrics.record_deliveries(sent=4, failed=1)
     async with OpsServer("127.0.0.1:0", engine, lambda: NOW, metrics) as server:
         status, headers, body = await get(server.port, "/metrics")

@@ -149,21 +149,6 @@ def test_sync_config_destinations(engine) -> None:
         assert conn.execute(select(destinations.c.active).where(destinations.c.id == chan)).scalar()
 
 
-def test_claim_is_exclusive_and_stale_claims_return(engine) -> None:
-    with engine.begin() as conn:
-        d = add_dest(conn, 1)
-        h = add_hit(conn, 1, "pushbacks", "high", story=1)
-        queue_for_hits(conn, [h], NOW)
-        (row,) = outbox.due_alerts(conn, NOW)
-        assert outbox.claim(conn, [row.id], "a", NOW) == 1
-        assert outbox.claim(conn, [row.id], "b", NOW) == 0
-        assert outbox.due_alerts(conn, NOW) == []
-        assert outbox.recover_stale(conn, NOW + timedelta(minutes=1)) == 0   # lease still held
-        assert outbox.recover_stale(conn, NOW + timedelta(minutes=10)) == 1
-        assert [r.id for r in outbox.due_alerts(conn, NOW + timedelta(minutes=10))] == [row.id]
-        assert d
-
-
 @pytest.mark.parametrize("spec,now,expected", [
     ("daily 08:00", "2026-11-22T07:30", "2026-11-21T08:00"),
     ("daily 08:00", "2026-11-22T08:00", "2026-11-22T08:00"),

@@ -92,12 +92,12 @@ def test_default_database_and_config_dir(tmp_path: Path, monkeypatch):
 
 
 def test_newsbot_tz_overrides_the_deliveries_time_zone(tmp_path: Path):
-    from types import SimpleNamespace
+    from bot.config.deliveries import DeliveriesFile
 
-    deliveries = SimpleNamespace(timezone="Europe/Athens")
+    deliveries = DeliveriesFile(timezone="Europe/Athens")
     assert Settings.load(tmp_path, {}).schedule_tz(deliveries) == "Europe/Athens"
     assert Settings.load(tmp_path, {"NEWSBOT_TZ": "Europe/Lisbon"}).schedule_tz(deliveries) == "Europe/Lisbon"
-    assert Settings.load(tmp_path, {}).schedule_tz(SimpleNamespace(timezone=None)) is None   # UTC
+    assert Settings.load(tmp_path, {}).schedule_tz(DeliveriesFile()) == "UTC"   # deliveries.yaml names none
 
 
 def test_smtp_url_needs_email_from_and_is_placed_in_dotenv(tmp_path: Path):
