@@ -1,12 +1,13 @@
 """HTTP fetching of sources: bytes, status and headers; nothing about feeds.
 
 Owns: the HTTP clients (HTTP/2 where the server offers it, a clear User-Agent,
-gzip/deflate/brotli), a per-host concurrency limit, a deadline for the whole response
-(all redirect hops included), redirects followed by hand so that every hop is checked,
-a size cap enforced while streaming (and while decoding, in bounded pieces: bot.ingest.fetch_decode),
-conditional GET (ETag / Last-Modified -> 304 ->
-`not_modified`), a sha256 of the body so an unchanged feed is never parsed again, the
-private-network guard, and the sorting of every failure into `bot.errors.FAILURE_KINDS`.
+gzip/deflate/brotli), a per-host concurrency limit, a deadline for the whole response (all
+redirect hops included), redirects followed by hand so that every hop is checked, a size cap
+enforced while streaming (and while decoding, in bounded pieces: `fetch_decode.py`),
+conditional GET (ETag / Last-Modified -> 304 -> `not_modified`), a sha256 of the body so an
+unchanged feed is never parsed again, and the private-network guard. The policy and result
+types, with their header readings, are `fetch_policy.py`; sorting transport errors into
+`bot.errors.FAILURE_KINDS` is `fetch_failures.py`.
 
 Must not parse documents, touch storage or read the environment: the policy (including
 `allow_private`, from NEWSBOT_ALLOW_PRIVATE_NETWORKS) is passed in.
@@ -43,33 +44,24 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import NamedTuple, cast
 
 import httpx
 
-from bot import __version__
-
-from bot.ingest import scheduling
 from bot.errors import FailureKind, SourceFailure
 from bot.ingest.fetch_decode import BoundedDecoder
+from bot.ingest.fetch_failures import classify_exception
+from bot.ingest.fetch_policy import (ACCEPT, FetchPolicy, FetchResult, http_date, max_age_seconds,
+                                     retry_after_seconds)
 from bot.ingest.fetch_limits import HostLimits, SlotsClosed, TransportSlots
 from bot.ingest.netguard import BlockedAddress, GuardedSyncTransport, Resolver, SyncResolver, is_public_address
-
-if TYPE_CHECKING:
-    from bot.config.sources import Defaults
 
 __all__ = ["Fetcher", "FetchPolicy", "FetchResult", "BlockedAddress", "is_public_address",
            "http_date", "retry_after_seconds", "max_age_seconds"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_USER_AGENT = (f"newsbot/{__version__} (news monitor of a migrants' and refugees' rights "
-                      "coalition; feed reader)")
-ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
-          "text/xml;q=0.9, application/json;q=0.8, text/html;q=0.7, */*;q=0.5")
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Connections a transport keeps: one, to the host it served last (the host goes back to it).
 # httpcore checks every idle connection of a pool on each request (a poll(2) each): with four,
@@ -77,94 +69,6 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _KEEPALIVE = 1
 _GRACE = 2.0               # seconds an async resolver may take past the timeout
 _PARSED_URLS_MAX = 100_000  # distinct URLs the Fetcher keeps parsed (sources, their redirects)
-
-
-@dataclass(frozen=True)
-class FetchPolicy:
-    """How to fetch. Defaults follow SPEC "Fetching"; sources.yaml `defaults:` may change them."""
-
-    timeout: float = 20.0             # seconds for the whole response, redirects included
-    max_size: int = 10 * 2**20        # bytes of (decoded) body
-    max_redirects: int = 5
-    per_host: int = 2                 # concurrent requests to one host name
-    user_agent: str = DEFAULT_USER_AGENT
-    allow_private: bool = False
-    # Private networks still allowed when allow_private is off, e.g. ("10.1.2.0/24",) for an
-    # intranet server: narrower than opening every private address.
-    allowed_networks: tuple[str, ...] = ()
-    max_connections: int = 64         # requests in flight at once (one worker thread each)
-    http2: bool = True
-
-    @classmethod
-    def from_config(cls, defaults: Defaults, *, allow_private: bool = False, **overrides: Any) -> "FetchPolicy":
-        """From sources.yaml `defaults` (bot.config.sources.Defaults)."""
-        return cls(timeout=defaults.timeout.total_seconds(), max_size=defaults.max_size,
-                   max_redirects=defaults.max_redirects, per_host=defaults.per_host,
-                   user_agent=defaults.user_agent or DEFAULT_USER_AGENT,
-                   allow_private=allow_private, **overrides)
-
-
-@dataclass
-class FetchResult:
-    url: str                          # final URL, after redirects
-    status: int                       # 2xx, or 304
-    headers: httpx.Headers
-    body: bytes                       # b'' on 304
-    not_modified: bool
-    body_hash: str | None             # sha256 hex of body; None on 304
-    etag: str | None                  # on 304, the one sent when the server repeats none
-    last_modified: str | None
-    elapsed: float                    # seconds, all hops
-    redirects: list[str] = field(default_factory=list)  # URLs that redirected, in order
-    permanent: bool = False           # every redirect was 301/308: the source could use `url`
-    http_version: str = ""            # of the last hop: "HTTP/1.1", "HTTP/2"
-
-    @property
-    def content_type(self) -> str | None:
-        return self.headers.get("content-type")
-
-    @property
-    def max_age(self) -> int | None:
-        """Cache-Control max-age in seconds (None when absent, or no-cache/no-store)."""
-        return max_age_seconds(self.headers)
-
-    def retry_after(self, now: datetime | None = None) -> float | None:
-        """Retry-After in seconds from `now`, if the server sent one."""
-        return retry_after_seconds(self.headers.get("retry-after"), now)
-
-    @property
-    def expires(self) -> datetime | None:
-        """The Expires header as aware UTC datetime."""
-        return http_date(self.headers.get("expires"))
-
-
-# --- header helpers (pure) -----------------------------------------------------------
-
-def http_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        dt = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP date (bot.ingest.scheduling parses it)."""
-    delay = scheduling.retry_after(value, now or datetime.now(timezone.utc))
-    return None if delay is None else delay.total_seconds()
-
-
-def max_age_seconds(headers: httpx.Headers | dict) -> int | None:
-    """Cache-Control max-age (or s-maxage) in seconds; None when absent, no-cache or no-store."""
-    age = scheduling.max_age(headers.get("cache-control"))
-    return None if age is None else int(age.total_seconds())
-
-
-def _error(kind: FailureKind, message: str, *, status: int | None = None, retry_after: float | None = None,
-           url: str | None = None) -> SourceFailure:
-    return SourceFailure(kind, message, status=status, retry_after=retry_after, url=url)
 
 
 # --- the fetcher ---------------------------------------------------------------------
@@ -298,25 +202,25 @@ class Fetcher:
                             self._current.deadline = None
                 except (TimeoutError, _DeadlinePassed, httpx.TimeoutException) as exc:
                     if isinstance(exc, httpx.TimeoutException) and time.monotonic() < deadline - 0.05:
-                        raise _classify(exc, current) from exc   # e.g. a connect timeout of its own
-                    raise _error("timeout", f"no complete response within {self.policy.timeout:g} s from {current}",
+                        raise classify_exception(exc, current) from exc   # e.g. a connect timeout of its own
+                    raise SourceFailure("timeout", f"no complete response within {self.policy.timeout:g} s from {current}",
                                  url=current) from None
                 except SourceFailure:
                     raise
                 except SlotsClosed as exc:
-                    raise _error("network", str(exc), url=current) from None
+                    raise SourceFailure("network", str(exc), url=current) from None
                 except BlockedAddress as exc:
-                    raise _error("blocked", f"{exc} (set NEWSBOT_ALLOW_PRIVATE_NETWORKS=1 to allow)",
+                    raise SourceFailure("blocked", f"{exc} (set NEWSBOT_ALLOW_PRIVATE_NETWORKS=1 to allow)",
                                  url=current) from None
                 except Exception as exc:
-                    raise _classify(exc, current) from exc
+                    raise classify_exception(exc, current) from exc
             if isinstance(outcome, _Redirect):
                 permanent = permanent and outcome.status in (301, 308)
                 redirects.append(current)
                 if len(redirects) > self.policy.max_redirects:
-                    raise _error("http-error", f"more than {self.policy.max_redirects} redirects from {url}", url=current)
+                    raise SourceFailure("http-error", f"more than {self.policy.max_redirects} redirects from {url}", url=current)
                 if outcome.url in redirects:
-                    raise _error("http-error", f"redirect loop: {current} -> {outcome.url}", url=current)
+                    raise SourceFailure("http-error", f"redirect loop: {current} -> {outcome.url}", url=current)
                 current = outcome.url
                 continue
             moved = bool(redirects) and permanent
@@ -339,13 +243,13 @@ class Fetcher:
         try:
             parsed = httpx.URL(current)
         except (httpx.InvalidURL, ValueError) as exc:
-            raise _error("http-error", f"invalid URL {current!r}: {exc}", url=current) from None
+            raise SourceFailure("http-error", f"invalid URL {current!r}: {exc}", url=current) from None
         if parsed.scheme not in ("http", "https"):
             where = "" if current == original else f" (redirected from {original})"
-            raise _error("blocked", f"only http and https URLs are fetched, not {parsed.scheme!r}: {current}{where}",
+            raise SourceFailure("blocked", f"only http and https URLs are fetched, not {parsed.scheme!r}: {current}{where}",
                          url=current)
         if not parsed.host:
-            raise _error("http-error", f"URL without a host: {current!r}", url=current)
+            raise SourceFailure("http-error", f"URL without a host: {current!r}", url=current)
         if len(self._parsed_urls) > _PARSED_URLS_MAX:
             self._parsed_urls.clear()
         self._parsed_urls[current] = parsed
@@ -382,18 +286,18 @@ class Fetcher:
                 self._drain(response)
                 location = response.headers.get("location")
                 if not location:
-                    raise _error("http-error", f"HTTP {status} redirect without a Location from {where}",
+                    raise SourceFailure("http-error", f"HTTP {status} redirect without a Location from {where}",
                                  status=status, url=where)
                 try:
                     return _Redirect(str(url.join(location.strip())), status)
                 except (httpx.InvalidURL, ValueError) as exc:
-                    raise _error("http-error", f"bad redirect Location {location!r} from {where}: {exc}",
+                    raise SourceFailure("http-error", f"bad redirect Location {location!r} from {where}: {exc}",
                                  status=status, url=where) from None
             if not 200 <= status < 300:
-                raise self._status_error(response, where)
+                raise self._statusSourceFailure(response, where)
             declared = response.headers.get("content-length", "").strip()
             if declared.isdigit() and int(declared) > self.policy.max_size:
-                raise _error("too-large", f"{where} declares {int(declared):,} bytes, over the "
+                raise SourceFailure("too-large", f"{where} declares {int(declared):,} bytes, over the "
                                           f"{self.policy.max_size:,}-byte limit", status=status, url=where)
             chunks: list[bytes] = []
             size = 0
@@ -404,7 +308,7 @@ class Fetcher:
                     # brotli or gzip-in-gzip bomb stops here without being decoded whole.
                     encoding = response.headers.get("content-encoding")
                     how = f" once decoded ({encoding})" if encoding else ""
-                    raise _error("too-large", f"{where} sent more than the {self.policy.max_size:,}-byte limit{how}",
+                    raise SourceFailure("too-large", f"{where} sent more than the {self.policy.max_size:,}-byte limit{how}",
                                  status=status, url=where)
                 chunks.append(chunk)
                 if time.monotonic() > deadline:
@@ -424,7 +328,7 @@ class Fetcher:
             if size > limit:
                 break
 
-    def _status_error(self, response: httpx.Response, where: str) -> SourceFailure:
+    def _statusSourceFailure(self, response: httpx.Response, where: str) -> SourceFailure:
         status = response.status_code
         reason = f"HTTP {status} {response.reason_phrase}".rstrip()
         retry = retry_after_seconds(response.headers.get("retry-after"), self._clock())
@@ -439,7 +343,7 @@ class Fetcher:
         else:
             kind = "http-error"
         extra = f" (Retry-After {retry:g} s)" if retry is not None else ""
-        return _error(kind, f"{reason} from {where}{extra}", status=status, retry_after=retry, url=where)
+        return SourceFailure(kind, f"{reason} from {where}{extra}", status=status, retry_after=retry, url=where)
 
 
 def _decoded(response: httpx.Response) -> Iterator[bytes]:
@@ -454,29 +358,3 @@ def _decoded(response: httpx.Response) -> Iterator[bytes]:
 class _Redirect(NamedTuple):
     url: str
     status: int
-
-
-def _is_tls(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    e: BaseException | None = exc
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        if isinstance(e, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(e) or "SSL" in str(e)[:40]:
-            return True
-        e = e.__cause__ or e.__context__
-    return False
-
-
-def _classify(exc: Exception, url: str) -> SourceFailure:
-    """Sort a transport exception into a SourceFailure kind."""
-    detail = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.TimeoutException):
-        return _error("timeout", f"timed out talking to {url}: {detail}", url=url)
-    if _is_tls(exc):
-        return _error("tls", f"TLS failure with {url}: {detail}", url=url)
-    if isinstance(exc, httpx.DecodingError):
-        return _error("http-error", f"could not decode the compressed body from {url}: {detail}", url=url)
-    if isinstance(exc, (httpx.TransportError, OSError)):
-        return _error("network", f"network error with {url}: {detail}", url=url)
-    log.warning("unexpected error fetching %s", url, exc_info=exc)
-    return _error("http-error", f"unexpected error fetching {url}: {type(exc).__name__}: {detail}", url=url)

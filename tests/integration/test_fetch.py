@@ -16,7 +16,8 @@ import pytest
 import trustme
 
 from bot.errors import FAILURE_KINDS, FetchError
-from bot.ingest.fetch import Fetcher, FetchPolicy, FetchResult, max_age_seconds, retry_after_seconds
+from bot.ingest.fetch import Fetcher, FetchPolicy, FetchResult
+from bot.ingest.fetch_policy import max_age_seconds, retry_after_seconds
 from bot.ingest.netguard import is_public_address
 
 RSS = ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
