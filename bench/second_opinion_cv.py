@@ -2,7 +2,9 @@
 
     .venv/bin/python bench/second_opinion_cv.py [--file LABELLED.jsonl] [--rules DIR] [--per-theme] [--json]
 
-Needs scikit-learn in the venv (`.venv/bin/pip install scikit-learn`); a few minutes on 2 cores.
+Needs scikit-learn in the venv (`.venv/bin/pip install scikit-learn`). About 2.5 minutes on 2 cores
+(the nested run is most of it; --no-honest skips it); --per-theme adds 18 x 5 fits; a loaded box
+can take three times as long.
 
 The model: TF-IDF over word 1-2-grams and character 2-5-grams (within words) of title + text,
 scikit-learn LogisticRegression with class_weight="balanced", one binary model for "a member would
@@ -60,8 +62,8 @@ French one: it does not earn its place.
     20/1828 (1.1 %) added alarms, 4 of them report passages; on news 1 of 11 (9 %); French 0 of 2.
 
     3. --per-theme: at the rules' false positives for a theme, the model finds fewer true positives
-       than the rules in every theme with 10+ positives (asylum 64 vs 75, policy 60 vs 73,
-       displacement 53 vs 62, pushbacks 12 vs 47, sea-rescue 4 vs 23, detention 0 vs 9).
+       than the rules in every theme with 10+ positives (asylum 62 vs 75, policy 61 vs 73,
+       displacement 55 vs 62, pushbacks 12 vs 47, sea-rescue 4 vs 23, detention 2 vs 9).
 """
 
 from __future__ import annotations
