@@ -22,10 +22,11 @@ Must not: know of Telegram, email or rules; commit (it runs in the pipeline's tr
 from __future__ import annotations
 
 import functools
+import heapq
 import logging
 import threading
 import weakref
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -100,9 +101,10 @@ class _Index:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.by_key: dict[int, list[int]] = {}
-        self.ref: dict[int, datetime] = {}
+        self.ref: dict[int, int] = {}            # item -> date in microseconds: cheap to compare
         self.keys: dict[int, np.ndarray] = {}
         self.terms: dict[int, list[int]] = {}   # item -> packed event term keys
+        self.prepared: dict[int, story_terms.Prepared] = {}  # of items once scored
         self.df: dict[int, int] = {}            # term (flags masked) -> items holding it
         self.meta: dict[int, int] = {}          # (source, title) key -> items
         self.last_id = 0
@@ -113,10 +115,13 @@ class _Index:
         if item_id in self.ref:
             # A rolled-back transaction's id, reused: its old keys must not linger.
             self._remove(item_id)
-        self.ref[item_id] = ref
+        self.ref[item_id] = _micros(ref)
         self.keys[item_id] = keys
         all_keys = keys.tolist()
-        cut = all_keys.index(_SEP) if _SEP in all_keys else len(all_keys)
+        try:
+            cut = all_keys.index(_SEP)
+        except ValueError:
+            cut = len(all_keys)
         for k in all_keys[:cut]:
             self.by_key.setdefault(k, []).append(item_id)
         terms = all_keys[cut + 1:]
@@ -133,7 +138,8 @@ class _Index:
         self.last_id = max(self.last_id, item_id)
 
     def drop_before(self, cutoff: datetime) -> None:
-        for item_id in [i for i, r in self.ref.items() if r < cutoff]:
+        at = _micros(cutoff)
+        for item_id in [i for i, r in self.ref.items() if r < at]:
             self._remove(item_id)
 
     def _unpost(self, k: int, item_id: int) -> None:
@@ -148,6 +154,7 @@ class _Index:
         cut = all_keys.index(_SEP) if _SEP in all_keys else len(all_keys)
         for k in all_keys[:cut]:
             self._unpost(k, item_id)
+        self.prepared.pop(item_id, None)
         for k in self.terms.pop(item_id, ()):
             table, t = (self.meta, k) if k & META else (self.df, k & TERM_MASK)
             left = table.get(t, 0) - 1
@@ -159,48 +166,61 @@ class _Index:
                 self._unpost(t, item_id)
         del self.ref[item_id]
 
-    def _near(self, k: int, item_id: int, ref: datetime):
+    def _near(self, k: int, item_id: int, at: int) -> list[int]:
         """The newest POSTING_SCAN items under key k within the window: a key that thousands
         of items share (one outlet's template) costs the same as a rare one."""
-        ids = self.by_key.get(k, ())
-        for other in ids[-POSTING_SCAN:]:
-            if other != item_id and abs(self.ref[other] - ref) <= WINDOW:
-                yield other
+        ids = self.by_key.get(k)
+        if not ids:
+            return []
+        ref = self.ref
+        return [o for o in ids[-POSTING_SCAN:] if o != item_id and abs(ref[o] - at) <= _WINDOW_US]
 
     def candidates(self, keys: list[int], item_id: int, ref: datetime) -> list[int]:
         shared: dict[int, int] = {}
+        at = _micros(ref)
         for k in keys:
-            for other in self._near(k, item_id, ref):
+            for other in self._near(k, item_id, at):
                 shared[other] = shared.get(other, 0) + 1
         # Most keys in common first (the share of equal bands estimates the similarity), then
         # closest in time: a long-running topic's newest story is the likeliest match.
-        return sorted(shared, key=lambda i: (-shared[i], abs(self.ref[i] - ref)))[:MAX_CANDIDATES]
-
-    def weight(self, term: int) -> float:
-        return story_terms.idf(self.df.get(term, 0) + 1, len(self.terms) + 1)
+        return sorted(shared, key=lambda i: (-shared[i], abs(self.ref[i] - at)))[:MAX_CANDIDATES]
 
     def event_candidates(self, terms: list[int], item_id: int, ref: datetime) -> list[tuple[float, int]]:
         """(similarity, item id) of the items most similar to `terms`, best first."""
         found: dict[int, float] = {}
         if len(self.terms) < EVENT_MIN_ITEMS:
             return []
+        weight = self._weights()
+        at, indexed = _micros(ref), self.terms
         for k in terms:
             if k & LOOKUP and not k & META:
-                w = self.weight(k & TERM_MASK)
-                for other in self._near(k & TERM_MASK, item_id, ref):
-                    if other in self.terms:
+                w = weight[k & TERM_MASK]
+                for other in self._near(k & TERM_MASK, item_id, at):
+                    if other in indexed:
                         found[other] = found.get(other, 0.0) + w
-        best = sorted(found, key=found.__getitem__, reverse=True)[:EVENT_CANDIDATES]
-        weights: dict[int, float] = {}
-
-        def weight(t: int) -> float:  # one log per distinct word of this lookup
-            w = weights.get(t)
-            if w is None:
-                w = weights[t] = self.weight(t)
-            return w
-
-        scored = [(story_terms.similarity(terms, self.terms[o], weight), o) for o in best]
+        best = heapq.nlargest(EVENT_CANDIDATES, found, key=found.__getitem__)
+        query = story_terms.Query(story_terms.prepare(terms), weight)
+        scored = [(query.score(self._prepared(o)), o) for o in best]
         return sorted((s for s in scored if s[0] > 0), reverse=True)
+
+    def _weights(self) -> story_terms.Weights:
+        """term -> weight for one lookup: the IDF depends only on the term's document frequency
+        while the index does not change, so one log per distinct frequency."""
+        df, n, by_df = self.df, len(self.terms) + 1, {}
+
+        def weight(t: int) -> float:
+            d = df.get(t, 0)
+            w = by_df.get(d)
+            if w is None:
+                w = by_df[d] = story_terms.idf(d + 1, n)
+            return w
+        return story_terms.Weights(weight)
+
+    def _prepared(self, item_id: int) -> story_terms.Prepared:
+        p = self.prepared.get(item_id)
+        if p is None:
+            p = self.prepared[item_id] = story_terms.prepare(self.terms[item_id])
+        return p
 
     def packed_terms(self, et: EventTerms, meta: int) -> list[int]:
         """The event term keys of a new item, its rarest title and lede words as lookup keys."""
@@ -222,6 +242,18 @@ class _Index:
             rows = conn.execute(_RECENT_SIGS, {"since": now - KEEP})
         for row in rows:
             self.add(row.item_id, row.ref_at, np.frombuffer(row.sig, dtype="<i8"))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_US = timedelta(microseconds=1)
+_WINDOW_US = WINDOW // _US
+
+
+def _micros(at: datetime) -> int:
+    """Exact microseconds since 1970: comparing ints costs a fraction of datetime arithmetic."""
+    if at.tzinfo is None:  # stored naive means UTC
+        at = at.replace(tzinfo=timezone.utc)
+    return (at - _EPOCH) // _US
 
 
 @functools.lru_cache(maxsize=200_000)
