@@ -54,6 +54,14 @@ MAX_CANDIDATES = 12
 # outlet's earlier item when it is an edited repost (new GUID, URL and title).
 EVENT_MIN = 0.25
 SAME_SOURCE_EVENT = 0.60
+# Running stories: a report more than a news cycle after the member it resembles (a ruling
+# after the hearing, the next day's toll) joins on a paraphrase only when it is this similar
+# (it names the same case, place and people), as a topic's next event grows likelier with time.
+LATER_GAP = timedelta(hours=24)
+LATER_EVENT_MIN = 0.32
+# A story takes no new member dated this long after its first report: daily coverage of a
+# long-running topic must not chain into one story for ever.
+STORY_SPAN = timedelta(days=7)
 EVENT_LOOKUPS = 6        # an item's rarest title words and rarest lede words it is found by
 EVENT_CANDIDATES = 12    # candidates scored exactly, the most promising first
 # IDF needs news around it: with a handful of items every word looks rare, and two reports of
@@ -77,6 +85,8 @@ _CANDIDATES = (select(items.c.id, items.c.story_id, items.c.source_id, items.c.t
                       items.c.first_seen_at)
                .where(items.c.id.in_(bindparam("ids", expanding=True)),
                       items.c.story_id.is_not(None)))
+_FIRST_REF = (select(items.c.published_at, items.c.first_seen_at)
+              .where(items.c.story_id == bindparam("story_id")).order_by(items.c.id).limit(1))
 _HAS_SOURCE = (select(items.c.id)
                .where(items.c.story_id == bindparam("story_id"),
                       items.c.source_id == bindparam("source_id")).limit(1))
@@ -306,16 +316,27 @@ def _find(conn: Connection, candidates: list[int], events: list[tuple[float, int
             found.append((_STRENGTH[reason], gap.total_seconds(), r.story_id, reason, r.source_id))
             continue
         score = scores.get(r.id, 0.0)
-        if score >= (SAME_SOURCE_EVENT if r.source_id == item.source_id else EVENT_MIN):
+        if r.source_id == item.source_id:
+            needed = SAME_SOURCE_EVENT
+        else:
+            needed = LATER_EVENT_MIN if gap > LATER_GAP else EVENT_MIN
+        if score >= needed:
             # An outlet's own edited repost is an update of its story; another outlet's
             # similar report is the same event.
             reason = "update" if r.source_id == item.source_id else "event"
             found.append((_STRENGTH[reason], -score, r.story_id, reason, r.source_id))
     for _strength, _order, story_id, reason, source_id in sorted(found):
         # One item per outlet in a story, except its own quick reposts (checked above).
-        if source_id == item.source_id or not _story_has_source(conn, story_id, item.source_id):
+        if ((source_id == item.source_id or not _story_has_source(conn, story_id, item.source_id))
+                and _story_open(conn, story_id, ref)):
             return story_id, reason
     return None
+
+
+def _story_open(conn: Connection, story_id: int, ref: datetime) -> bool:
+    """False once `ref` is STORY_SPAN after the story's first report."""
+    first = conn.execute(_FIRST_REF, {"story_id": story_id}).first()
+    return first is None or ref - _ref_time(first.published_at, first.first_seen_at) < STORY_SPAN
 
 
 def _story_has_source(conn: Connection, story_id: int, source_id: str) -> bool:
