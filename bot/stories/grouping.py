@@ -132,19 +132,29 @@ class _Index:
             cut = all_keys.index(_SEP)
         except ValueError:
             cut = len(all_keys)
+        by_key = self.by_key
         for k in all_keys[:cut]:
-            self.by_key.setdefault(k, []).append(item_id)
+            posted = by_key.get(k)
+            if posted is None:
+                by_key[k] = [item_id]
+            else:
+                posted.append(item_id)
         terms = all_keys[cut + 1:]
         if terms:
             self.terms[item_id] = terms
+            df, meta = self.df, self.meta
             for k in terms:
                 if k & META:
-                    self.meta[k] = self.meta.get(k, 0) + 1
+                    meta[k] = meta.get(k, 0) + 1
                     continue
                 t = k & TERM_MASK
-                self.df[t] = self.df.get(t, 0) + 1
+                df[t] = df.get(t, 0) + 1
                 if k & LOOKUP:
-                    self.by_key.setdefault(t, []).append(item_id)
+                    posted = by_key.get(t)
+                    if posted is None:
+                        by_key[t] = [item_id]
+                    else:
+                        posted.append(item_id)
         self.last_id = max(self.last_id, item_id)
 
     def drop_before(self, cutoff: datetime) -> None:
