@@ -211,12 +211,17 @@ class _Index:
         if len(self.terms) < EVENT_MIN_ITEMS:
             return []
         weight = self._weights()
-        at, indexed = _micros(ref), self.terms
+        at, indexed, by_key, ref_of = _micros(ref), self.terms, self.by_key, self.ref
+        lo, hi = at - _WINDOW_US, at + _WINDOW_US
         for k in terms:
             if k & LOOKUP and not k & META:
+                ids = by_key.get(k & TERM_MASK)
+                if not ids:
+                    continue
                 w = weight[k & TERM_MASK]
-                for other in self._near(k & TERM_MASK, item_id, at):
-                    if other in indexed:
+                # _near, inlined: this loop is the hottest of grouping
+                for other in ids[-POSTING_SCAN:]:
+                    if lo <= ref_of[other] <= hi and other != item_id and other in indexed:
                         found[other] = found.get(other, 0.0) + w
         best = heapq.nlargest(EVENT_CANDIDATES, found, key=found.__getitem__)
         query = story_terms.Query(story_terms.prepare(terms), weight)
