@@ -125,7 +125,7 @@ def load_entries(conn: Connection, rows: Sequence[tuple[int, int]],
 def _updates(conn: Connection, destination_id: int, story_ids: set[int]) -> dict[int, str]:
     """story id -> what is new since its alert to this destination ("+2 outlets": outlets
     whose first report of it was stored after the alerted one; "" when none), for the
-    stories already alerted there. Item order, not clocks: an alert names what it showed."""
+    stories alerted there that have a later report. Item order, not clocks: an alert names what it showed."""
     if not story_ids:
         return {}
     keys = {f"alert:story:{s}": s for s in story_ids}
@@ -136,16 +136,16 @@ def _updates(conn: Connection, destination_id: int, story_ids: set[int]) -> dict
     if not alerted:
         return {}
     before: dict[int, set[str]] = {s: set() for s in alerted}
-    after: dict[int, list[str]] = {s: [] for s in alerted}
+    after: dict[int, list[str]] = {}
     for story_id, item_id, source_id in conn.execute(
             select(items.c.story_id, items.c.id, items.c.source_id)
             .where(items.c.story_id.in_(list(alerted))).order_by(items.c.id)):
         if item_id <= alerted[story_id]:
             before[story_id].add(source_id)
-        elif source_id not in after[story_id]:
+        elif source_id not in after.setdefault(story_id, []):
             after[story_id].append(source_id)
     out = {}
-    for s in alerted:
+    for s in after:  # a story with nothing after its alert (alerts: both) is no update
         new = [src for src in after[s] if src not in before[s]]
         out[s] = f"+{len(new)} outlet{'s' if len(new) > 1 else ''}" if new else ""
     return out

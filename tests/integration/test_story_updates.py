@@ -61,6 +61,24 @@ async def test_a_second_outlet_is_an_update_in_the_digest_not_a_second_alert(wor
     assert digest.count("Update (+2 outlets):") == 1, digest
     assert "41 missing" in digest and "also reported by" in digest and "ANSA" in digest
 
+    # A chat that takes alerts and digests ("both") sees the alerted report itself in its
+    # digest as a plain line, not as an update.
+    with w.engine.begin() as conn:
+        both = conn.execute(destinations.insert().values(
+            chat_id="4343", origin="self", alerts="both", digest="daily 08:00", active=True,
+            created_at=NOW)).inserted_primary_key[0]
+        conn.execute(stories.insert().values(id=2, lead_item_id=9, created_at=NOW, updated_at=NOW))
+        conn.execute(items.insert().values(id=9, source_id="ansa", guid="g9", language="en", story_id=2,
+                                           url="https://ansa.example/9", title="Court frees rescue ship in Sicily",
+                                           first_seen_at=NOW, published_at=NOW, regions=["Europe"]))
+        hid = conn.execute(hits.insert().values(item_id=9, theme="pushbacks", priority="high",
+                                                created_at=NOW)).inserted_primary_key[0]
+        queue_for_hits(conn, [NewHit(hid, 9, 2, "pushbacks", "high", "en", ("Europe",))], NOW)
+    await w.sender.send_alerts()
+    assert await w.sender.send_digest(both) == 1
+    plain = w.server.messages_to(4343)[-1].text
+    assert "Court frees rescue ship" in plain and "Update" not in plain, plain
+
     latest = await say(w, "/latest", user=CHAT)
     assert latest.count("Lampedusa") == 1, latest
     assert "also reported by" in latest
