@@ -22,7 +22,7 @@ from bot.delivery.sender import opt_in_to_ptb_timedeltas
 from bot.chat import telegram_tools as tools
 from bot.config.snapshot import ConfigSnapshot
 from bot.delivery.digest import load_entries, theme_titles
-from bot.delivery.format import MAX_LEN, clip, digest_line, h, tg_len
+from bot.delivery.format import MAX_LEN, Entry, clip, digest_line, h, tg_len
 from bot.delivery.outbox import add_destination, chat_key, find_destination
 from bot.ingest.fetch import FetchPolicy
 from bot.storage import repo
@@ -53,6 +53,7 @@ USAGE = {"subscribe": "/subscribe THEME|REGION… (see /themes), or /subscribe a
          "unsubscribe": "/unsubscribe THEME|REGION…, or /unsubscribe all",
          "addsource": "/addsource URL", "removesource": "/removesource ID", "pausesource": "/pausesource ID",
          "latest": "/latest [THEME]", "search": tools.SEARCH_USAGE, "missed": missed.USAGE}
+LATEST_LOOKBACK = 5   # /latest reads 8 x this many hits to find 8 different stories
 DIGEST_CHOICES = ("off", "daily 07:00", "daily 08:00", "daily 18:00", "weekly monday 08:00")
 Handler = Callable[["TelegramBot", Update, ContextTypes.DEFAULT_TYPE], Awaitable[str | None]]
 
@@ -351,7 +352,8 @@ class TelegramBot:
         if theme is not None and theme not in self.titles:
             return f"Unknown theme {h(theme)}. Usage: {USAGE['latest']}"
         q = (select(hits.c.id).join(items, items.c.id == hits.c.item_id)
-             .where(items.c.is_backlog.is_(False)).order_by(desc(hits.c.created_at), desc(hits.c.id)).limit(8))
+             .where(items.c.is_backlog.is_(False)).order_by(desc(hits.c.created_at), desc(hits.c.id))
+             .limit(8 * LATEST_LOOKBACK))
         if theme:
             q = q.where(hits.c.theme == theme)
         with self.engine.connect() as conn:
@@ -360,6 +362,11 @@ class TelegramBot:
         if not entries:
             return "No hits yet."
         entries.sort(key=lambda e: -e.hit_id)
+        # One line per event: the newest hit of each story, "also reported by" naming the rest.
+        by_story: dict[object, Entry] = {}
+        for e in entries:
+            by_story.setdefault(e.story_id if e.story_id is not None else ("item", e.item_id), e)
+        entries = list(by_story.values())[:8]
         lines = [f"<b>Latest{' · ' + h(self.titles[theme]) if theme else ''}</b>"]
         lines += [digest_line(e, [], self.titles) for e in entries]
         return "\n".join(lines)

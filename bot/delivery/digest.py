@@ -18,7 +18,7 @@ from bot.config.schedule import read_schedule
 from bot.stories import ranking
 from bot.delivery.format import Entry
 from bot.stories.feedback import hit_votes, rule_votes
-from bot.storage.schema import hits, items
+from bot.storage.schema import deliveries, hits, items
 from bot.stories.grouping import story_members
 
 if TYPE_CHECKING:
@@ -81,8 +81,10 @@ def _country_names(codes: Sequence[str]) -> list[str]:
 
 
 def load_entries(conn: Connection, rows: Sequence[tuple[int, int]],
-                 source_names: Mapping[str, str] | None = None) -> list[Entry]:
-    """(delivery_id, hit_id) pairs -> entries, each carrying its delivery ids."""
+                 source_names: Mapping[str, str] | None = None, *,
+                 destination_id: int | None = None) -> list[Entry]:
+    """(delivery_id, hit_id) pairs -> entries, each carrying its delivery ids. With a
+    destination, an entry whose story was already alerted there is marked as an update."""
     source_names = source_names or {}
     by_hit: dict[int, list[int]] = {}
     for delivery_id, hit_id in rows:
@@ -96,6 +98,8 @@ def load_entries(conn: Connection, rows: Sequence[tuple[int, int]],
                items.c.summary)
         .join(items, items.c.id == hits.c.item_id).where(hits.c.id.in_(list(by_hit)))).all()
     story_sources = story_members(conn, (r.story_id for r in found))
+    updates = (_updates(conn, destination_id, {r.story_id for r in found if r.story_id is not None})
+               if destination_id is not None else {})
     entries = []
     for r in found:
         also: list[str] = []
@@ -113,9 +117,38 @@ def load_entries(conn: Connection, rows: Sequence[tuple[int, int]],
             published=r.published_at or r.first_seen_at,
             countries=_country_names(r.countries or []), summary=r.summary or "",
             explanations=r.explanations or [], rules=r.rules or [], also=also,
-            delivery_ids=by_hit[r.id], source_ids=ids))
+            delivery_ids=by_hit[r.id], source_ids=ids, update=updates.get(r.story_id)))
     entries.sort(key=lambda e: e.hit_id)
     return entries
+
+
+def _updates(conn: Connection, destination_id: int, story_ids: set[int]) -> dict[int, str]:
+    """story id -> what is new since its alert to this destination ("+2 outlets": outlets
+    whose first report of it was stored after the alerted one; "" when none), for the
+    stories alerted there that have a later report. Item order, not clocks: an alert names what it showed."""
+    if not story_ids:
+        return {}
+    keys = {f"alert:story:{s}": s for s in story_ids}
+    alerted = {keys[k]: item_id for k, item_id in conn.execute(
+        select(deliveries.c.dedupe_key, hits.c.item_id).join(hits, hits.c.id == deliveries.c.hit_id)
+        .where(deliveries.c.destination_id == destination_id, deliveries.c.kind == "alert",
+               deliveries.c.status == "sent", deliveries.c.dedupe_key.in_(list(keys))))}
+    if not alerted:
+        return {}
+    before: dict[int, set[str]] = {s: set() for s in alerted}
+    after: dict[int, list[str]] = {}
+    for story_id, item_id, source_id in conn.execute(
+            select(items.c.story_id, items.c.id, items.c.source_id)
+            .where(items.c.story_id.in_(list(alerted))).order_by(items.c.id)):
+        if item_id <= alerted[story_id]:
+            before[story_id].add(source_id)
+        elif source_id not in after.setdefault(story_id, []):
+            after[story_id].append(source_id)
+    out = {}
+    for s in after:  # a story with nothing after its alert (alerts: both) is no update
+        new = [src for src in after[s] if src not in before[s]]
+        out[s] = f"+{len(new)} outlet{'s' if len(new) > 1 else ''}" if new else ""
+    return out
 
 
 def rank_entries(conn: Connection, entries: Sequence[Entry], now: datetime, *,
@@ -168,7 +201,8 @@ def preview_messages(conn: Connection, *, dest: Any = None, since: datetime | No
             q = q.where(hits.c.created_at >= since)
         pairs = [(0, hid) for hid in conn.execute(q.order_by(hits.c.id)).scalars()]
         tz = resolve_tz(None, default_tz)
-    entries = load_entries(conn, pairs, source_names)
+    entries = load_entries(conn, pairs, source_names,
+                           destination_id=dest.id if dest is not None else None)
     rank_entries(conn, entries, now, weights=weights)
     for e in entries:
         e.delivery_ids = [i for i in e.delivery_ids if i]

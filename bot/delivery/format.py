@@ -46,6 +46,7 @@ class Entry:
     delivery_ids: list[int] = field(default_factory=list)
     source_ids: Sequence[str] = ()    # ids of every source of the story, its own first
     score: float = 0.0                # bot.stories.ranking score (digest.rank_entries); orders a theme
+    update: str | None = None         # story already alerted to this chat: what is new ("+2 outlets")
 
 
 @dataclass
@@ -172,12 +173,20 @@ def digest_line(entry: Entry, other_themes: Sequence[str], titles: Mapping[str, 
     if entry.countries:
         meta.append(h(clip(", ".join(entry.countries), 120)))
     line = f"• {link(clip(entry.title, 250), entry.url)} — " + ", ".join(meta)
+    if entry.update is not None:
+        line = "• <b>Update" + (f" ({h(entry.update)})" if entry.update else "") + ":</b> " + line[2:]
     also = [a for a in entry.also if a != entry.source]
     if also:
-        line += f" · <i>also reported by {h(clip(', '.join(also), 150))}</i>"
+        line += f" · <i>also reported by {h(also_line(also))}</i>"
     if other_themes:
         line += " · also in " + esc(", ".join(titles.get(t, t) for t in other_themes))
     return line
+
+
+def also_line(names: Sequence[str], shown: int = 3) -> str:
+    """'A, B, C (+2)': the first outlets by name, the rest counted."""
+    line = clip(", ".join(names[:shown]), 150)
+    return line + (f" (+{len(names) - shown})" if len(names) > shown else "")
 
 
 def render_digest(entries: Sequence[Entry], titles: Mapping[str, str], *, heading: str = "Digest",

@@ -11,6 +11,8 @@ Dedupe keys (unique per destination, so queueing twice is a no-op):
   alert:story:<story_id>  (alert:item:<item_id> when the item has no story): a story alerts
                           a destination once, however many sources or themes report it;
   digest:hit:<hit_id>     a hit enters a destination's digest once.
+A later report of a story already alerted to a destination sends no second alert; when the
+destination takes a digest, the report goes there instead, shown as an update of the story.
 """
 
 from __future__ import annotations
@@ -103,15 +105,25 @@ def queue_for_hits(conn: Connection, hits: Iterable[NewHit], now: datetime) -> i
         for dest in dests:
             if not _accepts(dest, hit):
                 continue
-            for kind in kinds_for(dest, hit.priority):
-                rows.append({"destination_id": dest.id, "hit_id": hit.hit_id, "kind": kind,
-                             "dedupe_key": dedupe_key(kind, hit), "status": "queued",
-                             "attempts": 0, "next_attempt_at": now, "created_at": now})
+            kinds = kinds_for(dest, hit.priority)
+            for kind in kinds:
+                # An alert that its story already sent this destination becomes a digest line
+                # (an update), if the destination has a digest that does not carry it anyway.
+                instead = (kind == "alert" and "digest" not in kinds
+                           and (dest.digest or "off") != "off")
+                rows.append(({"destination_id": dest.id, "hit_id": hit.hit_id, "kind": kind,
+                              "dedupe_key": dedupe_key(kind, hit), "status": "queued",
+                              "attempts": 0, "next_attempt_at": now, "created_at": now}, instead))
     inserted = 0
-    for row in rows:
+    for row, instead in rows:
         # one statement per row so a duplicate key only skips that row; counted by RETURNING,
         # as an INSERT's rowcount is -1 on PostgreSQL (SQLAlchemy adds RETURNING id itself)
-        inserted += len(conn.execute(_insert_ignore(conn, deliveries, ["destination_id", "dedupe_key"]).values(**row).returning(deliveries.c.id)).all())
+        added = len(conn.execute(_insert_ignore(conn, deliveries, ["destination_id", "dedupe_key"]).values(**row).returning(deliveries.c.id)).all())
+        if not added and instead:
+            hit_id = row["hit_id"]
+            row = {**row, "kind": "digest", "dedupe_key": f"digest:hit:{hit_id}"}
+            added = len(conn.execute(_insert_ignore(conn, deliveries, ["destination_id", "dedupe_key"]).values(**row).returning(deliveries.c.id)).all())
+        inserted += added
     log.debug("queued deliveries=%d hits=%d destinations=%d", inserted, len(hits), len(dests))
     return inserted
 

@@ -499,7 +499,8 @@ class Sender:
         with self.engine.begin() as conn:
             dest = conn.execute(select(destinations).where(destinations.c.id == dest_id)).one()
             rows = outbox.queued_digest_rows(conn, dest_id, since)
-            entries = load_entries(conn, [(r.id, r.hit_id) for r in rows], self.source_names)
+            entries = load_entries(conn, [(r.id, r.hit_id) for r in rows], self.source_names,
+                                   destination_id=dest_id)
             rank_entries(conn, entries, self.clock(), weights=self.weights,
                          rule_feedback=self._rule_feedback(conn))
         tz = resolve_tz(dest.timezone, self.default_tz)

@@ -24,10 +24,11 @@ Must not: know of Telegram, email or rules; commit (it runs in the pipeline's tr
 from __future__ import annotations
 
 import functools
+import heapq
 import logging
 import threading
 import weakref
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -55,6 +56,14 @@ MAX_CANDIDATES = 12
 # outlet's earlier item when it is an edited repost (new GUID, URL and title).
 EVENT_MIN = 0.25
 SAME_SOURCE_EVENT = 0.60
+# Running stories: a report more than a news cycle after the member it resembles (a ruling
+# after the hearing, the next day's toll) joins on a paraphrase only when it is this similar
+# (it names the same case, place and people), as a topic's next event grows likelier with time.
+LATER_GAP = timedelta(hours=24)
+LATER_EVENT_MIN = 0.32
+# A story takes no new member dated this long after its first report: daily coverage of a
+# long-running topic must not chain into one story for ever.
+STORY_SPAN = timedelta(days=7)
 EVENT_LOOKUPS = 6        # an item's rarest title words and rarest lede words it is found by
 EVENT_CANDIDATES = 12    # candidates scored exactly, the most promising first
 # IDF needs news around it: with a handful of items every word looks rare, and two reports of
@@ -82,6 +91,8 @@ _CANDIDATES = (select(items.c.id, items.c.story_id, items.c.source_id, items.c.t
                       items.c.first_seen_at)
                .where(items.c.id.in_(bindparam("ids", expanding=True)),
                       items.c.story_id.is_not(None)))
+_FIRST_REF = (select(items.c.published_at, items.c.first_seen_at)
+              .where(items.c.story_id == bindparam("story_id")).order_by(items.c.id).limit(1))
 _HAS_SOURCE = (select(items.c.id)
                .where(items.c.story_id == bindparam("story_id"),
                       items.c.source_id == bindparam("source_id")).limit(1))
@@ -106,9 +117,10 @@ class _Index:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.by_key: dict[int, list[int]] = {}
-        self.ref: dict[int, datetime] = {}
+        self.ref: dict[int, int] = {}            # item -> date in microseconds: cheap to compare
         self.keys: dict[int, np.ndarray] = {}
         self.terms: dict[int, list[int]] = {}   # item -> packed event term keys
+        self.prepared: dict[int, story_terms.Prepared] = {}  # of items once scored
         self.df: dict[int, int] = {}            # term (flags masked) -> items holding it
         self.meta: dict[int, int] = {}          # (source, title) key -> items
         self.last_id = 0
@@ -119,27 +131,41 @@ class _Index:
         if item_id in self.ref:
             # A rolled-back transaction's id, reused: its old keys must not linger.
             self._remove(item_id)
-        self.ref[item_id] = ref
+        self.ref[item_id] = _micros(ref)
         self.keys[item_id] = keys
         all_keys = keys.tolist()
-        cut = all_keys.index(_SEP) if _SEP in all_keys else len(all_keys)
+        try:
+            cut = all_keys.index(_SEP)
+        except ValueError:
+            cut = len(all_keys)
+        by_key = self.by_key
         for k in all_keys[:cut]:
-            self.by_key.setdefault(k, []).append(item_id)
+            posted = by_key.get(k)
+            if posted is None:
+                by_key[k] = [item_id]
+            else:
+                posted.append(item_id)
         terms = all_keys[cut + 1:]
         if terms:
             self.terms[item_id] = terms
+            df, meta = self.df, self.meta
             for k in terms:
                 if k & META:
-                    self.meta[k] = self.meta.get(k, 0) + 1
+                    meta[k] = meta.get(k, 0) + 1
                     continue
                 t = k & TERM_MASK
-                self.df[t] = self.df.get(t, 0) + 1
+                df[t] = df.get(t, 0) + 1
                 if k & LOOKUP:
-                    self.by_key.setdefault(t, []).append(item_id)
+                    posted = by_key.get(t)
+                    if posted is None:
+                        by_key[t] = [item_id]
+                    else:
+                        posted.append(item_id)
         self.last_id = max(self.last_id, item_id)
 
     def drop_before(self, cutoff: datetime) -> None:
-        for item_id in [i for i, r in self.ref.items() if r < cutoff]:
+        at = _micros(cutoff)
+        for item_id in [i for i, r in self.ref.items() if r < at]:
             self._remove(item_id)
 
     def _unpost(self, k: int, item_id: int) -> None:
@@ -154,6 +180,7 @@ class _Index:
         cut = all_keys.index(_SEP) if _SEP in all_keys else len(all_keys)
         for k in all_keys[:cut]:
             self._unpost(k, item_id)
+        self.prepared.pop(item_id, None)
         for k in self.terms.pop(item_id, ()):
             table, t = (self.meta, k) if k & META else (self.df, k & TERM_MASK)
             left = table.get(t, 0) - 1
@@ -165,48 +192,67 @@ class _Index:
                 self._unpost(t, item_id)
         del self.ref[item_id]
 
-    def _near(self, k: int, item_id: int, ref: datetime):
+    def _near(self, k: int, item_id: int, at: int) -> list[int]:
         """The newest POSTING_SCAN items under key k within the window: a key that thousands
         of items share (one outlet's template) costs the same as a rare one."""
-        ids = self.by_key.get(k, ())
-        for other in ids[-POSTING_SCAN:]:
-            if other != item_id and abs(self.ref[other] - ref) <= WINDOW:
-                yield other
+        ids = self.by_key.get(k)
+        if not ids:
+            return []
+        ref = self.ref
+        return [o for o in ids[-POSTING_SCAN:] if o != item_id and abs(ref[o] - at) <= _WINDOW_US]
 
     def candidates(self, keys: list[int], item_id: int, ref: datetime) -> list[int]:
         shared: dict[int, int] = {}
+        at = _micros(ref)
         for k in keys:
-            for other in self._near(k, item_id, ref):
+            for other in self._near(k, item_id, at):
                 shared[other] = shared.get(other, 0) + 1
         # Most keys in common first (the share of equal bands estimates the similarity), then
         # closest in time: a long-running topic's newest story is the likeliest match.
-        return sorted(shared, key=lambda i: (-shared[i], abs(self.ref[i] - ref)))[:MAX_CANDIDATES]
-
-    def weight(self, term: int) -> float:
-        return story_terms.idf(self.df.get(term, 0) + 1, len(self.terms) + 1)
+        return sorted(shared, key=lambda i: (-shared[i], abs(self.ref[i] - at)))[:MAX_CANDIDATES]
 
     def event_candidates(self, terms: list[int], item_id: int, ref: datetime) -> list[tuple[float, int]]:
         """(similarity, item id) of the items most similar to `terms`, best first."""
         found: dict[int, float] = {}
         if len(self.terms) < EVENT_MIN_ITEMS:
             return []
+        weight = self._weights()
+        at, indexed, by_key, ref_of = _micros(ref), self.terms, self.by_key, self.ref
+        lo, hi = at - _WINDOW_US, at + _WINDOW_US
         for k in terms:
             if k & LOOKUP and not k & META:
-                w = self.weight(k & TERM_MASK)
-                for other in self._near(k & TERM_MASK, item_id, ref):
-                    if other in self.terms:
+                ids = by_key.get(k & TERM_MASK)
+                if not ids:
+                    continue
+                w = weight[k & TERM_MASK]
+                # _near, inlined: this loop is the hottest of grouping
+                for other in ids[-POSTING_SCAN:]:
+                    if lo <= ref_of[other] <= hi and other != item_id and other in indexed:
                         found[other] = found.get(other, 0.0) + w
-        best = sorted(found, key=found.__getitem__, reverse=True)[:EVENT_CANDIDATES]
-        weights: dict[int, float] = {}
-
-        def weight(t: int) -> float:  # one log per distinct word of this lookup
-            w = weights.get(t)
-            if w is None:
-                w = weights[t] = self.weight(t)
-            return w
-
-        scored = [(story_terms.similarity(terms, self.terms[o], weight), o) for o in best]
+        best = heapq.nlargest(EVENT_CANDIDATES, found, key=found.__getitem__)
+        query = story_terms.Query(story_terms.prepare(terms), weight)
+        scored = [(query.score(self._prepared(o)), o) for o in best]
         return sorted((s for s in scored if s[0] > 0), reverse=True)
+
+    def _weights(self) -> story_terms.Weights:
+        """term -> weight for one lookup: the IDF depends only on the term's document frequency
+        while the index does not change, so one log per distinct frequency."""
+        df, n = self.df, len(self.terms) + 1
+        by_df: dict[int, float] = {}
+
+        def weight(t: int) -> float:
+            d = df.get(t, 0)
+            w = by_df.get(d)
+            if w is None:
+                w = by_df[d] = story_terms.idf(d + 1, n)
+            return w
+        return story_terms.Weights(weight)
+
+    def _prepared(self, item_id: int) -> story_terms.Prepared:
+        p = self.prepared.get(item_id)
+        if p is None:
+            p = self.prepared[item_id] = story_terms.prepare(self.terms[item_id])
+        return p
 
     def packed_terms(self, et: EventTerms, meta: int) -> list[int]:
         """The event term keys of a new item, its rarest title and lede words as lookup keys."""
@@ -228,6 +274,18 @@ class _Index:
             rows = conn.execute(_RECENT_SIGS, {"since": now - KEEP})
         for row in rows:
             self.add(row.item_id, row.ref_at, np.frombuffer(row.sig, dtype="<i8"))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_US = timedelta(microseconds=1)
+_WINDOW_US = WINDOW // _US
+
+
+def _micros(at: datetime) -> int:
+    """Exact microseconds since 1970: comparing ints costs a fraction of datetime arithmetic."""
+    if at.tzinfo is None:  # stored naive means UTC
+        at = at.replace(tzinfo=timezone.utc)
+    return (at - _EPOCH) // _US
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -280,14 +338,19 @@ def _find(conn: Connection, candidates: list[int], events: list[tuple[float, int
             found.append((_STRENGTH[reason], gap.total_seconds(), r.story_id, reason, r.source_id))
             continue
         score = scores.get(r.id, 0.0)
-        if score >= (SAME_SOURCE_EVENT if r.source_id == item.source_id else EVENT_MIN):
+        if r.source_id == item.source_id:
+            needed = SAME_SOURCE_EVENT
+        else:
+            needed = LATER_EVENT_MIN if gap > LATER_GAP else EVENT_MIN
+        if score >= needed:
             # An outlet's own edited repost is an update of its story; another outlet's
             # similar report is the same event.
             reason = "update" if r.source_id == item.source_id else "event"
             found.append((_STRENGTH[reason], -score, r.story_id, reason, r.source_id))
     for _strength, _order, story_id, reason, source_id in sorted(found):
         # One item per outlet in a story, except its own quick reposts (checked above).
-        if source_id == item.source_id or not _story_has_source(conn, story_id, item.source_id):
+        if ((source_id == item.source_id or not _story_has_source(conn, story_id, item.source_id))
+                and _story_open(conn, story_id, ref)):
             return story_id, reason
     return None
 
@@ -300,6 +363,12 @@ def _same_url(conn: Connection, item_id: int, item: Item) -> tuple[int, str] | N
         return None
     story_id = conn.execute(_BY_URL, {"url": item.url, "source_id": item.source_id, "item_id": item_id}).scalar()
     return (story_id, "url") if story_id is not None else None
+
+
+def _story_open(conn: Connection, story_id: int, ref: datetime) -> bool:
+    """False once `ref` is STORY_SPAN after the story's first report."""
+    first = conn.execute(_FIRST_REF, {"story_id": story_id}).first()
+    return first is None or ref - _ref_time(first.published_at, first.first_seen_at) < STORY_SPAN
 
 
 def _story_has_source(conn: Connection, story_id: int, source_id: str) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping, NamedTuple
 
 from bot.match.text import normalise, stems_for, tokens
 from bot.stories.similarity import _calendar_words
@@ -136,24 +136,67 @@ def numbers_conflict(a: Iterable[int], b: Iterable[int]) -> bool:
     return not a_title <= b_all and not b_title <= a_all
 
 
-def similarity(a: Iterable[int], b: Iterable[int], weight: Callable[[int], float]) -> float:
-    """Cosine of two items' packed term keys, each term weighed by `weight(term)` (its IDF)
-    and TITLE_WEIGHT when in the title; 0.0 when their numbers conflict."""
-    va = _vector(a, weight)
-    vb = _vector(b, weight)
-    if not va or not vb or numbers_conflict(a, b):
-        return 0.0
-    dot = sum(w * vb[t] for t, w in va.items() if t in vb)
-    if not dot:
-        return 0.0
-    return dot / math.sqrt(sum(w * w for w in va.values()) * sum(w * w for w in vb.values()))
+class Prepared(NamedTuple):
+    """An item's packed term keys as `similarity` reads them, computed once per item: term ->
+    title factor in key order, and the numbers of its title and of the whole item."""
+
+    factors: dict[int, float]
+    title_numbers: frozenset[int]
+    numbers: frozenset[int]
 
 
-def _vector(keys: Iterable[int], weight: Callable[[int], float]) -> dict[int, float]:
-    out: dict[int, float] = {}
+def prepare(keys: Iterable[int]) -> Prepared:
+    factors: dict[int, float] = {}
+    title_numbers, numbers = set(), set()
     for k in keys:
         if k & META:
             continue
         t = k & TERM_MASK
-        out[t] = weight(t) * (TITLE_WEIGHT if k & TITLE else 1.0)
-    return out
+        factors[t] = TITLE_WEIGHT if k & TITLE else 1.0
+        if k & NUMBER:
+            numbers.add(t)
+            if k & TITLE:
+                title_numbers.add(t)
+    return Prepared(factors, frozenset(title_numbers), frozenset(numbers))
+
+
+class Query:
+    """One item compared with many: its weighted vector and norm are computed once.
+    `weights` maps a term to its weight (IDF): a dict that fills itself on a miss keeps the
+    per-term cost of scoring a candidate to two C-level look-ups."""
+
+    def __init__(self, item: Prepared, weights: Mapping[int, float]) -> None:
+        self.item, self.weights = item, weights
+        self.vector = {t: weights[t] * f for t, f in item.factors.items()}
+        self.norm2 = sum(w * w for w in self.vector.values())
+
+    def score(self, other: Prepared) -> float:
+        a = self.item
+        if not a.factors or not other.factors or (
+                a.title_numbers and other.title_numbers
+                and not a.title_numbers <= other.numbers and not other.title_numbers <= a.numbers):
+            return 0.0
+        weights = self.weights
+        vb = {t: weights[t] * f for t, f in other.factors.items()}
+        dot = sum(w * vb[t] for t, w in self.vector.items() if t in vb)
+        if not dot:
+            return 0.0
+        return dot / math.sqrt(self.norm2 * sum(w * w for w in vb.values()))
+
+
+class Weights(dict):
+    """term -> weight(term), each computed once."""
+
+    def __init__(self, weight: Callable[[int], float]) -> None:
+        super().__init__()
+        self.weight = weight
+
+    def __missing__(self, term: int) -> float:
+        w = self[term] = self.weight(term)
+        return w
+
+
+def similarity(a: Iterable[int], b: Iterable[int], weight: Callable[[int], float]) -> float:
+    """Cosine of two items' packed term keys, each term weighed by `weight(term)` (its IDF)
+    and TITLE_WEIGHT when in the title; 0.0 when their numbers conflict."""
+    return Query(prepare(a), Weights(weight)).score(prepare(b))

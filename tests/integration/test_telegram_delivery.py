@@ -117,6 +117,8 @@ def expected(engine) -> tuple[set, set]:
                 continue
             instant = h.priority == "high" and alert_mode in ("instant", "both")
             if instant:
+                if (chat, h.story_id) in alerts and dig != "off" and alert_mode != "both":
+                    digest.add((chat, h.id))   # a later report of an alerted story: an update
                 alerts.add((chat, h.story_id))
             if dig != "off" and (not instant or alert_mode == "both"):
                 digest.add((chat, h.id))

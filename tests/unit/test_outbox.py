@@ -100,6 +100,19 @@ def test_a_story_alerts_once_and_a_hit_enters_the_digest_once(engine) -> None:
     assert sorted(r.hit_id for r in got if r.kind == "digest") == [a.hit_id, b.hit_id, c.hit_id]
 
 
+def test_a_later_report_of_an_alerted_story_goes_to_the_digest_not_a_second_alert(engine) -> None:
+    with engine.begin() as conn:
+        add_dest(conn, 1, alerts="instant", digest="daily 08:00")
+        add_dest(conn, 2, alerts="instant", digest="off")
+        a = add_hit(conn, 1, "pushbacks", "high", story=9)
+        b = add_hit(conn, 2, "pushbacks", "high", story=9)      # same story, other source
+        assert queue_for_hits(conn, [a], NOW) == 2                 # one alert per chat
+        assert queue_for_hits(conn, [b], NOW) == 1                 # chat 1's digest only
+        got = rows(conn)
+    assert [(r.destination_id, r.hit_id, r.kind) for r in got if r.hit_id == b.hit_id] == [(1, b.hit_id, "digest")]
+    assert [r.kind for r in got].count("alert") == 2
+
+
 def test_item_without_story_falls_back_to_item_key(engine) -> None:
     with engine.begin() as conn:
         add_dest(conn, 1)
