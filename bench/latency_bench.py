@@ -4,7 +4,7 @@ Sources in five rate classes (1 a week, 3 a week, 1 a day, 5 a day, 50 a day) pu
 random times (a Poisson process per source, seeded) on a loopback feed server that answers
 If-None-Match with 304. Each source also has a week of history, so the daemon knows its
 publishing rate from the first poll. Every item matches a high-priority theme of its class,
-and each class alerts its own private chat on the fake Bot API (tests/fakebotapi.py), so one
+and each class alerts its own private chat on the fake Bot API (tests/support/fakebotapi.py), so one
 class's alerts never wait behind another's in Telegram's 1-message-a-second-per-chat limit.
 
 The daemon runs as a subprocess on the compressed clock (NEWSBOT_TIME_SCALE; the bench shares
@@ -42,7 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from bot.runtime.clock import Clock  # noqa: E402
-from fakebotapi import TOKEN, FakeBotAPI  # noqa: E402
+from support.fakebotapi import TOKEN, FakeBotAPI  # noqa: E402
 
 # (name, items per day, sources in the class): enough sources that each class publishes a few
 # dozen items in three simulated days.

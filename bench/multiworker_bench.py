@@ -3,8 +3,8 @@
     .venv/bin/python bench/multiworker_bench.py                  # 2,000 feeds, 10% changed
     .venv/bin/python bench/multiworker_bench.py --sources 4000 --procs 1 2 4
 
-Set-up: a throwaway PostgreSQL (tests/pgserver.py, Debian's package) and nginx serving the
-feeds from another process (tests/nginxfeeds.py: 304 on If-None-Match). A first cycle stores
+Set-up: a throwaway PostgreSQL (tests/support/pgserver.py, Debian's package) and nginx serving the
+feeds from another process (tests/support/nginxfeeds.py: 304 on If-None-Match). A first cycle stores
 one item per feed (the backlog), with 4 processes. Then, for each process count K, two cycles
 with every source due: "unchanged" (every answer a 304) and "changed" (10% of the feeds gained
 one new item; the rest 304). The K processes start, import and connect first, then all begin
@@ -161,8 +161,8 @@ def main() -> None:
     from sqlalchemy import text
 
     from bot.storage.db import open_database
-    from nginxfeeds import NginxFeeds
-    from pgserver import PgServer
+    from support.nginxfeeds import NginxFeeds
+    from support.pgserver import PgServer
 
     root = Path(tempfile.mkdtemp(prefix="newsbot-mw-bench-"))
     feeds = NginxFeeds(root / "nginx")

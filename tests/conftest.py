@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 # Fixture plugins beside this file (tests/ is on sys.path under the default import mode).
-pytest_plugins = ["conftest_feedserver", "conftest_db"]
+pytest_plugins = ["support.fixtures_feedserver", "support.fixtures_db"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

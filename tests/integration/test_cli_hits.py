@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.storage.db import open_database
-from seed_hits import add_hit, add_item
+from support.seed_hits import add_hit, add_item
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 

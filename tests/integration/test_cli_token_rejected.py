@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fakebotapi import FakeBotAPI, serving_in_a_thread
+from support.fakebotapi import FakeBotAPI, serving_in_a_thread
 
 NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
 REJECTED = "123456:SECRETTOKENabc"

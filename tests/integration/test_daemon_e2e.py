@@ -34,8 +34,8 @@ from sqlalchemy.exc import OperationalError
 from bot.runtime.clock import Clock
 from bot.storage.db import make_engine
 from bot.storage.schema import email_sends, hits, items, kv, sources
-from fakebotapi import TOKEN, FakeBotAPI
-from feedserver import Route
+from support.fakebotapi import TOKEN, FakeBotAPI
+from support.feedserver import Route
 
 UTC = timezone.utc
 SCALE = 86400.0                                     # a simulated day per real second

@@ -14,7 +14,7 @@ from bot.storage import fulltext
 from bot.storage.db import make_engine, open_database
 from bot.storage.schema import (deliveries, destinations, email_sends, feedback, items, kv, metadata, reported_misses,
                                 sources, story_sigs)
-from seed_hits import add_hit, add_item, add_source
+from support.seed_hits import add_hit, add_item, add_source
 
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
 

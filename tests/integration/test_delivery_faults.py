@@ -15,7 +15,7 @@ from bot.delivery.sender import MAX_FLOOD_WAIT, Sender, TelegramTransport, make_
 from bot.storage import leases
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items, stories
-from fakebotapi import TOKEN, FakeBotAPI, FloodLimits as ServerLimits
+from support.fakebotapi import TOKEN, FakeBotAPI, FloodLimits as ServerLimits
 
 START = datetime(2026, 11, 22, 8, 30, tzinfo=timezone.utc)
 GROUP = "-4002"

@@ -15,7 +15,7 @@ from bot.config.themes import Theme, ThemeSet
 from bot.stories.feedback import record_vote
 from bot.stories.ranking import DIGEST_HALF_LIFE, EMAIL_HALF_LIFE
 from bot.storage.schema import deliveries, destinations
-from seed_hits import add_hit, add_item
+from support.seed_hits import add_hit, add_item
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
 THEMES = ThemeSet([Theme(slug="detention", title="Detention", description="", priority="normal", rules=()),

@@ -22,7 +22,7 @@ import pytest
 from bot.delivery.email import WeeklyEmail
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from email_support import NOW, SOURCE_NAMES, THEMES, WEEK, deliveries, seed, settings  # noqa: E402
+from support.email_support import NOW, SOURCE_NAMES, THEMES, WEEK, deliveries, seed, settings  # noqa: E402
 
 WIDTHS = {"phone": 375, "desktop": 1280}
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

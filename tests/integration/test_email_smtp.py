@@ -25,7 +25,7 @@ from bot.errors import ConfigError
 from bot.storage.schema import email_sends
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from email_support import NOW, SOURCE_NAMES, THEMES, WEEK, deliveries, seed, settings  # noqa: E402
+from support.email_support import NOW, SOURCE_NAMES, THEMES, WEEK, deliveries, seed, settings  # noqa: E402
 
 PASSWORD = "s3cr3t-Pa55!"
 GREEK_ARABIC_EMOJI = "Συμμαχία · التحالف 🗞️"

@@ -17,7 +17,7 @@ from bot.stories.feedback import (buttons, callback_data, hit_votes, noisiest_ru
 from bot.insight.report import build_report, render_text
 from bot.storage.db import open_database
 from bot.storage.schema import feedback
-from seed_hits import add_hit, add_item, add_source
+from support.seed_hits import add_hit, add_item, add_source
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 

@@ -322,7 +322,7 @@ class SlowCounting:
         self.lock = threading.Lock()
 
     def __call__(self, req):
-        from feedserver import Route
+        from support.feedserver import Route
 
         with self.lock:
             self.active += 1
@@ -468,7 +468,7 @@ async def test_truncated_body_is_a_network_error(feedserver):
 
 
 async def test_http2_where_the_server_offers_it():
-    from h2server import H2Server
+    from support.h2server import H2Server
 
     ca = trustme.CA()
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

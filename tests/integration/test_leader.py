@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from bot.storage.db import open_database
-from fakebotapi import TOKEN, FakeBotAPI
-from nginxfeeds import free_port
+from support.fakebotapi import TOKEN, FakeBotAPI
+from support.nginxfeeds import free_port
 
 pytestmark = pytest.mark.timeout(90)
 NEWSBOT = str(Path(sys.executable).with_name("newsbot"))

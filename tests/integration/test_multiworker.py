@@ -32,8 +32,8 @@ from sqlalchemy import func, select, update
 from bot.runtime.clock import Clock
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items, sources
-from fakebotapi import TOKEN, FakeBotAPI
-from nginxfeeds import NginxFeeds
+from support.fakebotapi import TOKEN, FakeBotAPI
+from support.nginxfeeds import NginxFeeds
 
 pytestmark = pytest.mark.timeout(170)
 

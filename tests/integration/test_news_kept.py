@@ -26,7 +26,7 @@ from bot.ingest.fetch import Fetcher, FetchPolicy
 from bot.ingest.pipeline import Poller
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, items
-from fakebotapi import TOKEN, FakeBotAPI
+from support.fakebotapi import TOKEN, FakeBotAPI
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 CHAT = "4242"

@@ -64,7 +64,7 @@ def env(tmp_path, feedserver, db_url):
     cfg_dir = tmp_path / "cfg"
     (cfg_dir / "rules").mkdir(parents=True)
     (cfg_dir / "rules" / "detention.yaml").write_text(RULE)
-    engine = open_database(db_url)   # SQLite and PostgreSQL (tests/conftest_db.py)
+    engine = open_database(db_url)   # SQLite and PostgreSQL (tests/support/fixtures_db.py)
     clock = Clock()
 
     class Env:
@@ -391,8 +391,8 @@ async def test_crew_widens_while_servers_are_slow(env, monkeypatch):
     four threads polling at once, and since the process is idle while it waits, more go in
     (bot.ingest.crew_gate), and the next cycle starts where this one ended."""
     from bot.ingest import pipeline
-    from tests.feedserver import Route
-    from tests.inflight import InFlight
+    from support.feedserver import Route
+    from support.inflight import InFlight
 
     in_flight = InFlight()
     starts: list[int] = []

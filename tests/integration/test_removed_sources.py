@@ -18,9 +18,9 @@ from bot.runtime.ops_http import OpsMetrics, database_snapshot
 from bot.storage import repo
 from bot.storage.db import open_database
 from bot.storage.schema import items, sources
-from fakebotapi import fake_bot_api  # noqa: F401
-from telegram_support import running_bot
-from telegram_support import say
+from support.fakebotapi import fake_bot_api  # noqa: F401
+from support.telegram_support import running_bot
+from support.telegram_support import say
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 

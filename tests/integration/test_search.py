@@ -10,7 +10,7 @@ import pytest
 
 from bot.errors import RuleSyntaxError
 from bot.insight.search import search
-from seed_hits import add_hit, add_item
+from support.seed_hits import add_hit, add_item
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 SINCE = NOW - timedelta(days=30)

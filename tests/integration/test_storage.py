@@ -1,5 +1,5 @@
 """bot.storage.repo and bot.storage.fulltext on a real SQLite file and a real PostgreSQL database
-(the `engine` and `db_url` fixtures of tests/conftest_db.py run each test on both)."""
+(the `engine` and `db_url` fixtures of tests/support/fixtures_db.py run each test on both)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone

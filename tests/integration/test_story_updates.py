@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from bot.delivery.outbox import NewHit, queue_for_hits
 from bot.storage.schema import destinations, hits, items, stories
-from fakebotapi import fake_bot_api  # noqa: F401
-from telegram_support import running_bot, say
+from support.fakebotapi import fake_bot_api  # noqa: F401
+from support.telegram_support import running_bot, say
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
 CHAT = 4242

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from bot.chat import telegram_bot as tb
 from bot.storage.schema import deliveries, destinations, hits, items
-from fakebotapi import fake_bot_api  # noqa: F401
-from telegram_support import running_bot
-from telegram_support import say as support_say
+from support.fakebotapi import fake_bot_api  # noqa: F401
+from support.telegram_support import running_bot
+from support.telegram_support import say as support_say
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
 SOURCES_YAML = """\
@@ -166,7 +166,7 @@ async def test_addsource_follows_a_page_to_its_feed_and_keeps_comments(bot) -> N
     fetched and parsed once, and its URL goes into sources.yaml beside the comments."""
     import dataclasses
 
-    from feedserver import FeedServer
+    from support.feedserver import FeedServer
 
     w = bot
     w.bot.settings = dataclasses.replace(w.bot.settings, allow_private_networks=True)

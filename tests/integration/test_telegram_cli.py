@@ -15,7 +15,7 @@ from bot.delivery.outbox import NewHit, queue_for_hits, sync_config_destinations
 from bot.config.deliveries import load_deliveries
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, hits, items
-from fakebotapi import TOKEN, FakeBotAPI, serving_in_a_thread
+from support.fakebotapi import TOKEN, FakeBotAPI, serving_in_a_thread
 
 DELIVERIES = """\
 timezone: UTC

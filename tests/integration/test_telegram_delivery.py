@@ -17,7 +17,7 @@ from bot.delivery.outbox import NewHit, queue_for_hits
 from bot.delivery.sender import FloodLimits, Sender, TelegramTransport, make_bot
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items, stories
-from fakebotapi import TOKEN, FakeBotAPI, FloodLimits as ServerLimits, chat_type
+from support.fakebotapi import TOKEN, FakeBotAPI, FloodLimits as ServerLimits, chat_type
 
 START = datetime(2026, 11, 22, 8, 30, tzinfo=timezone.utc)
 THEMES = {"pushbacks": "high", "deaths": "high", "detention": "normal", "funding": "low", "policy": "normal"}
@@ -151,7 +151,7 @@ def check_flood_limits(server: FakeBotAPI, limits: FloodLimits, accepted_only: b
 async def world(db_url):
     clock = VirtualClock(START)
     server = await FakeBotAPI(clock=clock.ts, enforce_limits=ServerLimits()).start()
-    engine = open_database(db_url)   # SQLite and PostgreSQL (tests/conftest_db.py)
+    engine = open_database(db_url)   # SQLite and PostgreSQL (tests/support/fixtures_db.py)
     yield clock, server, engine
     await server.stop()
     engine.dispose()

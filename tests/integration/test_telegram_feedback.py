@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from bot.stories.feedback import record_vote
 from bot.storage.schema import deliveries, destinations, feedback
-from fakebotapi import fake_bot_api  # noqa: F401
-from telegram_support import running_bot
-from telegram_support import say as support_say
-from seed_hits import add_hit, add_item, add_source
+from support.fakebotapi import fake_bot_api  # noqa: F401
+from support.telegram_support import running_bot
+from support.telegram_support import say as support_say
+from support.seed_hits import add_hit, add_item, add_source
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
 SOURCES_YAML = """\

@@ -17,9 +17,9 @@ from bot.insight.report import build_report, render_text
 from bot.storage import reported
 from bot.storage.schema import deliveries, hits, items, reported_misses
 from bot.stories.feedback import labelled_from_feedback
-from fakebotapi import fake_bot_api  # noqa: F401
-from telegram_support import running_bot
-from telegram_support import say as support_say
+from support.fakebotapi import fake_bot_api  # noqa: F401
+from support.telegram_support import running_bot
+from support.telegram_support import say as support_say
 
 RULESET = Path(__file__).resolve().parents[1] / "fixtures" / "ruleset"   # stable rules, unlike the packs
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)

@@ -11,8 +11,8 @@ import pytest
 from bot.runtime import due, weekly_report
 from bot.delivery.sender import Sender, TelegramTransport, make_bot
 from bot.storage.db import open_database
-from fakebotapi import TOKEN, fake_bot_api  # noqa: F401
-from seed_hits import add_source
+from support.fakebotapi import TOKEN, fake_bot_api  # noqa: F401
+from support.seed_hits import add_source
 
 UTC = timezone.utc
 BRUSSELS = "Europe/Brussels"

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bot.ingest.crew_gate import BUSY, IDLE, CrewGate
-from tests.inflight import InFlight
+from support.inflight import InFlight
 
 
 class Clocks:

@@ -21,7 +21,7 @@ from bot.delivery.email import (WeeklyEmail, parse_week, score, shift_week, them
 from bot.delivery.email_render import build_message, render, safe_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from email_support import NOW, SOURCE_NAMES, THEMES, WEEK, deliveries, seed, settings  # noqa: E402
+from support.email_support import NOW, SOURCE_NAMES, THEMES, WEEK, deliveries, seed, settings  # noqa: E402
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "golden"
 BRUSSELS = ZoneInfo("Europe/Brussels")

@@ -7,7 +7,7 @@ from bot.delivery.format import tg_len
 from bot.match import Matcher, RuleDef, ThemeDef, compile_query
 from bot.match.why import verdict
 from bot.model import Item
-from fakebotapi import check_message
+from support.fakebotapi import check_message
 
 
 def test_decision_buttons() -> None:

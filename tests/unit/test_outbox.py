@@ -16,7 +16,7 @@ from bot.storage.schema import deliveries, destinations, hits, items, stories
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 
 
-# `engine` comes from tests/conftest_db.py: every test runs on SQLite and on PostgreSQL.
+# `engine` comes from tests/support/fixtures_db.py: every test runs on SQLite and on PostgreSQL.
 
 
 def add_dest(conn, chat, **kw) -> int:

@@ -7,7 +7,7 @@ import pytest
 
 from bot.delivery.format import MAX_LEN, tg_len
 from bot.chat.telegram_tools import fit, report_messages, split_plain
-from fakebotapi import check_message
+from support.fakebotapi import check_message
 
 
 @pytest.mark.parametrize("line", [

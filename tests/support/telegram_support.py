@@ -15,7 +15,7 @@ from bot.chat import telegram_bot as tb
 from bot.runtime.reload import load_config
 from bot.delivery.sender import Sender, TelegramTransport, make_bot
 from bot.storage.db import open_database
-from fakebotapi import TOKEN, check_message
+from support.fakebotapi import TOKEN, check_message
 
 ADMIN = 7
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from pgserver import PgServer
+from support.pgserver import PgServer
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """A real HTTP/1.1 server on 127.0.0.1 (port 0) in a background thread, for fetch and
 pipeline tests. Routes are configured per test; every request is recorded.
 
-Usage (the `feedserver` fixture in tests/conftest_feedserver.py yields a started one):
+Usage (the `feedserver` fixture in tests/support/fixtures_feedserver.py yields a started one):
 
     feedserver.add("/feed.xml", body=rss_bytes, etag='"v1"', last_modified="Sat, 01 Nov 2025 10:00:00 GMT")
     url = feedserver.url("/feed.xml")                  # http://127.0.0.1:PORT/feed.xml
