@@ -87,7 +87,8 @@ def deliver(app: App, once: bool, dry_run: bool, wait_retries: int, verbose: boo
 
     async def go():  # noqa: ANN202
         async with Sender.from_settings(app.engine, app.settings, themes=themes, source_names=names,
-                                        default_tz=tz, weights=app.source_weights()) as sender:
+                                        default_tz=tz, weights=app.source_weights(),
+                                        stale_after=Sender.stale_after_of(deliveries_cfg)) as sender:
             return await sender.run_once(wait_retries=wait_retries > 0, max_wait=float(wait_retries))
 
     report = asyncio.run(go())

@@ -91,8 +91,24 @@ class TelegramChat(Filters):
     _tz = field_validator("timezone")(_check_tz)
 
 
+def _check_duration(v: str) -> str:
+    """A duration the daemon can parse (`180d`, `12w`); kept as written for `retention_of`."""
+    from bot.config.durations import parse_duration
+
+    try:
+        parse_duration(v)
+    except ValueError:
+        raise ValueError("expected a duration such as 30m, 1h or 7d") from None
+    return v
+
+
 class Telegram(Strict):
     chats: tuple[TelegramChat, ...] = ()
+    # an alert still unsent this long after it was queued (an outage) goes into the next
+    # digest with a "delayed" note instead of out as a stale instant alert
+    stale_after: str = "24h"
+
+    _stale = field_validator("stale_after")(_check_duration)
 
 
 class EmailList(Filters):
@@ -121,17 +137,6 @@ class Weekly(Strict):
 
 class Email(Strict):
     weekly: Weekly = Weekly()
-
-
-def _check_duration(v: str) -> str:
-    """A duration the daemon can parse (`180d`, `12w`); kept as written for `retention_of`."""
-    from bot.config.durations import parse_duration
-
-    try:
-        parse_duration(v)
-    except ValueError:
-        raise ValueError("expected a duration such as 30m, 1h or 7d") from None
-    return v
 
 
 class Storage(Strict):

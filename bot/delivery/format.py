@@ -46,6 +46,7 @@ class Entry:
     delivery_ids: list[int] = field(default_factory=list)
     source_ids: Sequence[str] = ()    # ids of every source of the story, its own first
     score: float = 0.0                # bot.stories.ranking score (digest.rank_entries); orders a theme
+    note: str = ""                    # "delayed: ..." when an alert could not go out in time
 
 
 @dataclass
@@ -139,6 +140,8 @@ def render_alert(entry: Entry, theme_title: str, tz: tzinfo = timezone.utc) -> M
     reason = why(entry)
     if reason:
         lines.append(f"<i>Why: {h(clip(reason, 300))}</i>")
+    if entry.note:
+        lines.append(f"<i>⏳ {h(clip(entry.note, 300))}</i>")
     return Message("\n".join(lines), list(entry.delivery_ids), disable_preview=False)
 
 
@@ -177,6 +180,8 @@ def digest_line(entry: Entry, other_themes: Sequence[str], titles: Mapping[str, 
         line += f" · <i>also reported by {h(clip(', '.join(also), 150))}</i>"
     if other_themes:
         line += " · also in " + esc(", ".join(titles.get(t, t) for t in other_themes))
+    if entry.note:
+        line += f" · <i>{h(clip(entry.note, 200))}</i>"
     return line
 
 

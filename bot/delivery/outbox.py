@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, case, literal, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -28,6 +28,7 @@ from bot.storage.schema import deliveries, destinations
 log = logging.getLogger(__name__)
 
 REMOVED_FROM_CONFIG = "removed from deliveries.yaml"
+DELAYED = "delayed: "      # the note of an alert that went into the digest instead
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,9 @@ def requeue(conn: Connection, ids: Sequence[int], next_attempt_at: datetime,
     values: dict[str, Any] = {"status": "queued", "next_attempt_at": next_attempt_at,
                               "lease_owner": None, "lease_until": None}
     if error is not None:
-        values["error"] = error[:500]
+        # a row moved into the digest keeps its "delayed: ..." note for the reader
+        values["error"] = case((deliveries.c.error.like(f"{DELAYED}%"), deliveries.c.error),
+                               else_=literal(error[:500]))
     if not count_attempt:
         # a flood wait is Telegram's pacing, not a failure of this message
         values["attempts"] = deliveries.c.attempts - 1
@@ -260,6 +263,53 @@ def release_owner(conn: Connection, owner: str) -> int:
         deliveries.c.status == "sending", deliveries.c.lease_owner == owner).values(
         status="queued", lease_owner=None, lease_until=None,
         attempts=deliveries.c.attempts - 1)).rowcount or 0
+
+
+def demote_stale_alerts(conn: Connection, older_than: datetime, now: datetime) -> int:
+    """Alerts still queued since before `older_than` (an outage of Telegram or the network)
+    go into the destination's next digest with a "delayed: ..." note instead of out as a
+    stale instant alert. A destination without a digest still gets them, late, as alerts
+    carrying the note. Returns the rows moved or noted."""
+    rows = conn.execute(
+        select(deliveries.c.id, deliveries.c.hit_id, deliveries.c.destination_id, deliveries.c.created_at,
+               deliveries.c.error, destinations.c.digest)
+        .join(destinations, destinations.c.id == deliveries.c.destination_id)
+        .where(deliveries.c.kind == "alert", deliveries.c.status == "queued",
+               deliveries.c.created_at < older_than, destinations.c.active.is_(True),
+               or_(deliveries.c.error.is_(None), ~deliveries.c.error.like(f"{DELAYED}%")))).all()
+    for r in rows:
+        note = f"{DELAYED}queued {r.created_at:%d %b %H:%M} UTC, not deliverable as an alert"
+        if r.error:
+            note += f" ({r.error})"
+        note = note[:500]
+        if (r.digest or "off") == "off":
+            conn.execute(update(deliveries).where(deliveries.c.id == r.id).values(error=note))
+            continue
+        key = f"digest:hit:{r.hit_id}"
+        existing = conn.execute(select(deliveries.c.id, deliveries.c.status).where(
+            deliveries.c.destination_id == r.destination_id, deliveries.c.dedupe_key == key)).first()
+        if existing is None:
+            conn.execute(update(deliveries).where(deliveries.c.id == r.id).values(
+                kind="digest", dedupe_key=key, error=note, attempts=0, next_attempt_at=now,
+                lease_owner=None, lease_until=None))
+        else:
+            # an alerts: both destination has the hit in its digest already: note it there
+            conn.execute(update(deliveries).where(deliveries.c.id == r.id).values(
+                status="skipped", error=f"{note}; in the digest", lease_owner=None, lease_until=None))
+            if existing.status == "queued":
+                conn.execute(update(deliveries).where(deliveries.c.id == existing.id).values(error=note))
+    if rows:
+        log.warning("alerts=%d queued since before %s go into the digest as delayed", len(rows),
+                    f"{older_than:%Y-%m-%d %H:%M}")
+    return len(rows)
+
+
+def delayed_notes(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
+    """delivery id -> its "delayed: ..." note, for the rows that carry one."""
+    if not ids:
+        return {}
+    return {r.id: r.error for r in conn.execute(select(deliveries.c.id, deliveries.c.error).where(
+        deliveries.c.id.in_(list(ids)), deliveries.c.error.like(f"{DELAYED}%")))}
 
 
 def queued_digest_rows(conn: Connection, dest_id: int, since: datetime | None = None) -> list[Any]:
@@ -299,4 +349,4 @@ def move_destination(conn: Connection, dest_id: int, new_chat: int | str) -> int
 __all__ = ["NewHit", "queue_for_hits", "sync_config_destinations", "deactivate", "kinds_for",
            "dedupe_key", "chat_key", "find_destination", "claim", "mark_sent", "mark_failed",
            "requeue", "recover_stale", "release_owner", "due_alerts", "alert_queue", "queued_digest_rows",
-           "move_destination"]
+           "move_destination", "demote_stale_alerts", "delayed_notes", "DELAYED"]

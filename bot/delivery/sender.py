@@ -54,6 +54,11 @@ log = logging.getLogger(__name__)
 
 
 RULE_CACHE = timedelta(minutes=10)
+# A temporary failure (network, 5xx) is retried forever, at most this many seconds apart.
+MAX_BACKOFF = 600.0
+# An alert still queued this long after it was queued goes into the digest instead
+# (deliveries.yaml `telegram.stale_after`).
+STALE_AFTER = timedelta(hours=24)
 
 
 def utcnow() -> datetime:
@@ -168,7 +173,7 @@ class FloodLimiter:
 class SendReport:
     messages: int = 0            # messages Telegram accepted
     sent: int = 0                # delivery rows marked sent
-    failed: int = 0              # rows given up on (BadRequest, too many attempts)
+    failed: int = 0              # rows refused for good (a 400 that is not a migration)
     retrying: int = 0            # transient errors, still queued
     flood_waits: int = 0
     deactivated: list[str] = field(default_factory=list)
@@ -191,7 +196,7 @@ class Sender:
                  clock: Callable[[], datetime] = utcnow,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  limits: FloodLimits = FloodLimits(), per_theme: int = 8,
-                 max_attempts: int = 8, max_backoff: float = 900.0,
+                 max_backoff: float = MAX_BACKOFF, stale_after: timedelta | None = STALE_AFTER,
                  lease: timedelta = leases.DEFAULT_LEASE,
                  lease_clock: Callable[[], datetime] = leases.wall_clock, digests: bool = True,
                  alerts: bool = True, weights: Mapping[str, float] | None = None):
@@ -203,7 +208,7 @@ class Sender:
         self.default_tz, self.admin_ids = default_tz, frozenset(admin_ids)
         self.clock, self.sleep = clock, sleep
         self.limiter = FloodLimiter(limits)
-        self.per_theme, self.max_attempts, self.max_backoff = per_theme, max_attempts, max_backoff
+        self.per_theme, self.max_backoff, self.stale_after = per_theme, max_backoff, stale_after
         self.owner = f"sender-{uuid.uuid4().hex[:8]}"
         self.lease, self.lease_clock, self.digests, self.alerts = lease, lease_clock, digests, alerts
         self.report = SendReport()
@@ -223,6 +228,14 @@ class Sender:
         kw.setdefault("admin_ids", settings.admin_ids)
         kw.setdefault("default_tz", settings.timezone)
         return cls(engine, transport, **kw)
+
+    @staticmethod
+    def stale_after_of(deliveries_cfg: Any) -> timedelta:
+        """deliveries.yaml `telegram.stale_after` (24h when there is no file)."""
+        from bot.config.durations import parse_duration
+
+        value = getattr(getattr(deliveries_cfg, "telegram", None), "stale_after", None)
+        return parse_duration(value) if value else STALE_AFTER
 
     def __repr__(self) -> str:
         return f"Sender(owner={self.owner}, transport={self.transport.kind})"
@@ -245,6 +258,8 @@ class Sender:
         started = self.clock()
         with self.engine.begin() as conn:
             leases.recover_deliveries(conn, lease_now=self.lease_clock(), requeue_at=started)
+            if self.stale_after is not None and self.alerts:
+                outbox.demote_stale_alerts(conn, started - self.stale_after, started)
             if not self._seeded:
                 self._seed_limiter(conn, started)
         while True:
@@ -427,12 +442,11 @@ class Sender:
         return "sent"
 
     def _backoff(self, ids: list[int], attempt: int, now: datetime, error: str) -> str:
+        """A temporary failure: retried forever, with capped backoff. Only a permanent answer
+        (403, a 400 that is not a migration) fails a delivery; an alert that stays queued too
+        long moves into the digest (outbox.demote_stale_alerts)."""
+        delay = min(self.max_backoff, 2.0 ** min(attempt, 30))
         with self.engine.begin() as conn:
-            if attempt >= self.max_attempts:
-                outbox.mark_failed(conn, ids, f"gave up after {attempt} attempts: {error}")
-                self.report.failed += len(ids)
-                return "failed"
-            delay = min(self.max_backoff, 2.0 ** attempt)
             outbox.requeue(conn, ids, now + timedelta(seconds=delay), error)
         log.info("send failed rows=%s attempt=%d retry_in=%.0fs error=%s", ids, attempt, delay, error)
         return "retry"
@@ -498,7 +512,7 @@ class Sender:
                 retry = datetime.fromtimestamp(self.limiter.ready_at(dest.chat_id, self.clock().timestamp()),
                                                timezone.utc)
                 if outcome == "retry":
-                    retry = max(retry, self.clock() + timedelta(seconds=min(self.max_backoff, 2.0 ** (tries + 1))))
+                    retry = max(retry, self.clock() + timedelta(seconds=min(self.max_backoff, 2.0 ** min(tries + 1, 30))))
                 self._digest_retry = retry if self._digest_retry is None else min(self._digest_retry, retry)
                 break
         if complete:

@@ -268,6 +268,7 @@ class Daemon:
         sender = Sender.from_settings(self.engine, self.settings, themes=config.themes, source_names=names,
                                       weights={s.id: s.weight for s in config.sources.sources},
                                       default_tz=self.settings.schedule_tz(config.deliveries),
+                                      stale_after=Sender.stale_after_of(config.deliveries),
                                       clock=self.clock, sleep=self.clock.sleep, stream=self.console,
                                       lease=timedelta(seconds=self.lease_ttl), alerts="deliver" in self.duties,
                                       digests=self._leading.is_set())
