@@ -16,8 +16,9 @@ first message goes out; a row is claimed by bumping `attempts` (compare-and-set,
 processes never send the same row), then marked sent or failed. A crash leaves rows queued
 and the next run sends exactly those. A row is marked `sent` after the server accepted the
 message: a crash in between sends that one message again (at least once, never lost).
-Permanent failures (5xx) are `failed` and not retried; temporary ones stay queued for the
-next run, up to MAX_RUNS runs.
+Permanent failures (5xx) are `failed` and not retried; temporary ones (4xx, a server down or
+unreachable) stay queued and are retried by every later `send_due`, whatever the week, with a
+backoff between runs capped at RETRY_CAP: a temporary failure never becomes a permanent one.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from bot.storage.schema import email_sends
 
 log = logging.getLogger(__name__)
 
-MAX_RUNS = 5                 # runs that may try one recipient before it is marked failed
+RETRY_CAP = timedelta(minutes=10)    # the longest wait between runs retrying queued recipients
 
 
 # ---- reports -----------------------------------------------------------------------------
@@ -102,6 +103,8 @@ class WeeklyEmail:
         self.max_per_theme = max_per_theme
         self.catch_up = catch_up
         self.unsubscribe_url = unsubscribe_url
+        self._retry_at: datetime | None = None
+        self._retry_wait = timedelta(0)
         weekly = deliveries_cfg.email.weekly
         self.tz = ZoneInfo(weekly.timezone or getattr(settings, "timezone", None) or deliveries_cfg.timezone)
         self.builder = DigestBuilder(engine, self.catalog, self.tz, self.source_names, max_per_theme,
@@ -172,10 +175,28 @@ class WeeklyEmail:
 
     async def send_due(self) -> EmailReport:
         """Send the due week's digest of every list to every recipient not yet served."""
-        week = self.due_week()
-        if week is None or not self.enabled:
+        if not self.enabled:
             return EmailReport()
-        return await self.send_week(week)
+        now = self.clock()
+        week = self.due_week(now)
+        retry = [w for w in self._weeks_with_queued() if w != week]
+        if retry and self._retry_at is not None and now < self._retry_at:
+            retry = []                     # backing off: the server failed us recently
+        report = EmailReport()
+        for w in sorted(retry) + ([week] if week else []):
+            report.lists.extend((await self.send_week(w)).lists)
+        if report.ok:
+            self._retry_at, self._retry_wait = None, timedelta(0)
+        elif retry or week:
+            self._retry_wait = min(RETRY_CAP, max(timedelta(minutes=1), self._retry_wait * 2))
+            self._retry_at = now + self._retry_wait
+        return report
+
+    def _weeks_with_queued(self) -> list[str]:
+        """Weeks whose digest still waits for a recipient after a temporary failure."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(email_sends.c.week).where(email_sends.c.status == "queued")
+                                     .distinct()).scalars())
 
     async def send_now(self, list_name: str | None = None, week: str | None = None) -> EmailReport:
         """Send the last complete week (or `week`) now, to whoever has not had it."""
@@ -230,7 +251,7 @@ class WeeklyEmail:
             self._record(row_id, result, msg["Message-ID"], attempts + 1)
             if result.status == "sent":
                 lr.sent.append(recipient)
-            elif result.status == "permanent" or attempts + 1 >= MAX_RUNS:
+            elif result.status == "permanent":
                 lr.failed[recipient] = result.error or "failed"
             else:
                 lr.deferred[recipient] = result.error or "temporary failure"
@@ -256,7 +277,7 @@ class WeeklyEmail:
         for r in rows:
             if r.status == "sent":
                 lr.already_sent.append(r.recipient)
-            elif r.status == "queued" and r.attempts < MAX_RUNS:
+            elif r.status == "queued":
                 pending.append((r.id, r.recipient, r.attempts))
         return pending
 
@@ -271,7 +292,7 @@ class WeeklyEmail:
     def _record(self, row_id: int, result: SendResult, message_id: str | None, attempts: int) -> None:
         if result.status == "sent":
             values = {"status": "sent", "sent_at": self.clock(), "message_id": message_id, "error": None}
-        elif result.status == "permanent" or attempts >= MAX_RUNS:
+        elif result.status == "permanent":
             values = {"status": "failed", "error": result.error}
         else:
             values = {"status": "queued", "error": result.error}

@@ -460,3 +460,23 @@ def test_cli_preview_names_never_collide(db, tmp_path, given):
     assert "Boat with 40 people" in text and "<html" not in text.lower()
     assert f"wrote {html_path} and {text_path}" in res.output
     assert sorted(p.name for p in out.parent.iterdir()) == sorted({html_path.name, text_path.name})
+
+
+async def test_temporary_failures_never_become_permanent_and_outlive_the_catch_up(server, db, tmp_path):
+    """Six runs of 421s leave the recipient queued (no run limit); days later, past the
+    catch-up window of its week, `send_due` still delivers it."""
+    from datetime import timedelta
+    await server.start()
+    server.handler.rcpt["ana@example.org"] = ["421 4.7.0 Try again later"] * 24
+    w = weekly(db, tmp_path, f"smtp://127.0.0.1:{server.port}", lists=LISTS)
+    for run in range(6):
+        w.clock = lambda run=run: NOW + timedelta(hours=run)
+        report = await w.send_due()
+        assert not report.ok and "421" in report.lists[0].deferred["ana@example.org"]
+    assert rows(db)["ana@example.org"][0] == "queued"
+    w.clock = lambda: NOW + timedelta(days=5)                 # past the catch-up: no week is due
+    assert w.due_week() is None
+    report = await w.send_due()
+    assert report.ok and report.lists[0].sent == ["ana@example.org"]
+    assert rows(db)["ana@example.org"][0] == "sent"
+    assert [r.rcpt_tos for r in server.handler.received] == [["bilal@example.org"], ["ana@example.org"]]
