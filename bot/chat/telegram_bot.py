@@ -21,7 +21,7 @@ from bot.delivery import sender as _sender  # noqa: F401  (sets PTB's timedelta 
 from bot.chat import telegram_tools as tools
 from bot.delivery.digest import load_entries, theme_titles
 from bot.delivery.format import MAX_LEN, clip, digest_line, h, tg_len
-from bot.delivery.outbox import add_destination, chat_key, find_destination
+from bot.delivery.outbox import add_destination, chat_key, find_destination, migrated_config_chats, migration_advice
 from bot.storage.schema import deliveries, destinations, hits, items, sources as sources_table
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -472,6 +472,7 @@ class TelegramBot:
             bad = conn.execute(select(sources_table).where(sources_table.c.status == "failing")
                                .order_by(sources_table.c.failing_since)).all()
         votes = tools.precision_lines(self.engine, self.clock())
+        votes = self._migrated_chat_lines() + votes
         if not bad:
             return tools.fit(["All sources are healthy."] + ([""] + votes if votes else []))
         lines = [f"<b>{len(bad)} failing sources</b>"]
@@ -481,6 +482,12 @@ class TelegramBot:
                          f"{h(clip(s.last_error, 120))}")
         # Votes first when the list is long: cut from the end, the failing list loses its tail.
         return tools.fit(lines[:1] + votes + ([""] if votes else []) + lines[1:], keep=1 + len(votes))
+
+    def _migrated_chat_lines(self) -> list[str]:
+        """deliveries.yaml entries that still name a group Telegram upgraded to a supergroup."""
+        with self.engine.connect() as conn:
+            found = migrated_config_chats(conn, getattr(self.config, "deliveries", None))
+        return [f"🔁 {h(migration_advice(chat, new))}" for chat, new in found]
 
     @safe
     async def cmd_report(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:

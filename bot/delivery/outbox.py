@@ -148,6 +148,13 @@ def sync_config_destinations(conn: Connection, deliveries_cfg: Any, now: datetim
         if isinstance(chat.chat, str):
             values["chat_type"] = "channel"
         row = find_destination(conn, chat.chat, chat.thread)
+        moved = _migrated_destination(conn, chat.chat, chat.thread, row)
+        if moved is not None:
+            # Telegram upgraded the group: the entry's old id lives on under the new one
+            # until someone edits the file (`newsbot check` and /health say which entry)
+            row = moved
+            values.pop("chat_id")
+            values.pop("chat_type", None)
         if row is None:
             added = add_destination(conn, **values, active=True, created_at=now)
             if added is not None:
@@ -167,6 +174,43 @@ def sync_config_destinations(conn: Connection, deliveries_cfg: Any, now: datetim
             deactivate(conn, dest_id, REMOVED_FROM_CONFIG, now)
             counts["deactivated"] += 1
     return counts
+
+
+MIGRATED_TO = "migrated to "    # inactive_reason of a group's row left behind by its upgrade
+
+
+def _migrated_destination(conn: Connection, chat: int | str, thread_id: int | None, row: Any) -> Any:
+    """The destination that followed `chat` to a supergroup, when `chat` (no row, or a row
+    left behind by the upgrade) is a group Telegram upgraded; else None."""
+    if row is not None and (row.active or not (row.inactive_reason or "").startswith(MIGRATED_TO)):
+        return None
+    cond = destinations.c.thread_id.is_(None) if thread_id is None else destinations.c.thread_id == thread_id
+    moved = conn.execute(select(destinations).where(destinations.c.migrated_from == chat_key(chat), cond)
+                         .order_by(destinations.c.id)).first()
+    if moved is None and row is not None:
+        # recorded before `migrated_from` existed: the left-behind row names the new id
+        moved = find_destination(conn, row.inactive_reason[len(MIGRATED_TO):], thread_id)
+    return moved
+
+
+def migrated_config_chats(conn: Connection, deliveries_cfg: Any) -> list[tuple[Any, str]]:
+    """deliveries.yaml chats that still name a group Telegram upgraded to a supergroup:
+    (the chat entry, its new id). Alerts follow the new id anyway; the file should say it."""
+    chats = tuple(getattr(getattr(deliveries_cfg, "telegram", None), "chats", ()) or ())
+    out = []
+    for chat in chats:
+        row = find_destination(conn, chat.chat, chat.thread)
+        moved = _migrated_destination(conn, chat.chat, chat.thread, row)
+        if moved is not None:
+            out.append((chat, moved.chat_id))
+    return out
+
+
+def migration_advice(chat: Any, new_chat: str) -> str:
+    name = f" ({chat.name})" if getattr(chat, "name", None) else ""
+    return (f"deliveries.yaml: telegram chat {chat.chat}{name} was upgraded by Telegram to the "
+            f"supergroup {new_chat}; alerts follow it, but change `chat: {chat.chat}` to "
+            f"`chat: {new_chat}` in that entry")
 
 
 def deactivate(conn: Connection, dest_id: int, reason: str, now: datetime) -> int:
@@ -328,8 +372,12 @@ def move_destination(conn: Connection, dest_id: int, new_chat: int | str) -> int
     other = find_destination(conn, new_chat, row.thread_id)
     if other is None or other.id == dest_id:
         conn.execute(update(destinations).where(destinations.c.id == dest_id)
-                     .values(chat_id=chat_key(new_chat), chat_type="supergroup"))
+                     .values(chat_id=chat_key(new_chat), chat_type="supergroup",
+                             migrated_from=row.migrated_from or row.chat_id))
         return dest_id
+    if other.migrated_from is None:
+        conn.execute(update(destinations).where(destinations.c.id == other.id)
+                     .values(migrated_from=row.chat_id))
     pending = conn.execute(select(deliveries.c.id, deliveries.c.dedupe_key).where(
         deliveries.c.destination_id == dest_id, deliveries.c.status.in_(("queued", "sending")))).all()
     taken = set(conn.execute(select(deliveries.c.dedupe_key).where(
@@ -342,11 +390,11 @@ def move_destination(conn: Connection, dest_id: int, new_chat: int | str) -> int
             conn.execute(update(deliveries).where(deliveries.c.id == rid).values(
                 destination_id=other.id))
     conn.execute(update(destinations).where(destinations.c.id == dest_id).values(
-        active=False, inactive_reason=f"migrated to {new_chat}"))
+        active=False, inactive_reason=f"{MIGRATED_TO}{new_chat}"))
     return other.id
 
 
 __all__ = ["NewHit", "queue_for_hits", "sync_config_destinations", "deactivate", "kinds_for",
            "dedupe_key", "chat_key", "find_destination", "claim", "mark_sent", "mark_failed",
            "requeue", "recover_stale", "release_owner", "due_alerts", "alert_queue", "queued_digest_rows",
-           "move_destination", "demote_stale_alerts", "delayed_notes", "DELAYED"]
+           "move_destination", "migrated_config_chats", "migration_advice", "MIGRATED_TO", "demote_stale_alerts", "delayed_notes", "DELAYED"]

@@ -151,6 +151,9 @@ destinations = Table(
     Column("inactive_reason", Text),
     Column("last_digest_at", UTC),
     Column("created_at", UTC, nullable=False),
+    # the chat id this destination had before Telegram upgraded its group to a supergroup
+    # (migrate_to_chat_id): deliveries.yaml may still name the old id. Migration 0008.
+    Column("migrated_from", String(64)),
     UniqueConstraint("chat_id", "thread_id", name="uq_destinations_chat_thread"),
 )
 # The constraint above lets a chat without a thread in twice (NULLs are distinct to it);
