@@ -301,10 +301,13 @@ def recover_stale(conn: Connection, now: datetime) -> int:
     return n
 
 
-def release_owner(conn: Connection, owner: str) -> int:
-    """A sender stopping cleanly gives back what it claimed but did not send."""
-    return conn.execute(update(deliveries).where(
-        deliveries.c.status == "sending", deliveries.c.lease_owner == owner).values(
+def release_owner(conn: Connection, owner: str, ids: Sequence[int] | None = None) -> int:
+    """A sender stopping cleanly gives back what it claimed but did not send (only `ids`
+    when given: its other sends may be in flight)."""
+    cond = [deliveries.c.status == "sending", deliveries.c.lease_owner == owner]
+    if ids is not None:
+        cond.append(deliveries.c.id.in_(list(ids)))
+    return conn.execute(update(deliveries).where(*cond).values(
         status="queued", lease_owner=None, lease_until=None,
         attempts=deliveries.c.attempts - 1)).rowcount or 0
 
