@@ -23,6 +23,7 @@ from sqlalchemy import Connection, case, literal, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from bot.storage.notify import notify_outbox
 from bot.storage.schema import deliveries, destinations
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,8 @@ def queue_for_hits(conn: Connection, hits: Iterable[NewHit], now: datetime) -> i
         # one statement per row so a duplicate key only skips that row; counted by RETURNING,
         # as an INSERT's rowcount is -1 on PostgreSQL (SQLAlchemy adds RETURNING id itself)
         inserted += len(conn.execute(_insert_ignore(conn, deliveries, ["destination_id", "dedupe_key"]).values(**row).returning(deliveries.c.id)).all())
+    if inserted:
+        notify_outbox(conn)     # senders in other processes wake when this commits
     log.debug("queued deliveries=%d hits=%d destinations=%d", inserted, len(hits), len(dests))
     return inserted
 
