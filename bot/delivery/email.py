@@ -40,7 +40,7 @@ from bot.delivery.email_render import WeeklyDigest, build_message, render
 from bot.config.smtp import parse_smtp_url
 from bot.delivery.email_send import SendResult, SmtpSender, SmtpUnavailable
 from bot.errors import NewsbotError
-from bot.storage.schema import email_sends
+from bot.storage.schema import email_lists, email_sends
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ class ListReport:
     already_sent: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)      # permanent, not retried
     deferred: dict[str, str] = field(default_factory=dict)    # temporary, next run retries
+    skipped: str = ""                                         # why the week was not sent at all
 
     @property
     def ok(self) -> bool:
@@ -104,6 +105,7 @@ class WeeklyEmail:
         self.catch_up = catch_up
         self.unsubscribe_url = unsubscribe_url
         self._retry_at: datetime | None = None
+        self._skipped: dict[tuple[str, str], str] = {}     # (list, week) not sent, and why
         self._retry_wait = timedelta(0)
         weekly = deliveries_cfg.email.weekly
         self.tz = ZoneInfo(weekly.timezone or getattr(settings, "timezone", None) or deliveries_cfg.timezone)
@@ -184,7 +186,7 @@ class WeeklyEmail:
             retry = []                     # backing off: the server failed us recently
         report = EmailReport()
         for w in sorted(retry) + ([week] if week else []):
-            report.lists.extend((await self.send_week(w)).lists)
+            report.lists.extend((await self.send_week(w, scheduled=True)).lists)
         if report.ok:
             self._retry_at, self._retry_wait = None, timedelta(0)
         elif retry or week:
@@ -204,7 +206,11 @@ class WeeklyEmail:
         parse_week(week)
         return await self.send_week(week, [self.list_named(list_name)] if list_name else None)
 
-    async def send_week(self, week: str, lists: list[EmailList] | None = None) -> EmailReport:
+    async def send_week(self, week: str, lists: list[EmailList] | None = None, *,
+                        scheduled: bool = False) -> EmailReport:
+        """Send `week` to every list (or `lists`). A week nothing matched is not sent (unless
+        the list says `send_empty: true`); `scheduled` (the daemon's send) also skips a week
+        that ended before the list was first seen (`record_lists`)."""
         if not self.enabled:
             raise NewsbotError("email is off: set SMTP_URL and EMAIL_FROM")
         config = parse_smtp_url(self.settings.smtp_url)
@@ -216,13 +222,13 @@ class WeeklyEmail:
                 lr = ListReport(lst.name, week)
                 report.lists.append(lr)
                 try:
-                    await self._send_list(smtp, lst, week, lr)
+                    await self._send_list(smtp, lst, week, lr, scheduled)
                 except SmtpUnavailable as exc:
                     log.error("email list=%s week=%s: %s; the rest waits for the next run", lst.name, week, exc)
                     for later in todo[i + 1:]:
                         report.lists.append(ListReport(later.name, week,
-                                                       deferred={r: str(exc) for r in later.to}))
-                    for r in lst.to:
+                                                       deferred={r: str(exc) for _n, r in later.recipients}))
+                    for _n, r in lst.recipients:
                         if r not in lr.sent and r not in lr.already_sent and r not in lr.failed:
                             lr.deferred.setdefault(r, str(exc))
                     break
@@ -230,18 +236,38 @@ class WeeklyEmail:
                  sum(len(r.failed) for r in report.lists), sum(len(r.deferred) for r in report.lists))
         return report
 
-    async def _send_list(self, smtp: SmtpSender, lst: EmailList, week: str, lr: ListReport) -> None:
+    async def _send_list(self, smtp: SmtpSender, lst: EmailList, week: str, lr: ListReport,
+                         scheduled: bool = False) -> None:
         now = self.clock()
+        started = self._started(lst, week)
+        if (lst.name, week) in self._skipped and not started:
+            lr.skipped = self._skipped[(lst.name, week)]
+            return
+        if not started and scheduled and self._before_list(lst, week):
+            lr.skipped = self._skipped[(lst.name, week)] = "the week ended before the list was in deliveries.yaml"
+            return
+        digest = None
+        if not started:
+            digest, html, text = self.render(lst, week)
+            if digest.stories == 0 and not lst.send_empty:
+                lr.skipped = "no stories this week (send_empty: true sends it anyway)"
+                if scheduled:     # the daemon looks again every hour: decide once
+                    self._skipped[(lst.name, week)] = lr.skipped
+                log.info("email list=%s week=%s: no stories, not sent", lst.name, week)
+                return
         pending = self._queue(lst, week, now, lr)
         if not pending:
             return
-        digest, html, text = self.render(lst, week)
+        if digest is None:
+            digest, html, text = self.render(lst, week)
         lr.stories = digest.stories
+        names = {addr.lower(): name for name, addr in lst.recipients}
         for row_id, recipient, attempts in pending:
             if not self._claim(row_id, attempts):
                 continue                   # another process took it
             msg = build_message(digest, html, text, email_from=self.settings.email_from,
-                                recipient=recipient, now=self.clock(), unsubscribe_url=self.unsubscribe_url)
+                                recipient=recipient, now=self.clock(), unsubscribe_url=self.unsubscribe_url,
+                                recipient_name=names.get(recipient.lower(), ""))
             try:
                 result = await smtp.send(msg, recipient, sender=_addr(self.settings.email_from))
             except SmtpUnavailable as exc:
@@ -261,7 +287,7 @@ class WeeklyEmail:
         with self.engine.begin() as conn:
             known = {r.recipient: r for r in conn.execute(
                 select(email_sends).where(email_sends.c.list_name == lst.name, email_sends.c.week == week))}
-        for recipient in lst.to:
+        for _name, recipient in lst.recipients:
             if recipient in known:
                 continue
             try:
@@ -281,6 +307,18 @@ class WeeklyEmail:
                 pending.append((r.id, r.recipient, r.attempts))
         return pending
 
+    def _started(self, lst: EmailList, week: str) -> bool:
+        """Has a run queued this list's week already (it is then finished, whatever)?"""
+        with self.engine.connect() as conn:
+            return conn.execute(select(email_sends.c.id).where(
+                email_sends.c.list_name == lst.name, email_sends.c.week == week).limit(1)).first() is not None
+
+    def _before_list(self, lst: EmailList, week: str) -> bool:
+        """Did `week` end before the list was first seen? (Unknown lists: no.)"""
+        with self.engine.connect() as conn:
+            seen = conn.execute(select(email_lists.c.first_seen_at).where(email_lists.c.name == lst.name)).scalar()
+        return seen is not None and week_bounds(week, self.tz)[1] <= seen
+
     def _claim(self, row_id: int, attempts: int) -> bool:
         with self.engine.begin() as conn:
             res = conn.execute(update(email_sends)
@@ -298,6 +336,23 @@ class WeeklyEmail:
             values = {"status": "queued", "error": result.error}
         with self.engine.begin() as conn:
             conn.execute(update(email_sends).where(email_sends.c.id == row_id).values(**values))
+
+
+def record_lists(engine: Engine, deliveries_cfg: DeliveriesFile, now: datetime) -> int:
+    """Remember when each email list of deliveries.yaml was first seen (the daemon calls this
+    at start and on every reload); returns how many are new."""
+    new = 0
+    with engine.begin() as conn:
+        known = set(conn.execute(select(email_lists.c.name)).scalars())
+        for lst in deliveries_cfg.email.weekly.lists:
+            if lst.name not in known:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(email_lists).values(name=lst.name, first_seen_at=now))
+                    new += 1
+                except IntegrityError:
+                    pass                   # recorded by another process meanwhile
+    return new
 
 
 def _addr(email_from: str | None) -> str:

@@ -285,6 +285,9 @@ class Daemon:
         with self.engine.begin() as conn:
             serialize(conn, "destinations")   # several processes start at once on PostgreSQL
             counts = sync_config_destinations(conn, config.deliveries, self.clock.now())
+        from bot.delivery.email import record_lists
+
+        record_lists(self.engine, config.deliveries, self.clock.now())
         if any(counts.values()):
             log.info("destinations from deliveries.yaml %s",
                      " ".join(f"{k}={v}" for k, v in sorted(counts.items())))

@@ -184,6 +184,14 @@ deliveries = Table(
     Index("ix_deliveries_status_next", "status", "next_attempt_at"),
 )
 
+# When newsbot first saw each email list of deliveries.yaml: no digest goes out for a week
+# that ended before then (a list added today does not get last week). Migration 0008.
+email_lists = Table(
+    "email_lists", metadata,
+    Column("name", String(100), primary_key=True),
+    Column("first_seen_at", UTC, nullable=False),
+)
+
 email_sends = Table(
     "email_sends", metadata,
     Column("id", Integer, primary_key=True),
