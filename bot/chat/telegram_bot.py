@@ -418,30 +418,25 @@ class TelegramBot:
             return "Usage: /addsource URL (an http or https address)"
         from bot.config.sources_edit import add_source
         from bot.errors import NewsbotError
-        try:
-            found, n = await self._probe(url)
-            sid = add_source(self.settings.config_dir, found)
-        except NewsbotError as exc:
-            return f"Not added: {h(clip(str(exc), 300))}"
-        return f"Added <code>{h(sid)}</code> ({n} items now). It is polled from the next cycle."
-
-    async def _probe(self, url: str) -> tuple[str, int]:
-        """Fetch once and parse; follows a feed link of an HTML page. Returns (feed URL, items)."""
-        from bot.ingest.fetch import Fetcher, FetchPolicy
-        from bot.parse import parse_document
+        from bot.ingest.fetch import FetchPolicy
+        from bot.ingest.probe import probe
 
         defaults = getattr(getattr(self.config, "sources", None), "defaults", None)
         policy = (FetchPolicy.from_config(defaults, allow_private=self.settings.allow_private_networks)
                   if defaults is not None else FetchPolicy(allow_private=self.settings.allow_private_networks))
-        async with Fetcher(policy) as fetcher:
-            result = await fetcher.fetch(url)
-            parsed = parse_document(result.body, url=result.url, content_type=result.headers.get("content-type"))
-            if not parsed.items and parsed.discovered_url:
-                url = parsed.discovered_url
-                result = await fetcher.fetch(url)
-                parsed = parse_document(result.body, url=result.url, content_type=result.headers.get("content-type"),
-                                        kind="feed")
-        return url, len(parsed.items)
+        try:
+            found = await probe(url, policy)
+            sid = add_source(self.settings.config_dir, found.feed_url,
+                             page_url=url if found.discovered else None, known_feeds=self._discovered_feeds())
+        except NewsbotError as exc:
+            return f"Not added: {h(clip(str(exc), 300))}"
+        return f"Added <code>{h(sid)}</code> ({found.items} items now). It is polled from the next cycle."
+
+    def _discovered_feeds(self) -> dict[str, str]:
+        """source id -> the feed its page led to (sources.feed_url), to refuse adding it twice."""
+        with self.engine.connect() as conn:
+            return {r.id: r.feed_url for r in conn.execute(
+                select(sources_table.c.id, sources_table.c.feed_url).where(sources_table.c.feed_url.is_not(None)))}
 
     async def _edit(self, update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str,
                     fn: Callable[..., Any], done: str, *extra: Any) -> str:
