@@ -23,7 +23,7 @@ from bot.chat import telegram_tools as tools
 from bot.config.snapshot import ConfigSnapshot
 from bot.delivery.digest import load_entries, theme_titles
 from bot.delivery.format import MAX_LEN, Entry, clip, digest_line, h, tg_len
-from bot.delivery.outbox import add_destination, chat_key, find_destination
+from bot.delivery.outbox import add_destination, chat_key, find_destination, migrated_config_chats, migration_advice
 from bot.ingest.fetch import FetchPolicy
 from bot.storage import repo
 from bot.storage.schema import deliveries, destinations, hits, items, sources as sources_table
@@ -470,27 +470,21 @@ class TelegramBot:
             return "Usage: /addsource URL (an http or https address)"
         from bot.config.sources_edit import add_source
         from bot.errors import NewsbotError
+        from bot.ingest.probe import probe
+
         try:
-            found, n = await self._probe(url)
-            sid = add_source(self.settings.config_dir, found)
+            found = await probe(url, self._policy())
+            sid = add_source(self.settings.config_dir, found.feed_url,
+                             page_url=url if found.discovered else None, known_feeds=self._discovered_feeds())
         except NewsbotError as exc:
             return f"Not added: {h(clip(str(exc), 300))}"
-        return f"Added <code>{h(sid)}</code> ({n} items now). It is polled from the next cycle."
+        return f"Added <code>{h(sid)}</code> ({found.items} items now). It is polled from the next cycle."
 
-    async def _probe(self, url: str) -> tuple[str, int]:
-        """Fetch once and parse; follows a feed link of an HTML page. Returns (feed URL, items)."""
-        from bot.ingest.fetch import Fetcher
-        from bot.parse import parse_document
-
-        async with Fetcher(self._policy()) as fetcher:
-            result = await fetcher.fetch(url)
-            parsed = parse_document(result.body, url=result.url, content_type=result.headers.get("content-type"))
-            if not parsed.items and parsed.discovered_url:
-                url = parsed.discovered_url
-                result = await fetcher.fetch(url)
-                parsed = parse_document(result.body, url=result.url, content_type=result.headers.get("content-type"),
-                                        kind="feed")
-        return url, len(parsed.items)
+    def _discovered_feeds(self) -> dict[str, str]:
+        """source id -> the feed its page led to (sources.feed_url), to refuse adding it twice."""
+        with self.engine.connect() as conn:
+            return {r.id: r.feed_url for r in conn.execute(
+                select(sources_table.c.id, sources_table.c.feed_url).where(sources_table.c.feed_url.is_not(None)))}
 
     async def _edit(self, update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str,
                     fn: Callable[..., Any], done: str, *extra: Any) -> str:
@@ -521,6 +515,7 @@ class TelegramBot:
             bad = conn.execute(select(sources_table).where(sources_table.c.status == "failing", repo.configured())
                                .order_by(sources_table.c.failing_since)).all()
         votes = tools.precision_lines(self.engine, self.clock())
+        votes = self._migrated_chat_lines() + votes
         if not bad:
             return tools.fit(["All sources are healthy."] + ([""] + votes if votes else []))
         lines = [f"<b>{len(bad)} failing sources</b>"]
@@ -530,6 +525,12 @@ class TelegramBot:
                          f"{h(clip(s.last_error, 120))}")
         # Votes first when the list is long: cut from the end, the failing list loses its tail.
         return tools.fit(lines[:1] + votes + ([""] if votes else []) + lines[1:], keep=1 + len(votes))
+
+    def _migrated_chat_lines(self) -> list[str]:
+        """deliveries.yaml entries that still name a group Telegram upgraded to a supergroup."""
+        with self.engine.connect() as conn:
+            found = migrated_config_chats(conn, getattr(self.config, "deliveries", None))
+        return [f"🔁 {h(migration_advice(chat, new))}" for chat, new in found]
 
     @safe
     async def cmd_report(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:

@@ -23,9 +23,12 @@ def collect_problems(app: App) -> tuple[list[Problem], list[str]]:
     notices: list[str] = []
     for loader in (load_sources, load_themes, load_deliveries):
         try:
-            loader(app.config_dir)
+            loaded = loader(app.config_dir)
         except ConfigError as exc:
             problems.extend(exc.problems)
+        else:
+            if loader is load_deliveries:
+                notices.extend(migrated_chat_notices(app, loaded))
     if not (app.config_dir / RULES_DIR).is_dir():
         notices.append(f"{RULES_DIR}/ is absent: no themes, so nothing matches")
     if not (app.config_dir / DELIVERIES_FILE).exists():
@@ -37,6 +40,27 @@ def collect_problems(app: App) -> tuple[list[Problem], list[str]]:
     if not s.smtp_url:
         notices.append("SMTP_URL is not set: the weekly email is off")
     return problems, notices
+
+
+def migrated_chat_notices(app: App, deliveries_cfg: object) -> list[str]:
+    """deliveries.yaml entries naming a group Telegram has since upgraded (read from the
+    database, when there is one: `check` never creates it)."""
+    from pathlib import Path
+
+    url = app.settings.database_url
+    if not getattr(getattr(deliveries_cfg, "telegram", None), "chats", ()):
+        return []
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if not path or path == ":memory:" or not Path(path).exists():
+            return []
+    try:
+        from bot.delivery.outbox import migrated_config_chats, migration_advice
+
+        with app.engine.connect() as conn:
+            return [migration_advice(chat, new) for chat, new in migrated_config_chats(conn, deliveries_cfg)]
+    except Exception:  # noqa: BLE001 - an unreachable database is for `newsbot db` to report
+        return []
 
 
 @click.command()

@@ -6,6 +6,7 @@ prints a summary and exits 3 when some sends failed."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from datetime import datetime, timezone
 
@@ -55,6 +56,15 @@ def _dry_run(app: App, themes, names, tz, show) -> dict:  # noqa: ANN001
     return counts
 
 
+def _stop(sig: int, task: "asyncio.Task | None", stopped: list[str]) -> None:
+    import logging
+
+    stopped.append(signal.Signals(sig).name)
+    logging.getLogger(__name__).warning("%s: finishing the sends in flight, then stopping", stopped[-1])
+    if task is not None:
+        task.cancel()
+
+
 @click.command()
 @click.option("--once", is_flag=True, help="Send what is due now and exit (the daemon is `newsbot run`).")
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; send and mark nothing.")
@@ -82,12 +92,29 @@ def deliver(app: App, once: bool, dry_run: bool, wait_retries: int, verbose: boo
 
     from bot.delivery.sender import Sender
 
+    stopped: list[str] = []
+
     async def go():  # noqa: ANN202
-        async with Sender.from_settings(app.engine, app.settings, themes=themes, source_names=names,
-                                        default_tz=tz, weights=app.source_weights()) as sender:
-            return await sender.run_once(wait_retries=wait_retries > 0, max_wait=float(wait_retries))
+        # SIGTERM/SIGINT cancel the run: the sends in flight finish and are marked, the
+        # rest is given back to the queue (Sender.__aexit__), then the command exits 3.
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, _stop, sig, task, stopped)
+        sender = Sender.from_settings(app.engine, app.settings, themes=themes, source_names=names,
+                                      default_tz=tz, weights=app.source_weights(),
+                                      stale_after=Sender.stale_after_of(deliveries_cfg))
+        try:
+            async with sender:
+                return await sender.run_once(wait_retries=wait_retries > 0, max_wait=float(wait_retries))
+        except asyncio.CancelledError:
+            if not stopped:
+                raise
+            return sender.report
 
     report = asyncio.run(go())
+    if stopped:
+        click.echo(f"stopped by {stopped[0]}: the sends in flight were recorded, the rest stays queued",
+                   err=True)
     summary = {"messages": report.messages, "sent": report.sent, "failed": report.failed,
                "retrying": report.retrying, "flood_waits": report.flood_waits,
                "deactivated": report.deactivated, "digests": report.digests,
@@ -96,7 +123,7 @@ def deliver(app: App, once: bool, dry_run: bool, wait_retries: int, verbose: boo
         echo_json(summary)
     else:
         click.echo(" ".join(f"{k}={v}" for k, v in summary.items()), err=True)
-    sys.exit(EXIT_PARTIAL if report.had_failures else EXIT_OK)
+    sys.exit(EXIT_PARTIAL if report.had_failures or stopped else EXIT_OK)
 
 
 def register(group: click.Group) -> None:

@@ -1,4 +1,4 @@
-"""`newsbot sources list|health|add|remove|import|export`: the source list and its health.
+"""`newsbot sources list|health|add|remove|enable|disable|import|export`: the source list and its health.
 
 Reads sources.yaml and the per-source state in the database; edits go through
 bot.config.sources_edit (round-trip, validated before writing)."""
@@ -151,30 +151,115 @@ def _edit(fn, *args: Any, **kwargs: Any) -> Any:
 @click.option("--tags", default="", help="Comma-separated labels, e.g. ngo,europe.")
 @click.option("--name", help="Display name.")
 @click.option("--type", "type_", type=click.Choice(["auto", "feed", "html"]), default=None,
-              help="auto (default) finds the feed of a page; html needs selectors added by hand.")
+              help="auto (default) finds the feed of a page; html scrapes a page with the selectors below.")
 @click.option("--language", help="Two-letter code of the items' language (default: detected).")
+@click.option("--item", "sel_item", metavar="CSS", help="--type html: the selector of one item on the page.")
+@click.option("--title", "sel_title", metavar="CSS", help="--type html: the title, within an item.")
+@click.option("--link", "sel_link", metavar="CSS", help="--type html: the link (an <a>, or CSS@attr), within an item.")
+@click.option("--date", "sel_date", metavar="CSS", help="--type html: the date, within an item (optional).")
+@click.option("--summary", "sel_summary", metavar="CSS", help="--type html: the summary, within an item (optional).")
+@click.option("--no-check", is_flag=True, help="Add without fetching the URL first.")
 @pass_app
 @handle_errors
 def add_cmd(app: App, url: str, source_id: str | None, tags: str, name: str | None,
-            type_: str | None, language: str | None) -> None:
-    """Add a feed to sources.yaml, keeping its comments and order."""
+            type_: str | None, language: str | None, sel_item: str | None, sel_title: str | None,
+            sel_link: str | None, sel_date: str | None, sel_summary: str | None, no_check: bool) -> None:
+    """Add a source to sources.yaml, keeping its comments and order. The URL is fetched first
+    and must give items (a page is followed to its feed), as /addsource does."""
     from bot.config.sources_edit import add_source
 
-    sid = _edit(add_source, app.config_dir, url, source_id=source_id, name=name, tags=tags,
-                type_=type_, language=language)
-    click.echo(f"added {sid}: {url}")
+    html = _selectors(type_, sel_item, sel_title, sel_link, sel_date, sel_summary)
+    target, page = url, None
+    if not no_check:
+        found = _probe(app, url, html)
+        if found.discovered and type_ in (None, "auto"):
+            target, page = found.feed_url, url
+        click.echo(f"{found.feed_url}: {found.items} items" +
+                   (f" (the feed of {url})" if found.discovered else "") +
+                   "".join(f"\n  - {t}" for t in found.titles), err=True)
+    sid = _edit(add_source, app.config_dir, target, source_id=source_id, name=name, tags=tags,
+                type_=type_, language=language, html=html, page_url=page,
+                known_feeds=_discovered_feeds(app, app.sources(), quiet=True))
+    click.echo(f"added {sid}: {target}")
+
+
+def _selectors(type_: str | None, *values: str | None) -> dict[str, str] | None:
+    names = ("item", "title", "link", "date", "summary")
+    given = {k: v for k, v in zip(names, values) if v}
+    if type_ != "html":
+        if given:
+            raise click.UsageError(f"--{next(iter(given))} is for --type html")
+        return None
+    missing = [f"--{k}" for k in ("item", "title", "link") if k not in given]
+    if missing:
+        raise click.UsageError(f"--type html needs {', '.join(missing)} (CSS selectors)")
+    return given
+
+
+def _probe(app: App, url: str, html: dict[str, str] | None):  # noqa: ANN202
+    """Fetch the URL once (bot.ingest.probe); a URL that gives no item is exit 1."""
+    import asyncio
+
+    from bot.config.sources import HtmlSelectors
+    from bot.ingest.fetch import FetchPolicy
+    from bot.ingest.probe import ProbeError, probe
+
+    policy = FetchPolicy.from_config(app.sources().defaults, allow_private=app.settings.allow_private_networks)
+    try:
+        return asyncio.run(probe(url, policy, selectors=HtmlSelectors(**html) if html else None))
+    except ProbeError as exc:
+        click.echo(f"Error: not added: {exc} (--no-check adds it anyway)", err=True)
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _each(app: App, ids: tuple[str, ...], fn, done: str, *extra: Any) -> None:  # noqa: ANN001
+    """Apply an edit to several ids: every known id is done, unknown ones are reported (exit 1)."""
+    from bot.config.sources_edit import SourceEditError
+
+    failed = False
+    for sid in ids:
+        try:
+            fn(app.config_dir, sid, *extra)
+        except SourceEditError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            failed = True
+            continue
+        click.echo(f"{done} {sid}")
+    if failed:
+        sys.exit(EXIT_PROBLEMS)
 
 
 @sources.command("remove")
-@click.argument("source_id", metavar="ID")
+@click.argument("source_ids", metavar="ID...", nargs=-1, required=True)
 @pass_app
 @handle_errors
-def remove_cmd(app: App, source_id: str) -> None:
-    """Remove a source from sources.yaml (its stored items stay)."""
+def remove_cmd(app: App, source_ids: tuple[str, ...]) -> None:
+    """Remove sources from sources.yaml (their stored items stay)."""
     from bot.config.sources_edit import remove_source
 
-    _edit(remove_source, app.config_dir, source_id)
-    click.echo(f"removed {source_id}")
+    _each(app, source_ids, remove_source, "removed")
+
+
+@sources.command("enable")
+@click.argument("source_ids", metavar="ID...", nargs=-1, required=True)
+@pass_app
+@handle_errors
+def enable_cmd(app: App, source_ids: tuple[str, ...]) -> None:
+    """Poll these sources again (removes `enabled: false`)."""
+    from bot.config.sources_edit import set_enabled
+
+    _each(app, source_ids, set_enabled, "enabled", True)
+
+
+@sources.command("disable")
+@click.argument("source_ids", metavar="ID...", nargs=-1, required=True)
+@pass_app
+@handle_errors
+def disable_cmd(app: App, source_ids: tuple[str, ...]) -> None:
+    """Stop polling these sources (`enabled: false`; they stay in the file)."""
+    from bot.config.sources_edit import set_enabled
+
+    _each(app, source_ids, set_enabled, "disabled", False)
 
 
 @sources.command("import")
@@ -207,7 +292,7 @@ def export_cmd(app: App) -> None:
     click.echo(export_opml(config, feed_urls=_discovered_feeds(app, config)), nl=False)
 
 
-def _discovered_feeds(app: App, config: Any) -> dict[str, str]:
+def _discovered_feeds(app: App, config: Any, quiet: bool = False) -> dict[str, str]:
     """Feed URL found by `type: auto` per source id, from the database; only for a state row
     of the source's current URL. Without a readable database the configured URLs are exported."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -219,7 +304,8 @@ def _discovered_feeds(app: App, config: Any) -> dict[str, str]:
         with app.engine.connect() as conn:
             states = repo.source_states(conn, [s.id for s in config.sources])
     except (NewsbotError, SQLAlchemyError, OSError) as exc:
-        click.echo(f"Notice: database not read ({exc}); exporting the configured URLs", err=True)
+        if not quiet:
+            click.echo(f"Notice: database not read ({exc}); exporting the configured URLs", err=True)
         return {}
     return {s.id: st.feed_url for s in config.sources
             if (st := states.get(s.id)) is not None and st.feed_url and st.url == s.url}

@@ -11,9 +11,9 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import AfterValidator, Field, PrivateAttr, field_validator
 
 from bot.config.fields import Strict, language_problem
 from bot.config.layout import RULES_DIR, theme_slugs
@@ -94,22 +94,77 @@ class TelegramChat(Filters):
     _tz = field_validator("timezone")(_check_tz)
 
 
+def _check_duration(v: str) -> str:
+    """A duration the daemon can parse (`180d`, `12w`); kept as written for `retention_of`."""
+    from bot.config.durations import parse_duration
+
+    try:
+        parse_duration(v)
+    except ValueError:
+        raise ValueError("expected a duration such as 30m, 1h or 7d") from None
+    return v
+
+
 class Telegram(Strict):
     chats: tuple[TelegramChat, ...] = ()
+    # an alert still unsent this long after it was queued (an outage) goes into the next
+    # digest with a "delayed" note instead of out as a stale instant alert
+    stale_after: str = "24h"
+
+    _stale = field_validator("stale_after")(_check_duration)
+
+
+def parse_recipient(text: str) -> tuple[str, str]:
+    """`zoe@example.org` or `Zoë Ü <zoe@example.org>` (RFC 5322 name-addr, as mail clients
+    copy it) -> (display name, address). Raises ValueError saying what is wrong."""
+    from email.headerregistry import Address
+    from email.utils import parseaddr
+
+    text = text.strip()
+    name, addr = parseaddr(text)
+    bracketed = "<" in text or ">" in text
+    if bracketed and not re.fullmatch(r"[^<>]*<[^<>]+>", text):
+        raise ValueError(f"not an email address: {text!r} (write Name <address@example.org>)")
+    if not bracketed and addr != text:
+        addr = ""
+    if not addr or not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", addr):
+        raise ValueError(f"not an email address: {text!r}")
+    try:
+        Address(display_name=name, addr_spec=addr)
+    except (ValueError, IndexError) as exc:
+        raise ValueError(f"not an email address: {text!r} ({exc})") from None
+    return name, addr
+
+
+def _check_recipient(text: str) -> str:
+    parse_recipient(text)
+    return text
+
+
+Recipient = Annotated[str, AfterValidator(_check_recipient)]   # checked one by one: placed at its line
 
 
 class EmailList(Filters):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    to: tuple[str, ...]
+    to: tuple[Recipient, ...]
     title: str | None = None
+    send_empty: bool = False       # also send a week in which nothing matched
 
     @field_validator("to")
     @classmethod
     def _addresses(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for addr in v:
-            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", addr):
-                raise ValueError(f"not an email address: {addr!r}")
+        seen: set[str] = set()
+        for text in v:
+            _name, addr = parse_recipient(text)
+            if addr.lower() in seen:
+                raise ValueError(f"{addr} is listed twice")
+            seen.add(addr.lower())
         return v
+
+    @property
+    def recipients(self) -> list[tuple[str, str]]:
+        """(display name, address) of every recipient, as written."""
+        return [parse_recipient(text) for text in self.to]
 
 
 class Weekly(Strict):
@@ -124,17 +179,6 @@ class Weekly(Strict):
 
 class Email(Strict):
     weekly: Weekly = Weekly()
-
-
-def _check_duration(v: str) -> str:
-    """A duration the daemon can parse (`180d`, `12w`); kept as written for `retention_of`."""
-    from bot.config.durations import parse_duration
-
-    try:
-        parse_duration(v)
-    except ValueError:
-        raise ValueError("expected a duration such as 30m, 1h or 7d") from None
-    return v
 
 
 class Storage(Strict):

@@ -188,7 +188,7 @@ class _Document:
 
 
 def _entry(source_id: str, url: str, name: str | None, tags: Sequence[str], type_: str | None,
-           language: str | None) -> CommentedMap:
+           language: str | None, html: Mapping[str, str] | None = None) -> CommentedMap:
     entry = CommentedMap()
     entry["id"] = source_id
     if name:
@@ -202,6 +202,8 @@ def _entry(source_id: str, url: str, name: str | None, tags: Sequence[str], type
         entry["tags"] = seq
     if language:
         entry["language"] = language
+    if html:
+        entry["html"] = CommentedMap((k, v) for k, v in html.items() if v)
     return entry
 
 
@@ -217,19 +219,27 @@ def _parse_tags(tags: Iterable[str] | str | None) -> list[str]:
 
 def add_source(config_dir: Path, url: str, *, source_id: str | None = None, name: str | None = None,
                tags: Iterable[str] | str | None = None, type_: str | None = None,
-               language: str | None = None) -> str:
-    """Append a source; returns its id. Refuses a URL already present or a taken id."""
+               language: str | None = None, html: Mapping[str, str] | None = None,
+               page_url: str | None = None, known_feeds: Mapping[str, str] | None = None) -> str:
+    """Append a source; returns its id. Refuses a URL already present or a taken id; also
+    when `url` is a feed discovered on `page_url` and that page is configured, or when `url`
+    is the feed a configured page led to (`known_feeds`: source id -> discovered feed URL)."""
     doc = _Document(config_dir)
     url = url.strip()
     key = url_key(url)
     for existing in doc.config.sources:
         if url_key(existing.url) == key:
             raise SourceEditError(f"{url} is already in sources.yaml as {existing.id!r}")
+        if page_url and url_key(existing.url) == url_key(page_url):
+            raise SourceEditError(f"{page_url} is already in sources.yaml as {existing.id!r} (its feed is {url})")
+        feed = (known_feeds or {}).get(existing.id)
+        if feed and url_key(feed) == key:
+            raise SourceEditError(f"{url} is already polled as the feed of {existing.id!r} ({existing.url})")
     taken = {s.id for s in doc.config.sources}
     if source_id is not None and source_id in taken:
         raise SourceEditError(f"id {source_id!r} is already used in sources.yaml")
     sid = source_id or suggest_id(url, taken, name)
-    doc.seq.append(_entry(sid, url, name, _parse_tags(tags), type_, language))
+    doc.seq.append(_entry(sid, url, name, _parse_tags(tags), type_, language, html))
     doc.save()
     return sid
 

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, select
 from bot.config.schedule import read_schedule
 from bot.stories import ranking
 from bot.delivery.format import Entry
+from bot.delivery.outbox import delayed_notes
 from bot.stories.feedback import hit_votes, rule_votes
 from bot.storage.schema import deliveries, hits, items
 from bot.stories.grouping import story_members
@@ -100,6 +101,7 @@ def load_entries(conn: Connection, rows: Sequence[tuple[int, int]],
     story_sources = story_members(conn, (r.story_id for r in found))
     updates = (_updates(conn, destination_id, {r.story_id for r in found if r.story_id is not None})
                if destination_id is not None else {})
+    notes = delayed_notes(conn, [d for ids in by_hit.values() for d in ids if d])
     entries = []
     for r in found:
         also: list[str] = []
@@ -117,7 +119,8 @@ def load_entries(conn: Connection, rows: Sequence[tuple[int, int]],
             published=r.published_at or r.first_seen_at,
             countries=_country_names(r.countries or []), summary=r.summary or "",
             explanations=r.explanations or [], rules=r.rules or [], also=also,
-            delivery_ids=by_hit[r.id], source_ids=ids, update=updates.get(r.story_id)))
+            delivery_ids=by_hit[r.id], source_ids=ids, update=updates.get(r.story_id),
+            note=next((notes[d] for d in by_hit[r.id] if d in notes), "")))
     entries.sort(key=lambda e: e.hit_id)
     return entries
 

@@ -16,8 +16,9 @@ first message goes out; a row is claimed by bumping `attempts` (compare-and-set,
 processes never send the same row), then marked sent or failed. A crash leaves rows queued
 and the next run sends exactly those. A row is marked `sent` after the server accepted the
 message: a crash in between sends that one message again (at least once, never lost).
-Permanent failures (5xx) are `failed` and not retried; temporary ones stay queued for the
-next run, up to MAX_RUNS runs.
+Permanent failures (5xx) are `failed` and not retried; temporary ones (4xx, a server down or
+unreachable) stay queued and are retried by every later `send_due`, whatever the week, with a
+backoff between runs capped at RETRY_CAP: a temporary failure never becomes a permanent one.
 """
 
 from __future__ import annotations
@@ -39,11 +40,11 @@ from bot.delivery.email_render import WeeklyDigest, build_message, render
 from bot.config.smtp import parse_smtp_url
 from bot.delivery.email_send import SendResult, SmtpSender, SmtpUnavailable
 from bot.errors import NewsbotError
-from bot.storage.schema import email_sends
+from bot.storage.schema import email_lists, email_sends
 
 log = logging.getLogger(__name__)
 
-MAX_RUNS = 5                 # runs that may try one recipient before it is marked failed
+RETRY_CAP = timedelta(minutes=10)    # the longest wait between runs retrying queued recipients
 
 
 # ---- reports -----------------------------------------------------------------------------
@@ -57,6 +58,7 @@ class ListReport:
     already_sent: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)      # permanent, not retried
     deferred: dict[str, str] = field(default_factory=dict)    # temporary, next run retries
+    skipped: str = ""                                         # why the week was not sent at all
 
     @property
     def ok(self) -> bool:
@@ -102,6 +104,9 @@ class WeeklyEmail:
         self.max_per_theme = max_per_theme
         self.catch_up = catch_up
         self.unsubscribe_url = unsubscribe_url
+        self._retry_at: datetime | None = None
+        self._skipped: dict[tuple[str, str], str] = {}     # (list, week) not sent, and why
+        self._retry_wait = timedelta(0)
         weekly = deliveries_cfg.email.weekly
         self.tz = ZoneInfo(weekly.timezone or getattr(settings, "timezone", None) or deliveries_cfg.timezone)
         self.builder = DigestBuilder(engine, self.catalog, self.tz, self.source_names, max_per_theme,
@@ -172,10 +177,28 @@ class WeeklyEmail:
 
     async def send_due(self) -> EmailReport:
         """Send the due week's digest of every list to every recipient not yet served."""
-        week = self.due_week()
-        if week is None or not self.enabled:
+        if not self.enabled:
             return EmailReport()
-        return await self.send_week(week)
+        now = self.clock()
+        week = self.due_week(now)
+        retry = [w for w in self._weeks_with_queued() if w != week]
+        if retry and self._retry_at is not None and now < self._retry_at:
+            retry = []                     # backing off: the server failed us recently
+        report = EmailReport()
+        for w in sorted(retry) + ([week] if week else []):
+            report.lists.extend((await self.send_week(w, scheduled=True)).lists)
+        if report.ok:
+            self._retry_at, self._retry_wait = None, timedelta(0)
+        elif retry or week:
+            self._retry_wait = min(RETRY_CAP, max(timedelta(minutes=1), self._retry_wait * 2))
+            self._retry_at = now + self._retry_wait
+        return report
+
+    def _weeks_with_queued(self) -> list[str]:
+        """Weeks whose digest still waits for a recipient after a temporary failure."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(email_sends.c.week).where(email_sends.c.status == "queued")
+                                     .distinct()).scalars())
 
     async def send_now(self, list_name: str | None = None, week: str | None = None) -> EmailReport:
         """Send the last complete week (or `week`) now, to whoever has not had it."""
@@ -183,7 +206,11 @@ class WeeklyEmail:
         parse_week(week)
         return await self.send_week(week, [self.list_named(list_name)] if list_name else None)
 
-    async def send_week(self, week: str, lists: list[EmailList] | None = None) -> EmailReport:
+    async def send_week(self, week: str, lists: list[EmailList] | None = None, *,
+                        scheduled: bool = False) -> EmailReport:
+        """Send `week` to every list (or `lists`). A week nothing matched is not sent (unless
+        the list says `send_empty: true`); `scheduled` (the daemon's send) also skips a week
+        that ended before the list was first seen (`record_lists`)."""
         if not self.enabled:
             raise NewsbotError("email is off: set SMTP_URL and EMAIL_FROM")
         config = parse_smtp_url(self.settings.smtp_url)
@@ -195,13 +222,13 @@ class WeeklyEmail:
                 lr = ListReport(lst.name, week)
                 report.lists.append(lr)
                 try:
-                    await self._send_list(smtp, lst, week, lr)
+                    await self._send_list(smtp, lst, week, lr, scheduled)
                 except SmtpUnavailable as exc:
                     log.error("email list=%s week=%s: %s; the rest waits for the next run", lst.name, week, exc)
                     for later in todo[i + 1:]:
                         report.lists.append(ListReport(later.name, week,
-                                                       deferred={r: str(exc) for r in later.to}))
-                    for r in lst.to:
+                                                       deferred={r: str(exc) for _n, r in later.recipients}))
+                    for _n, r in lst.recipients:
                         if r not in lr.sent and r not in lr.already_sent and r not in lr.failed:
                             lr.deferred.setdefault(r, str(exc))
                     break
@@ -209,18 +236,38 @@ class WeeklyEmail:
                  sum(len(r.failed) for r in report.lists), sum(len(r.deferred) for r in report.lists))
         return report
 
-    async def _send_list(self, smtp: SmtpSender, lst: EmailList, week: str, lr: ListReport) -> None:
+    async def _send_list(self, smtp: SmtpSender, lst: EmailList, week: str, lr: ListReport,
+                         scheduled: bool = False) -> None:
         now = self.clock()
+        started = self._started(lst, week)
+        if scheduled and (lst.name, week) in self._skipped and not started:   # decided once for the daemon
+            lr.skipped = self._skipped[(lst.name, week)]
+            return
+        if not started and scheduled and self._before_list(lst, week):
+            lr.skipped = self._skipped[(lst.name, week)] = "the week ended before the list was in deliveries.yaml"
+            return
+        digest = None
+        if not started:
+            digest, html, text = self.render(lst, week)
+            if digest.stories == 0 and not lst.send_empty:
+                lr.skipped = "no stories this week (send_empty: true sends it anyway)"
+                if scheduled:     # the daemon looks again every hour: decide once
+                    self._skipped[(lst.name, week)] = lr.skipped
+                log.info("email list=%s week=%s: no stories, not sent", lst.name, week)
+                return
         pending = self._queue(lst, week, now, lr)
         if not pending:
             return
-        digest, html, text = self.render(lst, week)
+        if digest is None:
+            digest, html, text = self.render(lst, week)
         lr.stories = digest.stories
+        names = {addr.lower(): name for name, addr in lst.recipients}
         for row_id, recipient, attempts in pending:
             if not self._claim(row_id, attempts):
                 continue                   # another process took it
             msg = build_message(digest, html, text, email_from=self.settings.email_from,
-                                recipient=recipient, now=self.clock(), unsubscribe_url=self.unsubscribe_url)
+                                recipient=recipient, now=self.clock(), unsubscribe_url=self.unsubscribe_url,
+                                recipient_name=names.get(recipient.lower(), ""))
             try:
                 result = await smtp.send(msg, recipient, sender=_addr(self.settings.email_from))
             except SmtpUnavailable as exc:
@@ -230,7 +277,7 @@ class WeeklyEmail:
             self._record(row_id, result, msg["Message-ID"], attempts + 1)
             if result.status == "sent":
                 lr.sent.append(recipient)
-            elif result.status == "permanent" or attempts + 1 >= MAX_RUNS:
+            elif result.status == "permanent":
                 lr.failed[recipient] = result.error or "failed"
             else:
                 lr.deferred[recipient] = result.error or "temporary failure"
@@ -240,7 +287,7 @@ class WeeklyEmail:
         with self.engine.begin() as conn:
             known = {r.recipient: r for r in conn.execute(
                 select(email_sends).where(email_sends.c.list_name == lst.name, email_sends.c.week == week))}
-        for recipient in lst.to:
+        for _name, recipient in lst.recipients:
             if recipient in known:
                 continue
             try:
@@ -256,9 +303,21 @@ class WeeklyEmail:
         for r in rows:
             if r.status == "sent":
                 lr.already_sent.append(r.recipient)
-            elif r.status == "queued" and r.attempts < MAX_RUNS:
+            elif r.status == "queued":
                 pending.append((r.id, r.recipient, r.attempts))
         return pending
+
+    def _started(self, lst: EmailList, week: str) -> bool:
+        """Has a run queued this list's week already (it is then finished, whatever)?"""
+        with self.engine.connect() as conn:
+            return conn.execute(select(email_sends.c.id).where(
+                email_sends.c.list_name == lst.name, email_sends.c.week == week).limit(1)).first() is not None
+
+    def _before_list(self, lst: EmailList, week: str) -> bool:
+        """Did `week` end before the list was first seen? (Unknown lists: no.)"""
+        with self.engine.connect() as conn:
+            seen = conn.execute(select(email_lists.c.first_seen_at).where(email_lists.c.name == lst.name)).scalar()
+        return seen is not None and week_bounds(week, self.tz)[1] <= seen
 
     def _claim(self, row_id: int, attempts: int) -> bool:
         with self.engine.begin() as conn:
@@ -271,12 +330,29 @@ class WeeklyEmail:
     def _record(self, row_id: int, result: SendResult, message_id: str | None, attempts: int) -> None:
         if result.status == "sent":
             values = {"status": "sent", "sent_at": self.clock(), "message_id": message_id, "error": None}
-        elif result.status == "permanent" or attempts >= MAX_RUNS:
+        elif result.status == "permanent":
             values = {"status": "failed", "error": result.error}
         else:
             values = {"status": "queued", "error": result.error}
         with self.engine.begin() as conn:
             conn.execute(update(email_sends).where(email_sends.c.id == row_id).values(**values))
+
+
+def record_lists(engine: Engine, deliveries_cfg: DeliveriesFile, now: datetime) -> int:
+    """Remember when each email list of deliveries.yaml was first seen (the daemon calls this
+    at start and on every reload); returns how many are new."""
+    new = 0
+    with engine.begin() as conn:
+        known = set(conn.execute(select(email_lists.c.name)).scalars())
+        for lst in deliveries_cfg.email.weekly.lists:
+            if lst.name not in known:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(email_lists).values(name=lst.name, first_seen_at=now))
+                    new += 1
+                except IntegrityError:
+                    pass                   # recorded by another process meanwhile
+    return new
 
 
 def _addr(email_from: str | None) -> str:

@@ -127,6 +127,10 @@ def _in_list(lst: EmailList, theme: str, language: str | None, regions: Iterable
     return True
 
 
+def _story_key(r: Mapping) -> Any:
+    return r["story_id"] if r["story_id"] is not None else ("item", r["item_id"])
+
+
 class DigestBuilder:
     """Builds WeeklyDigest values from the database for any list and week."""
 
@@ -163,14 +167,29 @@ class DigestBuilder:
 
     def _sections(self, rows: list[Mapping], story_sources: dict[int, list[str]], week_end: datetime,
                   votes: Mapping[int, tuple[int, int]], rules: dict[str, tuple[int, int]]) -> list[ThemeSection]:
+        # A story appears once: under its first theme (in section order), naming the others.
+        def order(slug: str, priority: str) -> tuple:
+            title, prio = self._theme(slug, priority)
+            return (PRIORITY_ORDER.get(prio, 1), title.casefold(), slug)
+
+        themes_of: dict[Any, dict[str, str]] = defaultdict(dict)
+        for r in rows:
+            themes_of[_story_key(r)].setdefault(r["theme"], r["priority"])
+        first = {key: min(th, key=lambda t: order(t, th[t])) for key, th in themes_of.items()}
         by_theme: dict[str, dict[Any, list[Mapping]]] = defaultdict(lambda: defaultdict(list))
         for r in rows:
-            key = r["story_id"] if r["story_id"] is not None else ("item", r["item_id"])
-            by_theme[r["theme"]][key].append(r)
+            key = _story_key(r)
+            if r["theme"] == first[key]:
+                by_theme[r["theme"]][key].append(r)
         sections = []
         for slug, stories in by_theme.items():
             title, priority = self._theme(slug, stories[next(iter(stories))][0]["priority"])
-            entries = [self._entry(group, story_sources, week_end, votes, rules) for group in stories.values()]
+            entries = []
+            for key, group in stories.items():
+                entry = self._entry(group, story_sources, week_end, votes, rules)
+                others = sorted((t for t in themes_of[key] if t != slug), key=lambda t: order(t, themes_of[key][t]))
+                entry.also_in = [self._theme(t, themes_of[key][t])[0] for t in others]
+                entries.append(entry)
             entries.sort(key=lambda e: (-e.score, -(e.published.timestamp() if e.published else 0), -e.item_id))
             sections.append(ThemeSection(slug=slug, title=title, priority=priority,
                                          entries=entries[: self.max_per_theme], stories=len(entries),

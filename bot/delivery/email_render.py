@@ -39,6 +39,11 @@ class DigestEntry:
     why: list[str]                   # one line per rule explanation
     sources: list[str]               # display names of every source reporting the story
     score: float = 0.0
+    also_in: list[str] = field(default_factory=list)   # titles of the story's other themes
+
+    @property
+    def also_in_label(self) -> str:
+        return f"Also in {', '.join(self.also_in)}" if self.also_in else ""
 
     @property
     def date_label(self) -> str:
@@ -137,9 +142,17 @@ class WeeklyDigest:
         return f"{a.day}–{format_date(b, 'd MMM y', locale='en')}"
 
     @property
+    def heading(self) -> str:
+        """'Members: weekly digest 16–22 Nov 2026'; a title that says 'digest' already
+        ('Coalition weekly digest') is not followed by a second one."""
+        if "digest" in self.list_title.casefold():
+            return f"{self.list_title}, {self.period}"
+        return f"{self.list_title}: weekly digest {self.period}"
+
+    @property
     def subject(self) -> str:
         n = self.stories
-        return f"{self.list_title}: weekly digest {self.period} ({n} stor{'y' if n == 1 else 'ies'})"
+        return f"{self.heading} ({n} stor{'y' if n == 1 else 'ies'})"
 
 
 def safe_url(url: str | None) -> str | None:
@@ -215,13 +228,14 @@ MESSAGE_POLICY = email.policy.default.clone(header_factory=_HEADERS)
 
 
 def build_message(digest: WeeklyDigest, html: str, text: str, *, email_from: str, recipient: str,
-                  now: datetime, unsubscribe_url: str | None = None) -> EmailMessage:
-    """One multipart/alternative message (text first, HTML preferred) for one recipient."""
+                  now: datetime, unsubscribe_url: str | None = None, recipient_name: str = "") -> EmailMessage:
+    """One multipart/alternative message (text first, HTML preferred) for one recipient
+    (`recipient` the address, `recipient_name` its display name, if any)."""
     sender = sender_address(email_from, digest.list_title)
     msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["Subject"] = digest.subject
     msg["From"] = sender
-    msg["To"] = recipient
+    msg["To"] = Address(display_name=recipient_name, addr_spec=recipient) if recipient_name else recipient
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = make_msgid(domain=sender.domain)
     msg["List-Id"] = f"{digest.list_title} <{digest.list_name}.{sender.domain}>"

@@ -47,6 +47,7 @@ class Entry:
     source_ids: Sequence[str] = ()    # ids of every source of the story, its own first
     score: float = 0.0                # bot.stories.ranking score (digest.rank_entries); orders a theme
     update: str | None = None         # story already alerted to this chat: what is new ("+2 outlets")
+    note: str = ""                    # "delayed: ..." when an alert could not go out in time
 
 
 @dataclass
@@ -140,6 +141,8 @@ def render_alert(entry: Entry, theme_title: str, tz: tzinfo = timezone.utc) -> M
     reason = why(entry)
     if reason:
         lines.append(f"<i>Why: {h(clip(reason, 300))}</i>")
+    if entry.note:
+        lines.append(f"<i>⏳ {h(clip(entry.note, 300))}</i>")
     return Message("\n".join(lines), list(entry.delivery_ids), disable_preview=False)
 
 
@@ -180,6 +183,8 @@ def digest_line(entry: Entry, other_themes: Sequence[str], titles: Mapping[str, 
         line += f" · <i>also reported by {h(also_line(also))}</i>"
     if other_themes:
         line += " · also in " + esc(", ".join(titles.get(t, t) for t in other_themes))
+    if entry.note:
+        line += f" · <i>{h(clip(entry.note, 200))}</i>"
     return line
 
 

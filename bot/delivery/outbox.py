@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, case, literal, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from bot.storage.notify import notify_outbox
 from bot.storage.schema import deliveries, destinations
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REMOVED_FROM_CONFIG = "removed from deliveries.yaml"
+DELAYED = "delayed: "      # the note of an alert that went into the digest instead
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,8 @@ def queue_for_hits(conn: Connection, hits: Iterable[NewHit], now: datetime) -> i
             row = {**row, "kind": "digest", "dedupe_key": f"digest:hit:{hit_id}"}
             added = len(conn.execute(_insert_ignore(conn, deliveries, ["destination_id", "dedupe_key"]).values(**row).returning(deliveries.c.id)).all())
         inserted += added
+    if inserted:
+        notify_outbox(conn)     # senders in other processes wake when this commits
     log.debug("queued deliveries=%d hits=%d destinations=%d", inserted, len(hits), len(dests))
     return inserted
 
@@ -168,6 +172,13 @@ def sync_config_destinations(conn: Connection, deliveries_cfg: DeliveriesFile, n
         if isinstance(chat.chat, str):
             values["chat_type"] = "channel"
         row = find_destination(conn, chat.chat, chat.thread)
+        moved = _migrated_destination(conn, chat.chat, chat.thread, row)
+        if moved is not None:
+            # Telegram upgraded the group: the entry's old id lives on under the new one
+            # until someone edits the file (`newsbot check` and /health say which entry)
+            row = moved
+            values.pop("chat_id")
+            values.pop("chat_type", None)
         if row is None:
             added = add_destination(conn, **values, active=True, created_at=now)
             if added is not None:
@@ -187,6 +198,43 @@ def sync_config_destinations(conn: Connection, deliveries_cfg: DeliveriesFile, n
             deactivate(conn, dest_id, REMOVED_FROM_CONFIG, now)
             counts["deactivated"] += 1
     return counts
+
+
+MIGRATED_TO = "migrated to "    # inactive_reason of a group's row left behind by its upgrade
+
+
+def _migrated_destination(conn: Connection, chat: int | str, thread_id: int | None, row: Any) -> Any:
+    """The destination that followed `chat` to a supergroup, when `chat` (no row, or a row
+    left behind by the upgrade) is a group Telegram upgraded; else None."""
+    if row is not None and (row.active or not (row.inactive_reason or "").startswith(MIGRATED_TO)):
+        return None
+    cond = destinations.c.thread_id.is_(None) if thread_id is None else destinations.c.thread_id == thread_id
+    moved = conn.execute(select(destinations).where(destinations.c.migrated_from == chat_key(chat), cond)
+                         .order_by(destinations.c.id)).first()
+    if moved is None and row is not None:
+        # recorded before `migrated_from` existed: the left-behind row names the new id
+        moved = find_destination(conn, row.inactive_reason[len(MIGRATED_TO):], thread_id)
+    return moved
+
+
+def migrated_config_chats(conn: Connection, deliveries_cfg: Any) -> list[tuple[Any, str]]:
+    """deliveries.yaml chats that still name a group Telegram upgraded to a supergroup:
+    (the chat entry, its new id). Alerts follow the new id anyway; the file should say it."""
+    chats = tuple(getattr(getattr(deliveries_cfg, "telegram", None), "chats", ()) or ())
+    out = []
+    for chat in chats:
+        row = find_destination(conn, chat.chat, chat.thread)
+        moved = _migrated_destination(conn, chat.chat, chat.thread, row)
+        if moved is not None:
+            out.append((chat, moved.chat_id))
+    return out
+
+
+def migration_advice(chat: Any, new_chat: str) -> str:
+    name = f" ({chat.name})" if getattr(chat, "name", None) else ""
+    return (f"deliveries.yaml: telegram chat {chat.chat}{name} was upgraded by Telegram to the "
+            f"supergroup {new_chat}; alerts follow it, but change `chat: {chat.chat}` to "
+            f"`chat: {new_chat}` in that entry")
 
 
 def deactivate(conn: Connection, dest_id: int, reason: str, now: datetime) -> int:
@@ -244,19 +292,71 @@ def requeue(conn: Connection, ids: Sequence[int], next_attempt_at: datetime,
     values: dict[str, Any] = {"status": "queued", "next_attempt_at": next_attempt_at,
                               "lease_owner": None, "lease_until": None}
     if error is not None:
-        values["error"] = error[:500]
+        # a row moved into the digest keeps its "delayed: ..." note for the reader
+        values["error"] = case((deliveries.c.error.like(f"{DELAYED}%"), deliveries.c.error),
+                               else_=literal(error[:500]))
     if not count_attempt:
         # a flood wait is Telegram's pacing, not a failure of this message
         values["attempts"] = deliveries.c.attempts - 1
     conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(**values))
 
 
-def release_owner(conn: Connection, owner: str) -> int:
-    """A sender stopping cleanly gives back what it claimed but did not send."""
-    return conn.execute(update(deliveries).where(
-        deliveries.c.status == "sending", deliveries.c.lease_owner == owner).values(
+def release_owner(conn: Connection, owner: str, ids: Sequence[int] | None = None) -> int:
+    """A sender stopping cleanly gives back what it claimed but did not send (only `ids`
+    when given: its other sends may be in flight)."""
+    cond = [deliveries.c.status == "sending", deliveries.c.lease_owner == owner]
+    if ids is not None:
+        cond.append(deliveries.c.id.in_(list(ids)))
+    return conn.execute(update(deliveries).where(*cond).values(
         status="queued", lease_owner=None, lease_until=None, sent_at=None,  # it never went out
         attempts=deliveries.c.attempts - 1)).rowcount or 0
+
+
+def demote_stale_alerts(conn: Connection, older_than: datetime, now: datetime) -> int:
+    """Alerts still queued since before `older_than` (an outage of Telegram or the network)
+    go into the destination's next digest with a "delayed: ..." note instead of out as a
+    stale instant alert. A destination without a digest still gets them, late, as alerts
+    carrying the note. Returns the rows moved or noted."""
+    rows = conn.execute(
+        select(deliveries.c.id, deliveries.c.hit_id, deliveries.c.destination_id, deliveries.c.created_at,
+               deliveries.c.error, destinations.c.digest)
+        .join(destinations, destinations.c.id == deliveries.c.destination_id)
+        .where(deliveries.c.kind == "alert", deliveries.c.status == "queued",
+               deliveries.c.created_at < older_than, destinations.c.active.is_(True),
+               or_(deliveries.c.error.is_(None), ~deliveries.c.error.like(f"{DELAYED}%")))).all()
+    for r in rows:
+        note = f"{DELAYED}queued {r.created_at:%d %b %H:%M} UTC, not deliverable as an alert"
+        if r.error:
+            note += f" ({r.error})"
+        note = note[:500]
+        if (r.digest or "off") == "off":
+            conn.execute(update(deliveries).where(deliveries.c.id == r.id).values(error=note))
+            continue
+        key = f"digest:hit:{r.hit_id}"
+        existing = conn.execute(select(deliveries.c.id, deliveries.c.status).where(
+            deliveries.c.destination_id == r.destination_id, deliveries.c.dedupe_key == key)).first()
+        if existing is None:
+            conn.execute(update(deliveries).where(deliveries.c.id == r.id).values(
+                kind="digest", dedupe_key=key, error=note, attempts=0, next_attempt_at=now,
+                lease_owner=None, lease_until=None))
+        else:
+            # an alerts: both destination has the hit in its digest already: note it there
+            conn.execute(update(deliveries).where(deliveries.c.id == r.id).values(
+                status="skipped", error=f"{note}; in the digest", lease_owner=None, lease_until=None))
+            if existing.status == "queued":
+                conn.execute(update(deliveries).where(deliveries.c.id == existing.id).values(error=note))
+    if rows:
+        log.warning("alerts=%d queued since before %s go into the digest as delayed", len(rows),
+                    f"{older_than:%Y-%m-%d %H:%M}")
+    return len(rows)
+
+
+def delayed_notes(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
+    """delivery id -> its "delayed: ..." note, for the rows that carry one."""
+    if not ids:
+        return {}
+    return {r.id: r.error for r in conn.execute(select(deliveries.c.id, deliveries.c.error).where(
+        deliveries.c.id.in_(list(ids)), deliveries.c.error.like(f"{DELAYED}%")))}
 
 
 def queued_digest_rows(conn: Connection, dest_id: int, since: datetime | None = None) -> Sequence[Row]:
@@ -275,8 +375,12 @@ def move_destination(conn: Connection, dest_id: int, new_chat: int | str) -> int
     other = find_destination(conn, new_chat, row.thread_id)
     if other is None or other.id == dest_id:
         conn.execute(update(destinations).where(destinations.c.id == dest_id)
-                     .values(chat_id=chat_key(new_chat), chat_type="supergroup"))
+                     .values(chat_id=chat_key(new_chat), chat_type="supergroup",
+                             migrated_from=row.migrated_from or row.chat_id))
         return dest_id
+    if other.migrated_from is None:
+        conn.execute(update(destinations).where(destinations.c.id == other.id)
+                     .values(migrated_from=row.chat_id))
     pending = conn.execute(select(deliveries.c.id, deliveries.c.dedupe_key).where(
         deliveries.c.destination_id == dest_id, deliveries.c.status.in_(("queued", "sending")))).all()
     taken = set(conn.execute(select(deliveries.c.dedupe_key).where(
@@ -289,11 +393,12 @@ def move_destination(conn: Connection, dest_id: int, new_chat: int | str) -> int
             conn.execute(update(deliveries).where(deliveries.c.id == rid).values(
                 destination_id=other.id))
     conn.execute(update(destinations).where(destinations.c.id == dest_id).values(
-        active=False, inactive_reason=f"migrated to {new_chat}"))
+        active=False, inactive_reason=f"{MIGRATED_TO}{new_chat}"))
     return other.id
 
 
 __all__ = ["NewHit", "queue_for_hits", "sync_config_destinations", "deactivate", "kinds_for",
            "dedupe_key", "chat_key", "find_destination", "mark_sent", "mark_failed",
            "requeue", "release_owner", "due_alerts", "alert_queue", "queued_digest_rows",
-           "move_destination"]
+           "move_destination", "migrated_config_chats", "migration_advice", "MIGRATED_TO", "demote_stale_alerts",
+           "delayed_notes", "DELAYED"]

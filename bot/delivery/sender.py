@@ -50,6 +50,11 @@ log = logging.getLogger(__name__)
 
 
 RULE_CACHE = timedelta(minutes=10)
+# A temporary failure (network, 5xx) is retried forever, at most this many seconds apart.
+MAX_BACKOFF = 600.0
+# An alert still queued this long after it was queued goes into the digest instead
+# (deliveries.yaml `telegram.stale_after`).
+STALE_AFTER = timedelta(hours=24)
 
 
 def utcnow() -> datetime:
@@ -68,7 +73,7 @@ def make_bot(token: str, api_url: str, *, read_timeout: float = 20.0) -> Bot:
     """A PTB Bot against `api_url` (TELEGRAM_API_URL); methods go to {api_url}/bot{token}/..."""
     opt_in_to_ptb_timedeltas()
     api_url = api_url.rstrip("/")
-    request = HTTPXRequest(connection_pool_size=8, connect_timeout=10.0, read_timeout=read_timeout,
+    request = HTTPXRequest(connection_pool_size=32, connect_timeout=10.0, read_timeout=read_timeout,
                            write_timeout=20.0, pool_timeout=5.0)
     return Bot(token, base_url=f"{api_url}/bot", base_file_url=f"{api_url}/file/bot", request=request)
 
@@ -165,6 +170,22 @@ class FloodLimiter:
         while len(self.all_times) > self.limits.global_max:
             self.all_times.popleft()
 
+    def answered(self, chat: str, sent_at: float, answered_at: float) -> None:
+        """A send recorded at `sent_at` was answered at `answered_at`: Telegram counted it
+        somewhere in between, so count it at the answer. The next message into the chat then
+        leaves a full second after Telegram saw this one, however long the request took."""
+        if answered_at <= sent_at:
+            return
+        for times in (self.chat_times[chat], self.all_times):
+            for i in range(len(times) - 1, -1, -1):
+                if times[i] == sent_at:
+                    times[i] = answered_at
+                    if i < len(times) - 1 and times[i + 1] < answered_at:
+                        ordered = sorted(times)
+                        times.clear()
+                        times.extend(ordered)
+                    break
+
     def pause(self, chat: str, until: float) -> None:
         self.paused[chat] = max(self.paused.get(chat, 0.0), until)
 
@@ -173,7 +194,7 @@ class FloodLimiter:
 class SendReport:
     messages: int = 0            # messages Telegram accepted
     sent: int = 0                # delivery rows marked sent
-    failed: int = 0              # rows given up on (BadRequest, too many attempts)
+    failed: int = 0              # rows refused for good (a 400 that is not a migration)
     retrying: int = 0            # transient errors, still queued
     flood_waits: int = 0
     deactivated: list[str] = field(default_factory=list)
@@ -202,6 +223,23 @@ def flood_wait_seconds(value: Any) -> float:
     return min(max(seconds, 0.0), MAX_FLOOD_WAIT)
 
 
+@dataclass
+class _AlertRun:
+    """The alerts one pass holds: per chat, in queue order, and the sends in flight."""
+
+    pending: dict[int, deque] = field(default_factory=lambda: defaultdict(deque))
+    dests: dict[int, Any] = field(default_factory=dict)
+    inflight: dict["asyncio.Future[str]", int] = field(default_factory=dict)
+    sent_at: dict["asyncio.Future[str]", float] = field(default_factory=dict)   # as recorded
+    busy: set[int] = field(default_factory=set)        # chats with a message in flight
+    stopped: set[int] = field(default_factory=set)     # chats that wait for the next pass
+    seen: set[int] = field(default_factory=set)        # row ids reserved this pass
+    more: bool = True                                  # the last reservation found rows
+
+    def in_hand(self) -> int:
+        return sum(len(q) for q in self.pending.values())
+
+
 class Sender:
     def __init__(self, engine: Engine, transport: Any, *, themes: Any = None,
                  source_names: Mapping[str, str] | None = None, default_tz: str | None = None,
@@ -209,10 +247,11 @@ class Sender:
                  clock: Callable[[], datetime] = utcnow,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  limits: FloodLimits = FloodLimits(), per_theme: int = 8,
-                 max_attempts: int = 8, max_backoff: float = 900.0,
+                 max_backoff: float = MAX_BACKOFF, stale_after: timedelta | None = STALE_AFTER,
                  lease: timedelta = leases.DEFAULT_LEASE,
                  lease_clock: Callable[[], datetime] = leases.wall_clock, digests: bool = True,
-                 alerts: bool = True, weights: Mapping[str, float] | None = None):
+                 alerts: bool = True, weights: Mapping[str, float] | None = None,
+                 max_inflight: int = 24, batch: int = 1000):
         self.engine, self.transport = engine, transport
         self.titles = theme_titles(themes)
         self.source_names = dict(source_names or {})
@@ -221,9 +260,10 @@ class Sender:
         self.default_tz, self.admin_ids = default_tz, frozenset(admin_ids)
         self.clock, self.sleep = clock, sleep
         self.limiter = FloodLimiter(limits)
-        self.per_theme, self.max_attempts, self.max_backoff = per_theme, max_attempts, max_backoff
+        self.per_theme, self.max_backoff, self.stale_after = per_theme, max_backoff, stale_after
         self.owner = f"sender-{uuid.uuid4().hex[:8]}"
         self.lease, self.lease_clock, self.digests, self.alerts = lease, lease_clock, digests, alerts
+        self.max_inflight, self.batch = max_inflight, batch
         self.report = SendReport()
         self._seeded = False
         self._digest_retry: datetime | None = None
@@ -241,6 +281,14 @@ class Sender:
         kw.setdefault("admin_ids", settings.admin_ids)
         kw.setdefault("default_tz", settings.timezone)
         return cls(engine, transport, **kw)
+
+    @staticmethod
+    def stale_after_of(deliveries_cfg: Any) -> timedelta:
+        """deliveries.yaml `telegram.stale_after` (24h when there is no file)."""
+        from bot.config.durations import parse_duration
+
+        value = getattr(getattr(deliveries_cfg, "telegram", None), "stale_after", None)
+        return parse_duration(value) if value else STALE_AFTER
 
     def __repr__(self) -> str:
         return f"Sender(owner={self.owner}, transport={self.transport.kind})"
@@ -262,10 +310,13 @@ class Sender:
         self.report = SendReport()
         started = self.clock()
         with self.engine.begin() as conn:
-            leases.recover_deliveries(conn, lease_now=self.lease_clock(), requeue_at=started)
-            if not self._seeded:
+            if not self._seeded:   # before recovering: rows a killed sender left 'sending' count
                 self._seed_limiter(conn, started)
+            leases.recover_deliveries(conn, lease_now=self.lease_clock(), requeue_at=started)
+            if self.stale_after is not None and self.alerts:
+                outbox.demote_stale_alerts(conn, started - self.stale_after, started)
         while True:
+            before = (self.report.messages, self.report.failed, self.report.flood_waits, self.report.digests)
             if self.alerts:
                 await self.send_alerts()
             if self.digests:
@@ -278,6 +329,9 @@ class Sender:
             wait = (nxt - self.clock()).total_seconds()
             if (nxt - started).total_seconds() > max_wait:
                 break
+            idle = before == (self.report.messages, self.report.failed, self.report.flood_waits, self.report.digests)
+            if wait <= 0 and idle:
+                wait = 1.0     # due rows another live sender holds: look again in a second
             if wait > 0:
                 await self.sleep(wait)
         self.report.retrying = self._count_queued_alerts()
@@ -343,27 +397,106 @@ class Sender:
 
     # --- alerts --------------------------------------------------------------------------
     async def send_alerts(self) -> None:
-        while True:
-            with self.engine.begin() as conn:
-                rows = leases.claim_alerts(conn, self.owner, self.clock(), lease=self.lease,
-                                           lease_now=self.lease_clock())
-                dests = {d.id: d for d in conn.execute(select(destinations).where(
-                    destinations.c.id.in_({r.destination_id for r in rows})))}
-            if not rows:
-                return
-            pending: dict[int, deque] = defaultdict(deque)
-            for r in rows:
-                pending[r.destination_id].append(r)
-            while pending:
+        """Send every due alert, to different chats at once within the flood limits.
+
+        One dispatcher picks the chat whose next message may leave first (FloodLimiter: 1/s
+        into one chat, 20/min into a group, 30/s overall), records the send and starts it as a
+        task; at most one message per chat is in flight, so a chat's alerts leave in queue
+        order. Rows are reserved ahead (leases.claim_alerts) whenever fewer than half a batch
+        is in hand, so sending never pauses at a batch boundary. The clock only moves (the
+        dispatcher sleeps) once the sends in flight have answered or the wait is over, so
+        the send times recorded are the times Telegram sees."""
+        run = _AlertRun()
+        try:
+            self._reserve(run, first=True)
+            while run.pending or run.inflight:
+                if run.more and run.in_hand() < self.batch // 2:
+                    self._reserve(run, first=False)
                 now = self.clock().timestamp()
-                dest_id = min(pending, key=lambda d: (self.limiter.ready_at(dests[d].chat_id, now),
-                                                      pending[d][0].id))
-                dest = dests[dest_id]
-                row = pending[dest_id].popleft()
-                outcome = await self._shielded(self._alert(dest, row))
-                if outcome != "sent" or not pending[dest_id]:
-                    # after a failure the chat's later rows wait for the next pass, in order
-                    del pending[dest_id]
+                ready = [d for d, q in run.pending.items() if q and d not in run.busy]
+                if ready and len(run.inflight) < self.max_inflight:
+                    dest_id = min(ready, key=lambda d: (self.limiter.ready_at(run.dests[d].chat_id, now),
+                                                        run.pending[d][0].id))
+                    at = self.limiter.ready_at(run.dests[dest_id].chat_id, now)
+                    if at <= now:
+                        self._start(run, dest_id)
+                        continue
+                    await self._wait(run, at)
+                elif run.inflight:
+                    await self._wait(run, None)
+                else:
+                    # nothing sendable in hand: the rows left belong to chats stopped this pass
+                    break
+        finally:
+            if run.inflight:
+                # cancelled (SIGTERM, shutdown): the messages in flight finish and are recorded
+                await asyncio.wait(list(run.inflight))
+            leftover = [r.id for q in run.pending.values() for r in q]
+            if leftover:
+                with self.engine.begin() as conn:
+                    leases.release_alerts(conn, self.owner, leftover)
+
+    def _reserve(self, run: "_AlertRun", *, first: bool) -> None:
+        """Reserve the next due alerts (the first call of a pass also takes back the rows this
+        sender still holds); new rows join their chat's queue, in id order."""
+        with self.engine.begin() as conn:
+            rows = leases.claim_alerts(conn, self.owner, self.clock(), limit=self.batch, lease=self.lease,
+                                       lease_now=self.lease_clock(), held=first)
+            fresh = [r for r in rows if r.id not in run.seen]
+            new_dests = {r.destination_id for r in fresh}
+            if new_dests:
+                for d in conn.execute(select(destinations).where(destinations.c.id.in_(new_dests))):
+                    run.dests[d.id] = d
+        run.more = bool(fresh)
+        stopped = []
+        for r in fresh:
+            run.seen.add(r.id)
+            if r.destination_id in run.stopped:
+                stopped.append(r.id)
+            else:
+                run.pending[r.destination_id].append(r)
+        if stopped:
+            with self.engine.begin() as conn:
+                leases.release_alerts(conn, self.owner, stopped)
+
+    def _start(self, run: "_AlertRun", dest_id: int) -> None:
+        row = run.pending[dest_id].popleft()
+        dest = run.dests[dest_id]
+        run.busy.add(dest_id)
+        sent_at = self.clock().timestamp()
+        self.limiter.record(dest.chat_id, sent_at)   # before any other send starts
+        task = asyncio.ensure_future(self._alert(dest, row, paced=True))
+        run.inflight[task] = dest_id
+        run.sent_at[task] = sent_at
+
+    async def _wait(self, run: "_AlertRun", until: float | None) -> None:
+        """Until a send in flight answers or `until` (clock seconds) comes; the clock is
+        slept on only when nothing is in flight."""
+        if run.inflight:
+            timeout = None if until is None else max(0.0, until - self.clock().timestamp())
+            done, _ = await asyncio.wait(list(run.inflight), timeout=timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                self._finished(run, task)
+            return
+        if until is not None:
+            wait = until - self.clock().timestamp()
+            if wait > 0:
+                await self.sleep(wait)
+
+    def _finished(self, run: "_AlertRun", task: "asyncio.Future[str]") -> None:
+        dest_id = run.inflight.pop(task)
+        run.busy.discard(dest_id)
+        self.limiter.answered(run.dests[dest_id].chat_id, run.sent_at.pop(task), self.clock().timestamp())
+        outcome = task.result()
+        if outcome in ("sent", "failed"):
+            return                         # a refused message is recorded; the chat goes on
+        # retry later, flood wait, chat gone or moved: its later rows wait for the next pass
+        run.stopped.add(dest_id)
+        rest = [r.id for r in run.pending.pop(dest_id, ())]
+        if rest:
+            with self.engine.begin() as conn:
+                leases.release_alerts(conn, self.owner, rest)
 
     async def _shielded(self, coro: Awaitable[str]) -> str:
         """Let a message in flight finish and be recorded even when the sender is cancelled."""
@@ -375,7 +508,7 @@ class Sender:
                 await asyncio.wait([task])
             raise
 
-    async def _alert(self, dest: Any, row: Any) -> str:
+    async def _alert(self, dest: Any, row: Any, *, paced: bool = False) -> str:
         with self.engine.begin() as conn:
             entries = load_entries(conn, [(row.id, row.hit_id)], self.source_names)
             if not entries:
@@ -386,22 +519,26 @@ class Sender:
         msg = render_alert(entry, self.titles.get(entry.theme, entry.theme),
                            resolve_tz(dest.timezone, self.default_tz))
         msg.buttons = feedback.buttons(entry.hit_id)   # members' votes tune the rules
-        return await self._send(dest, msg, [row.id], row.attempts)
+        return await self._send(dest, msg, [row.id], row.attempts, paced=paced)
 
-    async def _send(self, dest: Any, msg: Message, ids: list[int], attempts: int) -> str:
-        """Claim, pace, send, mark. Returns sent|failed|retry|flood|gone|moved."""
+    async def _send(self, dest: Any, msg: Message, ids: list[int], attempts: int, *,
+                    paced: bool = False) -> str:
+        """Claim, pace, send, mark. Returns sent|failed|retry|flood|gone|moved. `paced`: the
+        caller waited for the flood limits and recorded this send already."""
         chat = dest.chat_id
-        ready = self.limiter.ready_at(chat, self.clock().timestamp())
-        wait = ready - self.clock().timestamp()
-        if wait > 0:
-            await self.sleep(wait)
+        if not paced:
+            ready = self.limiter.ready_at(chat, self.clock().timestamp())
+            wait = ready - self.clock().timestamp()
+            if wait > 0:
+                await self.sleep(wait)
         now = self.clock()
         with self.engine.begin() as conn:
             if leases.claim_for_send(conn, ids, self.owner, lease=self.lease,
                                      lease_now=self.lease_clock(), attempted_at=now) != len(ids):
-                outbox.release_owner(conn, self.owner)
+                outbox.release_owner(conn, self.owner, ids)
                 return "retry"          # another sender took them
-        self.limiter.record(chat, now.timestamp())
+        if not paced:
+            self.limiter.record(chat, now.timestamp())
         try:
             message_id = await self.transport.send(dest, msg)
         except RetryAfter as exc:
@@ -448,12 +585,11 @@ class Sender:
         return "sent"
 
     def _backoff(self, ids: list[int], attempt: int, now: datetime, error: str) -> str:
+        """A temporary failure: retried forever, with capped backoff. Only a permanent answer
+        (403, a 400 that is not a migration) fails a delivery; an alert that stays queued too
+        long moves into the digest (outbox.demote_stale_alerts)."""
+        delay = min(self.max_backoff, 2.0 ** min(attempt, 30))
         with self.engine.begin() as conn:
-            if attempt >= self.max_attempts:
-                outbox.mark_failed(conn, ids, f"gave up after {attempt} attempts: {error}")
-                self.report.failed += len(ids)
-                return "failed"
-            delay = min(self.max_backoff, 2.0 ** attempt)
             outbox.requeue(conn, ids, now + timedelta(seconds=delay), error)
         log.info("send failed rows=%s attempt=%d retry_in=%.0fs error=%s", ids, attempt, delay, error)
         return "retry"
@@ -520,7 +656,7 @@ class Sender:
                 retry = datetime.fromtimestamp(self.limiter.ready_at(dest.chat_id, self.clock().timestamp()),
                                                timezone.utc)
                 if outcome == "retry":
-                    retry = max(retry, self.clock() + timedelta(seconds=min(self.max_backoff, 2.0 ** (tries + 1))))
+                    retry = max(retry, self.clock() + timedelta(seconds=min(self.max_backoff, 2.0 ** min(tries + 1, 30))))
                 self._digest_retry = retry if self._digest_retry is None else min(self._digest_retry, retry)
                 break
         if complete:

@@ -193,13 +193,14 @@ class Daemon:
                       "deliver": "deliver" in self.duties or "leader" in self.duties,
                       "email": "leader" in self.duties, "retention": "leader" in self.duties,
                       "report": "leader" in self.duties and bool(self.settings.admin_ids),
-                      "leader": "leader" in self.duties}
+                      "leader": "leader" in self.duties,
+                      "listen": "deliver" in self.duties and self.engine.dialect.name == "postgresql"}
             tasks = {name: asyncio.create_task(self._guard(name, fn), name=f"newsbot-{name}") for name, fn in (
                 ("heartbeat", self._heartbeat_loop), ("reload", self._reload_loop),
                 ("poll", self._poll_loop), ("deliver", self._deliver_loop),
                 ("email", self._email_loop), ("retention", self._retention_loop),
                 ("report", self._report_loop),
-                ("leader", self._leader_loop)) if wanted[name]}
+                ("leader", self._leader_loop), ("listen", self._listen_loop)) if wanted[name]}
             if "leader" in self.duties and await asyncio.to_thread(self.leader.try_acquire):
                 await self._become_leader()
             log.info("daemon started role=%s leader=%s sources=%d themes=%d chats=%d clock=%s http=%s",
@@ -281,6 +282,7 @@ class Daemon:
         sender = Sender.from_settings(self.engine, self.settings, themes=config.themes, source_names=names,
                                       weights={s.id: s.weight for s in config.sources.sources},
                                       default_tz=self.settings.schedule_tz(config.deliveries),
+                                      stale_after=Sender.stale_after_of(config.deliveries),
                                       clock=self.clock, sleep=self.clock.sleep, stream=self.console,
                                       lease=timedelta(seconds=self.lease_ttl), alerts="deliver" in self.duties,
                                       digests=self._leading.is_set())
@@ -296,6 +298,9 @@ class Daemon:
         with self.engine.begin() as conn:
             serialize(conn, "destinations")   # several processes start at once on PostgreSQL
             counts = sync_config_destinations(conn, config.deliveries, self.clock.now())
+        from bot.delivery.email import record_lists
+
+        record_lists(self.engine, config.deliveries, self.clock.now())
         if any(counts.values()):
             log.info("destinations from deliveries.yaml %s",
                      " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
@@ -476,6 +481,13 @@ class Daemon:
 
     def _has_delivery_work(self) -> bool:
         return due.has_delivery_work(self.engine, self._default_tz(), self.clock.now())
+
+    async def _listen_loop(self) -> None:
+        """PostgreSQL: a poller in another process queued deliveries -> send now, not at the
+        next periodic look (bot/storage/notify.py)."""
+        from bot.storage.notify import listen_outbox
+
+        await listen_outbox(self.engine, self._wake_deliver.set)
 
     async def _deliver_loop(self) -> None:
         first = True

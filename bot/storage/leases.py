@@ -34,7 +34,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import Connection, Engine, and_, or_, select, text, update
+from sqlalchemy import Connection, Engine, and_, func, or_, select, text, update
 
 from bot.storage.schema import deliveries, destinations, sources
 
@@ -119,7 +119,8 @@ def release_sources(conn: Connection, owner: str, ids: Sequence[str] | None = No
 # --- the outbox ------------------------------------------------------------------------------
 
 def claim_alerts(conn: Connection, owner: str, due_at: datetime, *, limit: int = 1000,
-                 lease: timedelta = DEFAULT_LEASE, lease_now: datetime | None = None) -> list[Any]:
+                 lease: timedelta = DEFAULT_LEASE, lease_now: datetime | None = None,
+                 held: bool = True) -> list[Any]:
     """Reserve due queued alerts of active destinations for `owner` and return them in the
     shape of `bot.delivery.outbox.due_alerts` (id, destination_id, hit_id, attempts,
     next_attempt_at), oldest first; rows this owner already holds come back too.
@@ -130,26 +131,33 @@ def claim_alerts(conn: Connection, owner: str, due_at: datetime, *, limit: int =
     race for the same ones. A destination whose rows another live sender holds is skipped, so
     one chat's alerts leave from one sender, in order, within its flood limits (a race of two
     claims at the same instant can still split a chat for one pass: only pacing suffers).
-    A chat whose oldest row waits for a retry keeps its later rows waiting too."""
+    A chat whose oldest row waits for a retry keeps its later rows waiting too.
+    `held=False` leaves out the rows `owner` holds already: a sender reserving ahead of
+    what it is still sending."""
     now = lease_now or wall_clock()
+    # Uncorrelated subqueries, each evaluated once: a queue of 50,000 rows is claimed in
+    # milliseconds (per-row EXISTS made it quadratic: seconds per claim).
     other = deliveries.alias("other")
-    busy = (select(other.c.id).where(other.c.destination_id == deliveries.c.destination_id,
-                                     other.c.lease_owner != owner, other.c.lease_until >= now,
-                                     other.c.status.in_(("queued", "sending"))).exists())
+    busy = (select(other.c.destination_id).where(
+        other.c.lease_owner != owner, other.c.lease_until >= now,
+        other.c.status.in_(("queued", "sending"))).distinct())
     waiting = deliveries.alias("waiting")
-    blocked = (select(waiting.c.id).where(waiting.c.destination_id == deliveries.c.destination_id,
-                                          waiting.c.kind == "alert", waiting.c.status == "queued",
-                                          waiting.c.id < deliveries.c.id,
-                                          waiting.c.next_attempt_at > due_at).exists())
+    first_wait = (select(waiting.c.destination_id, func.min(waiting.c.id).label("first_id")).where(
+        waiting.c.kind == "alert", waiting.c.status == "queued", waiting.c.next_attempt_at > due_at)
+        .group_by(waiting.c.destination_id).subquery("first_wait"))
     active = select(destinations.c.id).where(destinations.c.active.is_(True))
-    pick = (select(deliveries.c.id).where(
+    pick = (select(deliveries.c.id)
+            .select_from(deliveries.outerjoin(first_wait, first_wait.c.destination_id == deliveries.c.destination_id))
+            .where(
         deliveries.c.kind == "alert", deliveries.c.status == "queued",
         deliveries.c.destination_id.in_(active.scalar_subquery()),
         or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= due_at),
-        or_(_free(deliveries, now), deliveries.c.lease_owner == owner),
-        ~busy, ~blocked).order_by(deliveries.c.id).limit(limit))
+        or_(_free(deliveries, now), deliveries.c.lease_owner == owner) if held else _free(deliveries, now),
+        deliveries.c.destination_id.not_in(busy.scalar_subquery()),
+        or_(first_wait.c.first_id.is_(None), deliveries.c.id < first_wait.c.first_id))
+            .order_by(deliveries.c.id).limit(limit))
     if _is_pg(conn):
-        pick = pick.with_for_update(skip_locked=True)
+        pick = pick.with_for_update(skip_locked=True, of=deliveries)
     stmt = (update(deliveries).where(deliveries.c.id.in_(pick.scalar_subquery()))
             .values(lease_owner=owner, lease_until=now + lease)
             .returning(deliveries.c.id, deliveries.c.destination_id, deliveries.c.hit_id,
@@ -193,11 +201,17 @@ def recover_deliveries(conn: Connection, *, lease_now: datetime | None = None,
     return n
 
 
-def release_alerts(conn: Connection, owner: str) -> int:
-    """Drop `owner`'s reservations of queued rows (a clean stop)."""
-    return conn.execute(update(deliveries).where(deliveries.c.status == "queued",
-                                                 deliveries.c.lease_owner == owner)
-                        .values(lease_owner=None, lease_until=None)).rowcount or 0
+def release_alerts(conn: Connection, owner: str, ids: Sequence[int] | None = None) -> int:
+    """Drop `owner`'s reservations of queued rows (all of them on a clean stop, or `ids`)."""
+    cond = [deliveries.c.status == "queued", deliveries.c.lease_owner == owner]
+    if ids is None:
+        return conn.execute(update(deliveries).where(*cond)
+                            .values(lease_owner=None, lease_until=None)).rowcount or 0
+    total = 0
+    for chunk in _chunks(ids):
+        total += conn.execute(update(deliveries).where(*cond, deliveries.c.id.in_(chunk))
+                              .values(lease_owner=None, lease_until=None)).rowcount or 0
+    return total
 
 
 def serialize(conn: Connection, name: str) -> None:

@@ -157,6 +157,9 @@ destinations = Table(
     Column("inactive_reason", Text),
     Column("last_digest_at", UTC),
     Column("created_at", UTC, nullable=False),
+    # the chat id this destination had before Telegram upgraded its group to a supergroup
+    # (migrate_to_chat_id): deliveries.yaml may still name the old id. Migration 0008.
+    Column("migrated_from", String(64)),
     UniqueConstraint("chat_id", "thread_id", name="uq_destinations_chat_thread"),
 )
 # The constraint above lets a chat without a thread in twice (NULLs are distinct to it);
@@ -185,6 +188,14 @@ deliveries = Table(
     Column("lease_until", UTC),
     UniqueConstraint("destination_id", "dedupe_key", name="uq_deliveries_dest_key"),
     Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+)
+
+# When newsbot first saw each email list of deliveries.yaml: no digest goes out for a week
+# that ended before then (a list added today does not get last week). Migration 0008.
+email_lists = Table(
+    "email_lists", metadata,
+    Column("name", String(100), primary_key=True),
+    Column("first_seen_at", UTC, nullable=False),
 )
 
 email_sends = Table(

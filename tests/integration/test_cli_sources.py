@@ -54,7 +54,7 @@ def run(config_dir, *args):
 
 def test_add_keeps_comments_and_order_and_validates(config_dir):
     before = (config_dir / "sources.yaml").read_text()
-    res = run(config_dir, "add", "https://www.statewatch.org/feed/", "--tags", "ngo, civic-space",
+    res = run(config_dir, "add", "--no-check", "https://www.statewatch.org/feed/", "--tags", "ngo, civic-space",
               "--name", "Statewatch")
     assert res.exit_code == 0, res.output
     assert "added statewatch" in res.output
@@ -78,7 +78,7 @@ def test_add_keeps_comments_and_order_and_validates(config_dir):
 ])
 def test_add_refuses_invalid_and_leaves_the_file_alone(config_dir, args, message):
     before = (config_dir / "sources.yaml").read_text()
-    res = run(config_dir, "add", *args)
+    res = run(config_dir, "add", "--no-check", *args)
     assert res.exit_code == 1
     assert message in res.output
     assert (config_dir / "sources.yaml").read_text() == before
@@ -89,19 +89,19 @@ def test_add_compares_canonical_urls_and_names_an_ip_host_readably(config_dir):
     """A tracking-parameter or upper-case variant of a present URL is the same source (the
     `#frag` variant always was); an id made from an IP host says so (`local-127-0-0-1`, not
     `0-1`), and stays a valid slug when numbered."""
-    res = run(config_dir, "add", "http://127.0.0.1:8123/rss.xml")
+    res = run(config_dir, "add", "--no-check", "http://127.0.0.1:8123/rss.xml")
     assert res.exit_code == 0, res.output
     assert "added local-127-0-0-1:" in res.output
     before = (config_dir / "sources.yaml").read_text()
     for variant in ("HTTP://127.0.0.1:8123/rss.xml?utm_source=a", "http://127.0.0.1:8123/rss.xml?fbclid=x#frag"):
-        res = run(config_dir, "add", variant)
+        res = run(config_dir, "add", "--no-check", variant)
         assert res.exit_code == 1 and "already in sources.yaml as 'local-127-0-0-1'" in res.output, variant
         assert (config_dir / "sources.yaml").read_text() == before
     # a real query parameter is another feed
-    res = run(config_dir, "add", "http://127.0.0.1:8123/rss.xml?lang=fr")
+    res = run(config_dir, "add", "--no-check", "http://127.0.0.1:8123/rss.xml?lang=fr")
     assert res.exit_code == 0, res.output
     assert "added local-127-0-0-1-2:" in res.output
-    res = run(config_dir, "add", "http://[::1]:8123/feed")
+    res = run(config_dir, "add", "--no-check", "http://[::1]:8123/feed")
     assert res.exit_code == 0 and "added local-ipv6-1:" in res.output, res.output
     assert [s.id for s in load_sources(config_dir).sources][-3:] == ["local-127-0-0-1", "local-127-0-0-1-2",
                                                                      "local-ipv6-1"]
@@ -119,7 +119,7 @@ def test_import_skips_a_tracking_variant_of_a_present_url(config_dir, tmp_path):
 
 def test_add_to_a_broken_file_is_a_config_error(config_dir):
     (config_dir / "sources.yaml").write_text("sources:\n  - id: x\n    url: https://x.org/\n    colour: red\n")
-    res = run(config_dir, "add", "https://new.org/feed/")
+    res = run(config_dir, "add", "--no-check", "https://new.org/feed/")
     assert res.exit_code == 2
     assert "sources.yaml:4:5: sources[0].colour: unknown key" in res.output
 
@@ -173,7 +173,7 @@ def test_export_gives_the_feed_discovered_for_a_page(config_dir, feedserver, mon
                           b"type='application/rss+xml' href='feed.xml'></head><body>News</body></html>",
                           content_type="text/html")
     monkeypatch.setenv("NEWSBOT_ALLOW_PRIVATE_NETWORKS", "1")
-    res = run(config_dir, "add", page, "--name", "Border Monitor")
+    res = run(config_dir, "add", "--no-check", page, "--name", "Border Monitor")
     assert res.exit_code == 0, res.output
     sid = res.output.split()[1].rstrip(":")
 
@@ -289,3 +289,81 @@ def test_import_names_the_repair_and_every_outline_it_ignored(config_dir):
     assert "skipped Empty folder: no xmlUrl or feedUrl: not a feed" in res.output
     assert "skipped A link to a page, not a feed: no xmlUrl or feedUrl: not a feed" in res.output
     assert "3 added, 2 skipped" in res.output
+RSS = ("<?xml version='1.0'?><rss version='2.0'><channel><title>Border Monitor</title>"
+       "<item><title>Pushbacks at the border</title><link>https://bordermonitor.example/1</link></item>"
+       "<item><title>Second report</title><link>https://bordermonitor.example/2</link></item>"
+       "</channel></rss>").encode()
+PAGE = (b"<!doctype html><html><head><link rel='alternate' type='application/rss+xml' href='feed.xml'>"
+        b"</head><body><article class='post'><h2><a href='/n/1'>Boat found near Lampedusa</a></h2>"
+        b"<time datetime='2026-11-20'>20 Nov</time><p class='lead'>Forty people.</p></article>"
+        b"<article class='post'><h2><a href='/n/2'>Court rules on detention</a></h2></article></body></html>")
+
+
+def test_add_checks_the_url_and_follows_a_page_to_its_feed(config_dir, feedserver, monkeypatch):
+    monkeypatch.setenv("NEWSBOT_ALLOW_PRIVATE_NETWORKS", "1")
+    feed = feedserver.add("/bm/feed.xml", RSS, content_type="application/rss+xml")
+    page = feedserver.add("/bm/index.html", PAGE, content_type="text/html")
+    empty = feedserver.add("/empty.html", b"<!doctype html><html><body>Nothing here</body></html>",
+                           content_type="text/html")
+    bad = run(config_dir, "add", empty)
+    assert bad.exit_code == 1 and "no feed link" in bad.output and empty not in _urls(config_dir)
+    res = run(config_dir, "add", page, "--name", "Border Monitor")
+    assert res.exit_code == 0, res.output
+    assert f"added border-monitor: {feed}" in res.output and "2 items" in res.output
+    assert feed in _urls(config_dir) and page not in _urls(config_dir)
+    # the page again (its feed is configured), or the feed itself: refused
+    again = run(config_dir, "add", page)
+    assert again.exit_code == 1 and "already in sources.yaml" in again.output
+    assert _urls(config_dir).count(feed) == 1
+
+
+def test_add_refuses_the_feed_of_a_configured_page(config_dir, feedserver, monkeypatch):
+    """sources.yaml has the home page (type auto); adding that page, whose feed the probe
+    discovers, must not add the feed a second time."""
+    monkeypatch.setenv("NEWSBOT_ALLOW_PRIVATE_NETWORKS", "1")
+    feedserver.add("/bm/feed.xml", RSS, content_type="application/rss+xml")
+    page = feedserver.add("/bm/index.html", PAGE, content_type="text/html")
+    assert run(config_dir, "add", "--no-check", page, "--id", "bm").exit_code == 0
+    res = run(config_dir, "add", page)
+    assert res.exit_code == 1 and f"{page} is already in sources.yaml as 'bm'" in res.output
+
+
+def test_add_html_tests_the_selectors_on_the_page(config_dir, feedserver, monkeypatch):
+    monkeypatch.setenv("NEWSBOT_ALLOW_PRIVATE_NETWORKS", "1")
+    page = feedserver.add("/news.html", PAGE, content_type="text/html")
+    usage = run(config_dir, "add", page, "--type", "html", "--item", "article.post")
+    assert usage.exit_code == 2 and "--title, --link" in usage.output
+    wrong = run(config_dir, "add", page, "--type", "html", "--item", "div.nope", "--title", "h2", "--link", "h2 a")
+    assert wrong.exit_code == 1 and "'div.nope' matched nothing" in wrong.output and page not in _urls(config_dir)
+    res = run(config_dir, "add", page, "--type", "html", "--id", "news", "--item", "article.post",
+              "--title", "h2", "--link", "h2 a", "--date", "time@datetime", "--summary", "p.lead")
+    assert res.exit_code == 0, res.output
+    assert "2 items" in res.output and "Boat found near Lampedusa" in res.output
+    text = (config_dir / "sources.yaml").read_text()
+    assert "type: html" in text and "item: article.post" in text and "date: time@datetime" in text
+    check = CliRunner().invoke(cli, ["--config-dir", str(config_dir), "check"], env={"TELEGRAM_BOT_TOKEN": ""})
+    assert check.exit_code == 0, check.output
+
+
+def test_remove_enable_disable_take_several_ids(config_dir):
+    ids = [s["id"] for s in _entries(config_dir)][:3]
+    res = run(config_dir, "disable", *ids[:2])
+    assert res.exit_code == 0 and res.output.count("disabled") == 2
+    entries = {s["id"]: s for s in _entries(config_dir)}
+    assert all(entries[i].get("enabled") is False for i in ids[:2])
+    assert run(config_dir, "enable", *ids[:2]).exit_code == 0
+    entries = {s["id"]: s for s in _entries(config_dir)}
+    assert all("enabled" not in entries[i] for i in ids[:2])
+    res = run(config_dir, "remove", ids[0], "nope", ids[2])
+    assert res.exit_code == 1 and "no source with id 'nope'" in res.output
+    left = {s["id"] for s in _entries(config_dir)}
+    assert ids[0] not in left and ids[2] not in left and ids[1] in left
+
+
+def _entries(config_dir) -> list[dict]:
+    from ruamel.yaml import YAML
+    return list(YAML(typ="safe").load((config_dir / "sources.yaml").read_text())["sources"])
+
+
+def _urls(config_dir) -> list[str]:
+    return [s["url"] for s in _entries(config_dir)]

@@ -85,6 +85,7 @@ NEW_SOURCE = """\
 DELIVERIES = f"""\
 timezone: UTC
 telegram:
+  stale_after: 365d   # on this clock a daemon restart takes simulated days: no alert is stale here
   chats:
     - chat: {CHAT}
       name: Coalition alerts

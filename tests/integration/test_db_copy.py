@@ -12,8 +12,8 @@ from sqlalchemy import insert, select
 from bot.cli import cli
 from bot.storage import fulltext
 from bot.storage.db import make_engine, open_database
-from bot.storage.schema import (deliveries, destinations, email_sends, feedback, items, kv, metadata, reported_misses,
-                                sources, story_sigs)
+from bot.storage.schema import (deliveries, destinations, email_lists, email_sends, feedback, items, kv, metadata,
+                                reported_misses, sources, story_sigs)
 from support.seed_hits import add_hit, add_item, add_source
 
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
@@ -43,6 +43,7 @@ def populate(engine) -> None:
                 destination_id=dest, hit_id=hit_id, kind="alert", dedupe_key=f"alert:item:{k}",
                 status="sent" if k % 2 else "queued", attempts=k % 2, next_attempt_at=T0, created_at=T0,
                 sent_at=T0 if k % 2 else None, message_id=100 + k if k % 2 else None))
+        conn.execute(insert(email_lists).values(name="members", first_seen_at=T0))
         conn.execute(insert(email_sends).values(list_name="members", week="2026-W47", recipient="a@example.org",
                                                 status="sent", attempts=1, created_at=T0, sent_at=T0))
         conn.execute(insert(feedback).values(hit_id=hit_ids[0], user_id="42", vote=1, created_at=T0))

@@ -65,7 +65,7 @@ async def world(tmp_path):
 
 
 def sender(engine, transport, clock: VirtualClock) -> Sender:
-    return Sender(engine, transport, clock=clock, sleep=clock.sleep, per_theme=10_000, max_attempts=20)
+    return Sender(engine, transport, clock=clock, sleep=clock.sleep, per_theme=10_000)
 
 
 async def test_a_retry_after_of_10_to_the_12_seconds_is_an_hour_not_a_crash(world):

@@ -460,3 +460,104 @@ def test_cli_preview_names_never_collide(db, tmp_path, given):
     assert "Boat with 40 people" in text and "<html" not in text.lower()
     assert f"wrote {html_path} and {text_path}" in res.output
     assert sorted(p.name for p in out.parent.iterdir()) == sorted({html_path.name, text_path.name})
+
+
+async def test_temporary_failures_never_become_permanent_and_outlive_the_catch_up(server, db, tmp_path):
+    """Six runs of 421s leave the recipient queued (no run limit); days later, past the
+    catch-up window of its week, `send_due` still delivers it."""
+    from datetime import timedelta
+    await server.start()
+    server.handler.rcpt["ana@example.org"] = ["421 4.7.0 Try again later"] * 24
+    w = weekly(db, tmp_path, f"smtp://127.0.0.1:{server.port}", lists=LISTS)
+    for run in range(6):
+        w.clock = lambda run=run: NOW + timedelta(hours=run)
+        report = await w.send_due()
+        assert not report.ok and "421" in report.lists[0].deferred["ana@example.org"]
+    assert rows(db)["ana@example.org"][0] == "queued"
+    w.clock = lambda: NOW + timedelta(days=5)                 # past the catch-up: no week is due
+    assert w.due_week() is None
+    report = await w.send_due()
+    assert report.ok and report.lists[0].sent == ["ana@example.org"]
+    assert rows(db)["ana@example.org"][0] == "sent"
+    assert [r.rcpt_tos for r in server.handler.received] == [["bilal@example.org"], ["ana@example.org"]]
+
+
+# ---- an email worth opening ------------------------------------------------------------------
+
+async def test_a_week_with_no_stories_is_not_sent_unless_the_list_asks(server, db, tmp_path):
+    await server.start()
+    lists = [{"name": "quiet", "title": "Quiet", "to": ["ana@example.org"], "themes": ["funding"]},
+             {"name": "always", "title": "Always", "to": ["bilal@example.org"], "themes": ["funding"],
+              "send_empty": True}]
+    w = weekly(db, tmp_path, f"smtp://127.0.0.1:{server.port}", lists=lists)
+    report = await w.send_due()
+    quiet, always = report.lists
+    assert quiet.sent == [] and "no stories" in quiet.skipped and report.ok
+    assert always.sent == ["bilal@example.org"]
+    assert [r.rcpt_tos for r in server.handler.received] == [["bilal@example.org"]]
+    with db.connect() as conn:
+        assert conn.execute(select(email_sends.c.list_name)).scalars().all() == ["always"]
+
+
+async def test_a_week_that_ended_before_the_list_existed_is_not_sent(server, db, tmp_path):
+    """A first start on Monday 08:30 (or a list added then) does not email last week; an
+    explicit --send-now still can."""
+    from bot.delivery.email import record_lists
+    await server.start()
+    w = weekly(db, tmp_path, f"smtp://127.0.0.1:{server.port}", lists=LISTS)
+    assert record_lists(db, w.cfg, NOW) == 1 and record_lists(db, w.cfg, NOW) == 0
+    report = await w.send_due()
+    assert report.lists[0].sent == [] and "before the list" in report.lists[0].skipped
+    assert server.handler.received == []
+    explicit = await w.send_now()
+    assert sorted(explicit.lists[0].sent) == ["ana@example.org", "bilal@example.org"]
+
+
+async def test_name_addr_recipients_and_the_subject_said_once(server, db, tmp_path):
+    await server.start()
+    lists = [{"name": "members", "title": "Coalition weekly digest",
+              "to": ["Zoë Ü <zoe@example.org>", "\"Doe, Jane\" <jane@example.org>", "bilal@example.org"]}]
+    w = weekly(db, tmp_path, f"smtp://127.0.0.1:{server.port}", lists=lists)
+    report = await w.send_due()
+    assert report.ok and sorted(report.lists[0].sent) == ["bilal@example.org", "jane@example.org", "zoe@example.org"]
+    got = sorted(server.handler.received, key=lambda r: r.rcpt_tos[0], reverse=True)
+    assert [r.rcpt_tos for r in got] == [["zoe@example.org"], ["jane@example.org"], ["bilal@example.org"]]
+    assert got[0].message["To"].addresses[0].display_name == "Zoë Ü"
+    assert got[0].message["To"].addresses[0].addr_spec == "zoe@example.org"
+    assert got[1].message["To"].addresses[0].display_name == "Doe, Jane"
+    assert got[0].message["Subject"] == "Coalition weekly digest, 16–22 Nov 2026 (7 stories)"
+    assert got[0].message["Subject"].count("digest") == 1
+    text = got[0].message.get_body(("plain",)).get_content()
+    assert text.splitlines()[0] == "Coalition weekly digest, 16–22 Nov 2026 (2026-W47)"
+    assert rows(db)["zoe@example.org"][0] == "sent"
+
+
+@pytest.mark.parametrize("bad", ["Zoë <zoe@example.org", "zoe@", "Zoë zoe@example.org", "<>"])
+def test_a_bad_recipient_is_a_placed_config_error(tmp_path, bad):
+    from bot.config.deliveries import load_deliveries
+    (tmp_path / "deliveries.yaml").write_text(
+        "email:\n  weekly:\n    lists:\n      - name: members\n        to:\n"
+        f"          - ana@example.org\n          - '{bad}'\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_deliveries(tmp_path)
+    text = str(exc.value)
+    assert "deliveries.yaml:7" in text and "not an email address" in text
+
+
+async def test_a_story_appears_once_under_its_first_theme_naming_the_others(server, db, tmp_path):
+    from sqlalchemy import insert
+    from bot.storage.schema import hits
+    from support.email_support import at
+    with db.begin() as conn:     # the rescue ship story (sea-rescue) is about detention too
+        conn.execute(insert(hits).values(item_id=7, theme="detention", priority="normal", rules=["d"],
+                                         explanations=[], created_at=at(21, 12)))
+    await server.start()
+    w = weekly(db, tmp_path, f"smtp://127.0.0.1:{server.port}", lists=LISTS)
+    digest = w.digest(w.list_named("members"), WEEK)
+    where = {s.slug: [e.title for e in s.entries] for s in digest.sections}
+    ship = "Rescue ship detained in Italian port after disembarking 120 people"
+    assert ship in where["sea-rescue"] and ship not in where["detention"]
+    [entry] = [e for s in digest.sections for e in s.entries if e.title == ship]
+    assert entry.also_in == [dict((s.slug, s.title) for s in digest.sections).get("detention", "Detention")]
+    _, html, text = w.render(w.list_named("members"), WEEK)
+    assert text.count(ship) == 1 and f"Also in {entry.also_in[0]}" in text and entry.also_in_label in html

@@ -47,7 +47,8 @@ def cfg(tmp_path):
             hid = conn.execute(hits.insert().values(item_id=i, theme=theme, priority=prio,
                                                     created_at=past)).inserted_primary_key[0]
             new.append(NewHit(hid, i, None, theme, prio, "en", ()))
-        queue_for_hits(conn, new, past)
+        # queued an hour ago: older than deliveries.yaml `stale_after` (24h) would go to the digest
+        queue_for_hits(conn, new, datetime.now(timezone.utc) - timedelta(hours=1))
     engine.dispose()
     return tmp_path, url
 
@@ -131,3 +132,57 @@ def test_deliver_once_with_the_bot_api_unreachable_keeps_the_queue_and_exits_3(c
     assert len(alerts) == 2 and all(r.status == "queued" and r.attempts == 1 for r in alerts), rows
     assert all("NetworkError" in r.error for r in alerts), rows
     assert all(r.status == "queued" for r in rows), rows                  # the digest too
+
+
+def test_sigterm_during_deliver_once_records_the_sends_in_flight(tmp_path) -> None:
+    """SIGTERM while Telegram has not yet answered: the command waits for the answers, marks
+    those rows sent, gives the rest back to the queue and exits 3; no row is left 'sending'
+    (which would send it again once its lease expired)."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    chats = ["6001", "6002", "6003"]
+    (tmp_path / "deliveries.yaml").write_text("telegram:\n  chats:\n" + "".join(
+        f"    - chat: {c}\n      alerts: instant\n      digest: 'off'\n" for c in chats))
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = open_database(url)
+    past = datetime.now(timezone.utc) - timedelta(minutes=5)
+    with engine.begin() as conn:
+        sync_config_destinations(conn, load_deliveries(tmp_path), past)
+        for i in range(1, 5):
+            conn.execute(items.insert().values(id=i, source_id="picum", guid=f"g{i}", url=f"https://x.org/{i}",
+                                               title=f"Urgent {i}", first_seen_at=past))
+            hid = conn.execute(hits.insert().values(item_id=i, theme="pushbacks", priority="high",
+                                                    created_at=past)).inserted_primary_key[0]
+            queue_for_hits(conn, [NewHit(hid, i, None, "pushbacks", "high", "en", ())], past)
+    server = FakeBotAPI()
+    server.inject("hold", times=len(chats))      # the first message of each chat waits
+    with serving_in_a_thread(server):
+        env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": TOKEN,
+               "TELEGRAM_API_URL": server.url, "NEWSBOT_CONFIG_DIR": ""}
+        proc = subprocess.Popen([str(Path(sys.executable).with_name("newsbot")), "--config-dir", str(tmp_path),
+                                 "deliver", "--once", "-v"], env=env, stderr=subprocess.PIPE, text=True)
+        try:
+            assert server.holding.wait(30), "no message reached the Bot API"
+            proc.send_signal(signal.SIGTERM)
+            seen = []
+            for line in proc.stderr:                  # the command says it got the signal
+                seen.append(line)
+                if "SIGTERM: finishing the sends in flight" in line:
+                    break
+            server._server.get_loop().call_soon_threadsafe(server.release.set)
+            _, rest = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 3, "".join(seen) + rest
+        assert "stopped by SIGTERM" in rest
+    with engine.connect() as conn:
+        rows = conn.execute(select(deliveries.c.status, deliveries.c.message_id)).all()
+    engine.dispose()
+    assert "sending" not in {r.status for r in rows}
+    sent = sorted(r.message_id for r in rows if r.status == "sent")
+    assert sent and sent == sorted(s.message_id for s in server.sent)   # every accepted message recorded
+    assert any(r.status == "queued" for r in rows)                       # the rest waits for the next run

@@ -173,7 +173,7 @@ def faults(server: FakeBotAPI, seed: int = 3) -> None:
 def new_sender(engine, server: FakeBotAPI, clock: VirtualClock) -> Sender:
     bot = make_bot(TOKEN, server.url, read_timeout=5.0)
     return Sender(engine, TelegramTransport(bot), clock=clock, sleep=clock.sleep,
-                  admin_ids={99}, per_theme=10_000, max_attempts=20)
+                  admin_ids={99}, per_theme=10_000)
 
 
 def verify(engine, server: FakeBotAPI, n_hits: int) -> dict:

@@ -154,7 +154,9 @@ class Sent:
 
 @dataclass
 class Fault:
-    """Answer the next `times` matching calls with this fault (kind: 429|500|drop|403|migrate|400|hang)."""
+    """Answer the next `times` matching calls with this fault (kind: 429|500|drop|403|migrate|400|hang|hold).
+
+    hold: the call waits until `server.release` is set, then is answered normally."""
 
     kind: str
     method: str = "sendMessage"
@@ -203,6 +205,10 @@ class FakeBotAPI:
         self.random_faults: Callable[[dict], str | None] | None = None
         self.on_send: Callable[["Sent"], None] | None = None
         self.hung = asyncio.Event()
+        self.holding = threading.Event()           # a "hold" fault is waiting for `release`
+        self.release = asyncio.Event()
+        self.latency = 0.0                         # real seconds each sendMessage takes
+        self.concurrent = self.most_concurrent = 0  # sendMessage calls being answered at once
         self._message_id = 0
         self._server: asyncio.AbstractServer | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -331,6 +337,10 @@ class FakeBotAPI:
         call = Call(method, params, self.clock())
         self.calls.append(call)
         status, payload = self._fault(method, params)
+        if status == -3:                   # hold: answer normally once `release` is set
+            self.holding.set()
+            await self.release.wait()
+            status = None
         if status is None:
             handler = getattr(self, f"_m_{method}", None)
             if handler is None:
@@ -372,6 +382,8 @@ class FakeBotAPI:
             return -1, None
         if kind == "hang":
             return -2, None
+        if kind == "hold":
+            return -3, None
         if kind == "403":
             return 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
         if kind == "migrate":
@@ -409,6 +421,16 @@ class FakeBotAPI:
                                             "supports_inline_queries": False}}
 
     async def _m_sendMessage(self, params: dict) -> tuple[int, Any]:
+        self.concurrent += 1
+        self.most_concurrent = max(self.most_concurrent, self.concurrent)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            return await self._send_message(params)
+        finally:
+            self.concurrent -= 1
+
+    async def _send_message(self, params: dict) -> tuple[int, Any]:
         chat = str(params.get("chat_id", ""))
         text = params.get("text", "")
         problem = check_message(text, params.get("parse_mode")) or check_markup(params.get("reply_markup"))
