@@ -4,7 +4,7 @@
     .venv/bin/python bench/broadcast_bench.py --alerts 5000      # a shorter run
     .venv/bin/python bench/broadcast_bench.py --db postgresql    # a throwaway PostgreSQL
 
-Set-up: the fake Bot API (tests/fakebotapi.py) in a process of its own on 127.0.0.1, enforcing
+Set-up: the fake Bot API (tests/support/fakebotapi.py) in a process of its own on 127.0.0.1, enforcing
 Telegram's limits on the real clock (1 message a second into one private chat, 20 a minute into
 a group, 30 a second overall: a message over them is answered 429). The 52 chats are members'
 private chats, each urgent story one alert to every chat (a broadcast): so the queue can drain
@@ -128,7 +128,8 @@ def main() -> None:
         serve()
         return
     os.environ.setdefault("PTB_TIMEDELTA", "true")
-    from bot.delivery.sender import Sender, TelegramTransport, make_bot
+    from bot.delivery.sender import Sender
+    from bot.delivery.telegram_api import TelegramTransport, make_bot
     from bot.storage.db import open_database
     from support.fakebotapi import TOKEN
 

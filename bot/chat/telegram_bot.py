@@ -18,7 +18,7 @@ from typing import Any, Awaitable, Callable
 from sqlalchemy import desc, func, select, update
 
 from bot.chat import missed
-from bot.delivery.sender import opt_in_to_ptb_timedeltas
+from bot.delivery.telegram_api import opt_in_to_ptb_timedeltas
 from bot.chat import telegram_tools as tools
 from bot.config.snapshot import ConfigSnapshot
 from bot.delivery.digest import load_entries, theme_titles

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -37,14 +36,14 @@ from sqlalchemy import Engine, select, update
 from bot.stories import feedback
 from bot.delivery import outbox
 from bot.delivery.digest import is_due, load_entries, rank_entries, resolve_tz, theme_titles
+from bot.delivery.flood import FloodLimiter, FloodLimits, flood_wait_seconds
 from bot.delivery.format import Message, render_alert, render_digest
+from bot.delivery.telegram_api import TelegramTransport, make_bot
 from bot.storage import leases
 from bot.storage.schema import destinations
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken,
                             NetworkError, RetryAfter, TelegramError)
-from telegram.request import HTTPXRequest
 
 log = logging.getLogger(__name__)
 
@@ -61,135 +60,6 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def opt_in_to_ptb_timedeltas() -> None:
-    """PTB 22 warns on every RetryAfter unless time periods are opted in as timedelta (its
-    documented migration switch, read when a period is read); we read both forms below. Called
-    by whatever starts talking to Telegram (`make_bot`, `TelegramBot.start`), never at import;
-    an operator's own PTB_TIMEDELTA wins."""
-    os.environ.setdefault("PTB_TIMEDELTA", "true")
-
-
-def make_bot(token: str, api_url: str, *, read_timeout: float = 20.0) -> Bot:
-    """A PTB Bot against `api_url` (TELEGRAM_API_URL); methods go to {api_url}/bot{token}/..."""
-    opt_in_to_ptb_timedeltas()
-    api_url = api_url.rstrip("/")
-    request = HTTPXRequest(connection_pool_size=32, connect_timeout=10.0, read_timeout=read_timeout,
-                           write_timeout=20.0, pool_timeout=5.0)
-    return Bot(token, base_url=f"{api_url}/bot", base_file_url=f"{api_url}/file/bot", request=request)
-
-
-class TelegramTransport:
-    kind = "telegram"
-
-    def __init__(self, bot: Bot):
-        self.bot = bot
-        self._ready = False
-
-    def __repr__(self) -> str:  # the Bot's own repr shows the token
-        return "TelegramTransport(bot=<redacted>)"
-
-    async def __aenter__(self) -> "TelegramTransport":
-        try:
-            await self._initialize()
-        except (NetworkError, OSError) as exc:
-            # Unreachable now (network down, Bot API server restarting): the sends try again
-            # and fail into the outbox's retries, instead of the run failing here.
-            log.warning("the Bot API cannot be reached (%s: %s); sends stay queued and are retried",
-                        type(exc).__name__, exc)
-        return self
-
-    async def _initialize(self) -> None:
-        """`Bot.initialize` (getMe), once: retried before each send while it has not
-        succeeded, so an unreachable API fails the send (retried with backoff) and a
-        rejected token raises InvalidToken there."""
-        if not self._ready:
-            await self.bot.initialize()
-            self._ready = True
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.bot.shutdown()
-
-    async def send(self, dest: Any, message: Message) -> int:
-        await self._initialize()
-        markup = None
-        if message.buttons:
-            markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)
-                                            for label, data in message.buttons]])
-        sent = await self.bot.send_message(
-            chat_id=dest.chat_id, text=message.html, parse_mode="HTML",
-            message_thread_id=dest.thread_id, reply_markup=markup,
-            link_preview_options=LinkPreviewOptions(is_disabled=message.disable_preview))
-        return sent.message_id
-
-    async def send_text(self, chat_id: int | str, text: str) -> None:
-        await self._initialize()
-        await self.bot.send_message(chat_id=chat_id, text=text)
-
-
-@dataclass(frozen=True)
-class FloodLimits:
-    """Telegram's published limits (FAQ "broadcasting to users")."""
-
-    per_chat: float = 1.0          # seconds between messages into one chat
-    group_window: float = 60.0
-    group_max: int = 20            # messages per window into one group or channel
-    global_window: float = 1.0
-    global_max: int = 30
-
-
-def is_private(chat_id: str) -> bool:
-    return chat_id.isdigit()
-
-
-class FloodLimiter:
-    """Sliding windows over send times (seconds); every attempt counts, even refused ones."""
-
-    def __init__(self, limits: FloodLimits = FloodLimits()):
-        self.limits = limits
-        self.chat_times: dict[str, deque[float]] = defaultdict(deque)
-        self.all_times: deque[float] = deque()
-        self.paused: dict[str, float] = {}
-
-    def ready_at(self, chat: str, now: float) -> float:
-        lim, times = self.limits, self.chat_times[chat]
-        t = max(now, self.paused.get(chat, 0.0))
-        if times:
-            t = max(t, times[-1] + lim.per_chat)
-            if not is_private(chat) and len(times) >= lim.group_max:
-                t = max(t, times[-lim.group_max] + lim.group_window)
-        if len(self.all_times) >= lim.global_max:
-            t = max(t, self.all_times[-lim.global_max] + lim.global_window)
-        return t
-
-    def record(self, chat: str, t: float) -> None:
-        times = self.chat_times[chat]
-        times.append(t)
-        while len(times) > self.limits.group_max:
-            times.popleft()
-        self.all_times.append(t)
-        while len(self.all_times) > self.limits.global_max:
-            self.all_times.popleft()
-
-    def answered(self, chat: str, sent_at: float, answered_at: float) -> None:
-        """A send recorded at `sent_at` was answered at `answered_at`: Telegram counted it
-        somewhere in between, so count it at the answer. The next message into the chat then
-        leaves a full second after Telegram saw this one, however long the request took."""
-        if answered_at <= sent_at:
-            return
-        for times in (self.chat_times[chat], self.all_times):
-            for i in range(len(times) - 1, -1, -1):
-                if times[i] == sent_at:
-                    times[i] = answered_at
-                    if i < len(times) - 1 and times[i + 1] < answered_at:
-                        ordered = sorted(times)
-                        times.clear()
-                        times.extend(ordered)
-                    break
-
-    def pause(self, chat: str, until: float) -> None:
-        self.paused[chat] = max(self.paused.get(chat, 0.0), until)
-
-
 @dataclass
 class SendReport:
     messages: int = 0            # messages Telegram accepted
@@ -204,23 +74,6 @@ class SendReport:
     @property
     def had_failures(self) -> bool:
         return bool(self.failed or self.retrying or self.deactivated)
-
-
-# Telegram asks for seconds to minutes. A larger retry_after is a bug or a hostile API
-# (10**12 s overflowed the datetime of the retry): wait an hour and ask again.
-MAX_FLOOD_WAIT = 3600.0
-
-
-def flood_wait_seconds(value: Any) -> float:
-    """Telegram's retry_after (seconds, or a timedelta with PTB_TIMEDELTA) within
-    [0, MAX_FLOOD_WAIT]; anything unreadable counts as the maximum."""
-    try:
-        seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-    except (TypeError, ValueError, OverflowError):
-        return MAX_FLOOD_WAIT
-    if seconds != seconds:  # NaN
-        return MAX_FLOOD_WAIT
-    return min(max(seconds, 0.0), MAX_FLOOD_WAIT)
 
 
 @dataclass

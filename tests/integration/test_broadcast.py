@@ -9,7 +9,11 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from bot.delivery.sender import FloodLimits, Sender, TelegramTransport, make_bot
+from bot.delivery.flood import FloodLimits
+
+from bot.delivery.sender import Sender
+
+from bot.delivery.telegram_api import TelegramTransport, make_bot
 from bot.storage import leases
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items

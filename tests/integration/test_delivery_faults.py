@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.delivery.outbox import NewHit, queue_for_hits
-from bot.delivery.sender import MAX_FLOOD_WAIT, Sender, TelegramTransport, make_bot
+from bot.delivery.flood import MAX_FLOOD_WAIT
+from bot.delivery.sender import Sender
+from bot.delivery.telegram_api import TelegramTransport, make_bot
 from bot.storage import leases
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items, stories
