@@ -529,7 +529,7 @@ class TelegramBot:
     def _migrated_chat_lines(self) -> list[str]:
         """deliveries.yaml entries that still name a group Telegram upgraded to a supergroup."""
         with self.engine.connect() as conn:
-            found = migrated_config_chats(conn, getattr(self.config, "deliveries", None))
+            found = migrated_config_chats(conn, self.config.deliveries)
         return [f"🔁 {h(migration_advice(chat, new))}" for chat, new in found]
 
     @safe

@@ -7,7 +7,7 @@ import sys
 import click
 
 from bot.cli.common import EXIT_OK, EXIT_PROBLEMS, App, pass_app
-from bot.config.deliveries import DELIVERIES_FILE
+from bot.config.deliveries import DELIVERIES_FILE, DeliveriesFile
 from bot.config.layout import RULES_DIR
 from bot.config.sources import SOURCES_FILE
 from bot.errors import ConfigError, Problem
@@ -21,14 +21,17 @@ def collect_problems(app: App) -> tuple[list[Problem], list[str]]:
 
     problems: list[Problem] = []
     notices: list[str] = []
-    for loader in (load_sources, load_themes, load_deliveries):
+    for loader in (load_sources, load_themes):
         try:
-            loaded = loader(app.config_dir)
+            loader(app.config_dir)
         except ConfigError as exc:
             problems.extend(exc.problems)
-        else:
-            if loader is load_deliveries:
-                notices.extend(migrated_chat_notices(app, loaded))
+    try:
+        deliveries_cfg = load_deliveries(app.config_dir)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    else:
+        notices.extend(migrated_chat_notices(app, deliveries_cfg))
     if not (app.config_dir / RULES_DIR).is_dir():
         notices.append(f"{RULES_DIR}/ is absent: no themes, so nothing matches")
     if not (app.config_dir / DELIVERIES_FILE).exists():
@@ -42,13 +45,13 @@ def collect_problems(app: App) -> tuple[list[Problem], list[str]]:
     return problems, notices
 
 
-def migrated_chat_notices(app: App, deliveries_cfg: object) -> list[str]:
+def migrated_chat_notices(app: App, deliveries_cfg: DeliveriesFile | None) -> list[str]:
     """deliveries.yaml entries naming a group Telegram has since upgraded (read from the
     database, when there is one: `check` never creates it)."""
     from pathlib import Path
 
     url = app.settings.database_url
-    if not getattr(getattr(deliveries_cfg, "telegram", None), "chats", ()):
+    if deliveries_cfg is None or not deliveries_cfg.telegram.chats:
         return []
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]

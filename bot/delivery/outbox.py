@@ -217,10 +217,10 @@ def _migrated_destination(conn: Connection, chat: int | str, thread_id: int | No
     return moved
 
 
-def migrated_config_chats(conn: Connection, deliveries_cfg: Any) -> list[tuple[Any, str]]:
+def migrated_config_chats(conn: Connection, deliveries_cfg: DeliveriesFile | None) -> list[tuple[Any, str]]:
     """deliveries.yaml chats that still name a group Telegram upgraded to a supergroup:
     (the chat entry, its new id). Alerts follow the new id anyway; the file should say it."""
-    chats = tuple(getattr(getattr(deliveries_cfg, "telegram", None), "chats", ()) or ())
+    chats = deliveries_cfg.telegram.chats if deliveries_cfg is not None else ()
     out = []
     for chat in chats:
         row = find_destination(conn, chat.chat, chat.thread)

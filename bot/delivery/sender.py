@@ -29,7 +29,7 @@ import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
 
 from sqlalchemy import Engine, select, update
 
@@ -44,6 +44,9 @@ from bot.storage.schema import destinations
 
 from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken,
                             NetworkError, RetryAfter, TelegramError)
+
+if TYPE_CHECKING:
+    from bot.config.deliveries import DeliveriesFile
 
 log = logging.getLogger(__name__)
 
@@ -136,12 +139,11 @@ class Sender:
         return cls(engine, transport, **kw)
 
     @staticmethod
-    def stale_after_of(deliveries_cfg: Any) -> timedelta:
+    def stale_after_of(deliveries_cfg: DeliveriesFile | None) -> timedelta:
         """deliveries.yaml `telegram.stale_after` (24h when there is no file)."""
         from bot.config.durations import parse_duration
 
-        value = getattr(getattr(deliveries_cfg, "telegram", None), "stale_after", None)
-        return parse_duration(value) if value else STALE_AFTER
+        return parse_duration(deliveries_cfg.telegram.stale_after) if deliveries_cfg is not None else STALE_AFTER
 
     def __repr__(self) -> str:
         return f"Sender(owner={self.owner}, transport={self.transport.kind})"
