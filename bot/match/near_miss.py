@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from bot.match.context import FIELD_INDEX
 from bot.match.explain import FIELDS, ItemExplainer, Occurrence
-from bot.match.query import And, Filter, Near, Node, Not, Or, Scope, Term
+from bot.match.query import And, Filter, Near, Node, Not, Or, Scope, Term, bracketed, describe
 from bot.match.text import fold_words
 
 if TYPE_CHECKING:
@@ -213,13 +213,13 @@ def _join(groups: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
 def show(node: Node, limit: int = SHOWN) -> str:
     """A query part as written, shortened for a sentence: a long OR-group keeps its first
     alternatives and says how many more there are."""
-    text = _show(node)
+    text = describe(node, distances=True)
     if len(text) <= limit:
         return text
     if isinstance(node, Or):
         kept: list[str] = []
         for ch in node.children:
-            part = _wrap(ch)
+            part = bracketed(ch, distances=True)
             if kept and len(" OR ".join(kept + [part])) > limit:
                 break
             kept.append(part)
@@ -227,26 +227,6 @@ def show(node: Node, limit: int = SHOWN) -> str:
         return " OR ".join(kept) + (f" OR … ({rest} more)" if rest else "")
     return text[:limit - 1].rstrip() + "…"
 
-
-def _show(node: Node) -> str:
-    if isinstance(node, Term):
-        return node.raw
-    if isinstance(node, And):
-        return " AND ".join(_wrap(c) for c in node.children)
-    if isinstance(node, Or):
-        return " OR ".join(_wrap(c) for c in node.children)
-    if isinstance(node, Not):
-        return f"NOT {_wrap(node.child)}"
-    if isinstance(node, Near):
-        return f"{_wrap(node.left)} NEAR/{node.distance} {_wrap(node.right)}"
-    if isinstance(node, Scope):
-        return f"{node.field}:{_wrap(node.child)}"
-    return f"{node.field}:{node.value}"
-
-
-def _wrap(node: Node) -> str:
-    text = _show(node)
-    return f"({text})" if isinstance(node, (And, Or, Near)) else text
 
 
 def theme_miss(matcher: "Matcher", item: "Matchable", slug: str, limit: int = NEAR_MISSES) -> ThemeMiss:

@@ -354,23 +354,27 @@ def parse(query: str) -> Node:
     return _Parser(query).parse()
 
 
-def describe(node: Node) -> str:
-    """A short human form of a (sub)query, as written: `pushback NEAR Greece`."""
+def describe(node: Node, *, distances: bool = False) -> str:
+    """A short human form of a (sub)query, as written: `pushback NEAR Greece`; with
+    `distances`, NEAR keeps its distance (`pushback NEAR/5 Greece`) and is bracketed when nested."""
     if isinstance(node, Term):
         return node.raw
     if isinstance(node, And):
-        return " AND ".join(_wrap(c) for c in node.children)
+        return " AND ".join(bracketed(c, distances=distances) for c in node.children)
     if isinstance(node, Or):
-        return " OR ".join(_wrap(c) for c in node.children)
+        return " OR ".join(bracketed(c, distances=distances) for c in node.children)
     if isinstance(node, Not):
-        return f"NOT {_wrap(node.child)}"
+        return f"NOT {bracketed(node.child, distances=distances)}"
     if isinstance(node, Near):
-        return f"{_wrap(node.left)} NEAR {_wrap(node.right)}"
+        near = f"NEAR/{node.distance}" if distances else "NEAR"
+        return f"{bracketed(node.left, distances=distances)} {near} {bracketed(node.right, distances=distances)}"
     if isinstance(node, Scope):
-        return f"{node.field}:{_wrap(node.child)}"
+        return f"{node.field}:{bracketed(node.child, distances=distances)}"
     return f"{node.field}:{node.value}"
 
 
-def _wrap(node: Node) -> str:
-    text = describe(node)
-    return f"({text})" if isinstance(node, (And, Or)) else text
+def bracketed(node: Node, *, distances: bool = False) -> str:
+    """`describe`, in brackets when it is an AND, OR (or, with distances, NEAR) group."""
+    text = describe(node, distances=distances)
+    grouped = (And, Or, Near) if distances else (And, Or)
+    return f"({text})" if isinstance(node, grouped) else text

@@ -4,7 +4,6 @@ that was in flight towards its group's limit. The real client against the fake B
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
@@ -19,23 +18,10 @@ from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items
 from support.fakebotapi import TOKEN, FakeBotAPI, FloodLimits as ServerLimits
 from test_telegram_delivery import check_flood_limits
+from support.clocks import VirtualClock
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
-
-class VirtualClock:
-    def __init__(self, start: datetime):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def ts(self) -> float:
-        return self.now.timestamp()
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += timedelta(seconds=max(seconds, 0))
-        await asyncio.sleep(0)
 
 
 def queue(engine, chats: list[str], per_chat: int, now: datetime) -> dict[str, int]:

@@ -4,10 +4,9 @@ followed destination active, and `newsbot check` and /health name the entry to u
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from click.testing import CliRunner
@@ -22,23 +21,13 @@ from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items, stories
 from support.fakebotapi import TOKEN, FakeBotAPI, fake_bot_api  # noqa: F401
 from support.telegram_support import ADMIN, running_bot, say
+from support.clocks import VirtualClock
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 OLD, NEW = "-4001", -1004001
 CONFIG = DeliveriesFile(telegram=Telegram(chats=(
     TelegramChat(chat=int(OLD), name="Coalition group", alerts="instant", digest="off"),)))
 
-
-class VirtualClock:
-    def __init__(self, start: datetime):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += timedelta(seconds=max(seconds, 0))
-        await asyncio.sleep(0)
 
 
 def queue_alert(engine, n: int, now: datetime) -> None:

@@ -4,7 +4,6 @@ successor that still counts that message against the group's flood limit."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -18,24 +17,11 @@ from bot.storage import leases
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items, stories
 from support.fakebotapi import TOKEN, FakeBotAPI, FloodLimits as ServerLimits
+from support.clocks import VirtualClock
 
 START = datetime(2026, 11, 22, 8, 30, tzinfo=timezone.utc)
 GROUP = "-4002"
 
-
-class VirtualClock:
-    def __init__(self, start: datetime):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def ts(self) -> float:
-        return self.now.timestamp()
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += timedelta(seconds=max(seconds, 0))
-        await asyncio.sleep(0)
 
 
 def queue_alerts(engine, chat: str, n: int) -> None:

@@ -5,7 +5,6 @@ The real python-telegram-bot client against the fake Bot API, on a virtual clock
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -19,25 +18,12 @@ from bot.delivery.telegram_api import TelegramTransport, make_bot
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items, stories
 from support.fakebotapi import TOKEN, FakeBotAPI
+from support.clocks import VirtualClock
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 CHATS = ["2001", "2002", "2003", "2004"]
 OUTAGE = timedelta(minutes=5)
 
-
-class VirtualClock:
-    def __init__(self, start: datetime):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def ts(self) -> float:
-        return self.now.timestamp()
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += timedelta(seconds=max(seconds, 0))
-        await asyncio.sleep(0)
 
 
 def queue_alerts(engine, n: int, queued_at: datetime, chats=CHATS, digest: str = "daily 08:00") -> None:

@@ -20,6 +20,7 @@ from bot.delivery.telegram_api import TelegramTransport, make_bot
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items, stories
 from support.fakebotapi import TOKEN, FakeBotAPI, FloodLimits as ServerLimits, chat_type
+from support.clocks import VirtualClock
 
 START = datetime(2026, 11, 22, 8, 30, tzinfo=timezone.utc)
 THEMES = {"pushbacks": "high", "deaths": "high", "detention": "normal", "funding": "low", "policy": "normal"}
@@ -27,20 +28,6 @@ TITLE_BITS = ["Pushback at Evros <b>&", "Ναυάγιο στη Λέσβο 🚤",
               "Détention & « centres »", "A<B & C>D"]
 REGIONS = ["Europe", "Africa", "Middle East", "Asia"]
 
-
-class VirtualClock:
-    def __init__(self, start: datetime):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def ts(self) -> float:
-        return self.now.timestamp()
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += timedelta(seconds=max(seconds, 0))
-        await asyncio.sleep(0)
 
 
 # (chat, thread, alerts, digest, themes, regions, languages)
