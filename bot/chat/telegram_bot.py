@@ -372,8 +372,7 @@ class TelegramBot:
         return "\n".join(lines)
 
     def _source_names(self) -> dict[str, str]:
-        srcs = self.config.sources.sources
-        return {s.id: s.display_name for s in srcs}
+        return self.config.sources.display_names()
 
     def _policy(self) -> FetchPolicy:
         """The sources' fetch policy (sources.yaml `defaults:`): /addsource and /missed fetch
@@ -381,8 +380,7 @@ class TelegramBot:
         return FetchPolicy.from_config(self.config.sources.defaults, allow_private=self.settings.allow_private_networks)
 
     def _weights(self) -> dict[str, float]:
-        srcs = self.config.sources.sources
-        return {s.id: s.weight for s in srcs}
+        return self.config.sources.weights()
 
     @safe
     async def cmd_search(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:

@@ -48,14 +48,14 @@ class App:
     def source_names(self) -> dict[str, str]:
         """Display name per source id; none without a (valid) sources.yaml: ids read fine."""
         try:
-            return {s.id: s.display_name for s in self.sources().sources}
+            return self.sources().display_names()
         except (OSError, NewsbotError):
             return {}
 
     def source_weights(self) -> dict[str, float]:
         """sources.yaml `weight` per source id, for ranking (all 1 without a valid file)."""
         try:
-            return {s.id: s.weight for s in self.sources().sources}
+            return self.sources().weights()
         except (OSError, NewsbotError):
             return {}
 

@@ -18,12 +18,8 @@ def _weekly(app: App):  # noqa: ANN202
     from bot.config.themes import load_themes
     from bot.delivery.email import WeeklyEmail
 
-    try:
-        source_names = {s.id: s.name or s.id for s in app.sources().sources}
-    except Exception:  # noqa: BLE001  (names are cosmetic; `check` reports a broken sources.yaml)
-        source_names = {}
     return WeeklyEmail(app.engine, app.deliveries(), load_themes(app.config_dir), app.settings,
-                       source_names=source_names)
+                       source_names=app.source_names(), weights=app.source_weights())
 
 
 def preview_paths(preview: Path) -> tuple[Path, Path]:

@@ -144,6 +144,15 @@ class SourcesConfig:
     def enabled(self) -> list[Source]:
         return [s for s in self.sources if s.enabled]
 
+    def display_names(self) -> dict[str, str]:
+        """Display name per source id (its `name`, else the id): what messages and emails show."""
+        return {s.id: s.display_name for s in self.sources}
+
+    def weights(self) -> dict[str, float]:
+        """`weight` per source id, for ranking."""
+        return {s.id: s.weight for s in self.sources}
+
+
 
 def load_sources(config_dir: Path) -> SourcesConfig:
     path = config_dir / SOURCES_FILE

@@ -95,8 +95,9 @@ class WeeklyEmail:
         self.catalog = theme_catalog(themes)
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(timezone.utc))
-        self.source_names = dict(source_names) if source_names is not None else _load_source_names(settings)
-        self.weights = dict(weights) if weights is not None else _load_weights(settings)
+        # From the caller's validated sources.yaml; without them ids serve as names, weights are 1.
+        self.source_names = dict(source_names or {})
+        self.weights = dict(weights or {})
         self.tls_context = tls_context
         self.sleep = sleep
         self.max_attempts = max_attempts
@@ -358,25 +359,3 @@ def record_lists(engine: Engine, deliveries_cfg: DeliveriesFile, now: datetime) 
 def _addr(email_from: str | None) -> str:
     from email.utils import parseaddr
     return parseaddr(email_from or "")[1]
-
-def _configured_sources(settings: Any) -> list:
-    config_dir = getattr(settings, "config_dir", None)
-    if config_dir is None:
-        return []
-    try:
-        from bot.config.sources import load_sources
-        cfg = load_sources(config_dir)
-    except Exception as exc:  # noqa: BLE001  (names are cosmetic; a broken file is reported by `check`)
-        log.debug("email: sources.yaml unavailable: %s", exc)
-        return []
-    return list(getattr(cfg, "sources", ()))
-
-
-def _load_source_names(settings: Any) -> dict[str, str]:
-    """Display names from sources.yaml when the caller passed none; ids serve otherwise."""
-    return {s.id: (s.name or s.id) for s in _configured_sources(settings)}
-
-
-def _load_weights(settings: Any) -> dict[str, float]:
-    """sources.yaml `weight` per source when the caller passed none (ranking; 1 otherwise)."""
-    return {s.id: s.weight for s in _configured_sources(settings)}

@@ -247,7 +247,6 @@ class Daemon:
     # ---- components (built from a config snapshot; rebuilt on reload) ----------------
 
     async def _build_components(self) -> None:
-        from bot.delivery.email import WeeklyEmail
         from bot.ingest.fetch import Fetcher
 
         self._sync_destinations(self.config)
@@ -255,8 +254,15 @@ class Daemon:
         await self.fetcher.__aenter__()
         self.poller = self._make_poller(self.config)
         self.sender = await self._open_sender(self.config)
-        if "leader" in self.duties:   # it reads sources.yaml again: seconds for thousands of sources
-            self.weekly = WeeklyEmail(self.engine, self.config.deliveries, self.config.themes, self.settings, self.clock)
+        if "leader" in self.duties:
+            self.weekly = self._weekly_email(self.config)
+
+    def _weekly_email(self, config: ConfigSnapshot) -> WeeklyEmail:
+        """From the validated snapshot: the email reads no file of its own."""
+        from bot.delivery.email import WeeklyEmail
+
+        return WeeklyEmail(self.engine, config.deliveries, config.themes, self.settings, self.clock,
+                           source_names=config.sources.display_names(), weights=config.sources.weights())
 
     def _fetch_policy(self, config: ConfigSnapshot) -> Any:
         from bot.ingest.fetch import FetchPolicy
@@ -278,9 +284,8 @@ class Daemon:
     async def _open_sender(self, config: ConfigSnapshot) -> Any:
         from bot.delivery.sender import Sender
 
-        names = {s.id: s.display_name for s in config.sources.sources}
-        sender = Sender.from_settings(self.engine, self.settings, themes=config.themes, source_names=names,
-                                      weights={s.id: s.weight for s in config.sources.sources},
+        sender = Sender.from_settings(self.engine, self.settings, themes=config.themes,
+                                      source_names=config.sources.display_names(), weights=config.sources.weights(),
                                       default_tz=self.settings.schedule_tz(config.deliveries),
                                       stale_after=Sender.stale_after_of(config.deliveries),
                                       clock=self.clock, sleep=self.clock.sleep, stream=self.console,
@@ -337,10 +342,9 @@ class Daemon:
         async with self._sending:
             stale, self.sender = self.sender, await self._open_sender(snapshot)
             await stale.__aexit__(None, None, None)
-        from bot.delivery.email import WeeklyEmail
 
         if "leader" in self.duties:
-            self.weekly = WeeklyEmail(self.engine, snapshot.deliveries, snapshot.themes, self.settings, self.clock)
+            self.weekly = self._weekly_email(snapshot)
         if self.telegram is not None:
             self.telegram.reload(snapshot, sender=self.sender)
         self.metrics.reloads.labels(result="ok").inc()

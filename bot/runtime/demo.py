@@ -180,12 +180,13 @@ async def run_demo(work: Path, rules_dir: Path, email_path: Path,
                                                          .group_by(hits_t.c.theme)).all())
                 chat = config.deliveries.telegram.chats[0]
                 dest = find_destination(conn, chat.chat, chat.thread)
-            names = {s.id: s.display_name for s in config.sources.sources}
+            names = config.sources.display_names()
             out = io.StringIO()
             async with Sender.from_settings(engine, settings, themes=config.themes, source_names=names,
                                             clock=clock, stream=out) as sender:
                 await sender.send_digest(dest.id)
-            weekly = WeeklyEmail(engine, config.deliveries, config.themes, settings, clock)
+            weekly = WeeklyEmail(engine, config.deliveries, config.themes, settings, clock, source_names=names,
+                                 weights=config.sources.weights())
             lst = weekly.list_named(None)
             _digest, html, text = weekly.render(lst, weekly.current_week())
             email_path.parent.mkdir(parents=True, exist_ok=True)
