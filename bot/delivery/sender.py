@@ -8,7 +8,8 @@ nor build message layout (bot.delivery.format does).
 Exactly once: a row is claimed ('sending', committed) before its message goes out and marked
 'sent' right after Telegram answers. A cancelled sender finishes the message in flight and
 records it before stopping. Only a hard kill (or a lost answer) between Telegram accepting a
-message and the commit of 'sent' can repeat that one message once: see README "Telegram".
+message and the commit of 'sent' can repeat the messages in flight, at most one per chat,
+once: see README "Telegram".
 
 Time is injected (`clock` -> aware UTC datetime, `sleep(seconds)`), so tests run hours of
 flood-limited sending in milliseconds.
