@@ -128,8 +128,8 @@ def main() -> None:
         serve()
         return
     os.environ.setdefault("PTB_TIMEDELTA", "true")
-    from bot.delivery.sender import Sender
-    from bot.delivery.telegram_api import TelegramTransport, make_bot
+    from bot.delivery.telegram.sender import Sender
+    from bot.delivery.telegram.api import TelegramTransport, make_bot
     from bot.storage.db import open_database
     from support.fakebotapi import TOKEN
 

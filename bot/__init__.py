@@ -9,7 +9,7 @@ contract in pyproject.toml holds the code to it (`make lint`, part of `make test
     chat           the Telegram front door: commands, buttons, coordinator tools
     ingest | delivery | insight
                    ingest: fetch -> parse -> store -> tag -> group -> match -> queue
-                   delivery: the outbox, the Telegram sender, digests, the weekly email
+                   delivery: the outbox; telegram/ (sender, digests); email/ (weekly email)
                    insight: search, hit lists, the coordinator report (read-only)
     stories        grouping reports of one event, similarity, ranking, members' votes
     config | storage

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Sequence
 
-from bot.delivery.format import clip, h, link
+from bot.delivery.telegram.format import clip, h, link
 from bot.storage import reported
 
 log = logging.getLogger(__name__)

@@ -18,11 +18,11 @@ from typing import Any, Awaitable, Callable
 from sqlalchemy import desc, func, select, update
 
 from bot.chat import missed
-from bot.delivery.telegram_api import opt_in_to_ptb_timedeltas
+from bot.delivery.telegram.api import opt_in_to_ptb_timedeltas
 from bot.chat import telegram_tools as tools
 from bot.config.snapshot import ConfigSnapshot
-from bot.delivery.digest import load_entries, theme_titles
-from bot.delivery.format import MAX_LEN, Entry, clip, digest_line, h, tg_len
+from bot.delivery.telegram.digest import load_entries, theme_titles
+from bot.delivery.telegram.format import MAX_LEN, Entry, clip, digest_line, h, tg_len
 from bot.delivery.outbox import add_destination, chat_key, find_destination, migrated_config_chats, migration_advice
 from bot.ingest.fetch import FetchPolicy
 from bot.storage import repo

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping, Sequence
 
 from bot.stories import feedback
-from bot.delivery.format import MAX_LEN, clip, h, link, tg_len
+from bot.delivery.telegram.format import MAX_LEN, clip, h, link, tg_len
 
 log = logging.getLogger(__name__)
 

@@ -33,8 +33,8 @@ def _dry_run(app: App, themes, names, tz, show) -> dict:  # noqa: ANN001
     """What a run would send now, printed as plain text; the outbox is not touched."""
     from bot.delivery import outbox
     from bot.delivery.console import to_plain
-    from bot.delivery.digest import is_due, load_entries, preview_messages, resolve_tz, theme_titles
-    from bot.delivery.format import render_alert
+    from bot.delivery.telegram.digest import is_due, load_entries, preview_messages, resolve_tz, theme_titles
+    from bot.delivery.telegram.format import render_alert
 
     now = datetime.now(timezone.utc)
     titles = theme_titles(themes)
@@ -90,7 +90,7 @@ def deliver(app: App, once: bool, dry_run: bool, wait_retries: int, verbose: boo
             click.echo(f"dry run: {counts['alerts']} alerts and {counts['digests']} digest messages would be sent", err=True)
         sys.exit(EXIT_OK)
 
-    from bot.delivery.sender import Sender
+    from bot.delivery.telegram.sender import Sender
 
     stopped: list[str] = []
 

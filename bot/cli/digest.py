@@ -24,7 +24,7 @@ def digest(app: App, preview: bool, chat: str | None, since: str, per_theme: int
     from bot.config.durations import parse_duration
     from bot.config.themes import load_themes
     from bot.delivery.console import to_plain
-    from bot.delivery.digest import preview_messages, theme_titles
+    from bot.delivery.telegram.digest import preview_messages, theme_titles
     from bot.delivery.outbox import find_destination
 
     if not preview:

@@ -1,6 +1,6 @@
 """`newsbot email`: write the weekly digest to files (--preview) or send it now (--send-now).
 
-Composition only: loads config, builds `bot.delivery.email.WeeklyEmail`, prints the outcome.
+Composition only: loads config, builds `bot.delivery.email.weekly.WeeklyEmail`, prints the outcome.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from bot.cli.common import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, App, handle_error
 
 def _weekly(app: App):  # noqa: ANN202
     from bot.config.themes import load_themes
-    from bot.delivery.email import WeeklyEmail
+    from bot.delivery.email.weekly import WeeklyEmail
 
     return WeeklyEmail(app.engine, app.deliveries(), load_themes(app.config_dir), app.settings,
                        source_names=app.source_names(), weights=app.source_weights())
@@ -41,7 +41,7 @@ def preview_paths(preview: Path) -> tuple[Path, Path]:
 @handle_errors
 def email(app: App, preview: Path | None, send_now: bool, list_name: str | None, week: str | None) -> None:
     """Preview or send the weekly digest email."""
-    from bot.delivery.email import parse_week
+    from bot.delivery.email.weekly import parse_week
 
     if bool(preview) == send_now:
         raise click.UsageError("give exactly one of --preview FILE.html or --send-now")

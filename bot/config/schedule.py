@@ -2,7 +2,7 @@
 
 Owns its grammar, the one parser of that text (deliveries.yaml's `digest:` is parsed here once,
 at load; the text stored in `destinations.digest` is read back with `read_schedule`) and the
-weekday names. Must not: compute slots in a time zone (`bot.delivery.digest.last_scheduled`,
+weekday names. Must not: compute slots in a time zone (`bot.delivery.telegram.digest.last_scheduled`,
 `bot.runtime.due.next_slot` do, from a parsed `Schedule`), nor do I/O.
 """
 

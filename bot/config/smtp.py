@@ -1,6 +1,6 @@
 """`SMTP_URL`: its forms, parsed into an `SmtpConfig`, and what is wrong with a bad one.
 
-Owns the URL's meaning only; connecting and sending is `bot.delivery.email_send`. Here so
+Owns the URL's meaning only; connecting and sending is `bot.delivery.email.smtp`. Here so
 that settings can check the URL before any command runs (`Settings.problems`) without the
 configuration layer depending on delivery.
 

@@ -12,7 +12,7 @@ import re
 import sys
 from typing import Any, TextIO
 
-from bot.delivery.format import Message
+from bot.delivery.telegram.format import Message
 
 _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
 _TAG = re.compile(r"<[^>]*>")

@@ -58,8 +58,8 @@ if TYPE_CHECKING:   # imported where used, at start-up: `newsbot --help` need no
     from sqlalchemy import Engine
 
     from bot.chat.telegram_bot import TelegramBot
-    from bot.delivery.email import WeeklyEmail
-    from bot.delivery.sender import Sender, SendReport
+    from bot.delivery.email.weekly import WeeklyEmail
+    from bot.delivery.telegram.sender import Sender, SendReport
     from bot.ingest.fetch import Fetcher
     from bot.ingest.pipeline import Poller
     from bot.storage.leases import LeaderLock
@@ -259,7 +259,7 @@ class Daemon:
 
     def _weekly_email(self, config: ConfigSnapshot) -> WeeklyEmail:
         """From the validated snapshot: the email reads no file of its own."""
-        from bot.delivery.email import WeeklyEmail
+        from bot.delivery.email.weekly import WeeklyEmail
 
         return WeeklyEmail(self.engine, config.deliveries, config.themes, self.settings, self.clock,
                            source_names=config.sources.display_names(), weights=config.sources.weights())
@@ -282,7 +282,7 @@ class Daemon:
                       lease_owner=self.worker, lease_ttl=self.lease_ttl)
 
     async def _open_sender(self, config: ConfigSnapshot) -> Any:
-        from bot.delivery.sender import Sender
+        from bot.delivery.telegram.sender import Sender
 
         sender = Sender.from_settings(self.engine, self.settings, themes=config.themes,
                                       source_names=config.sources.display_names(), weights=config.sources.weights(),
@@ -303,7 +303,7 @@ class Daemon:
         with self.engine.begin() as conn:
             serialize(conn, "destinations")   # several processes start at once on PostgreSQL
             counts = sync_config_destinations(conn, config.deliveries, self.clock.now())
-        from bot.delivery.email import record_lists
+        from bot.delivery.email.weekly import record_lists
 
         record_lists(self.engine, config.deliveries, self.clock.now())
         if any(counts.values()):
@@ -507,7 +507,7 @@ class Daemon:
             await self._wait(self._seconds_to_next_delivery(), self._wake_deliver)
 
     def _seconds_to_next_email(self) -> float:
-        from bot.delivery.email import shift_week
+        from bot.delivery.email.weekly import shift_week
 
         now = self.clock.now()
         week = self.weekly.current_week(now)

@@ -142,9 +142,9 @@ async def run_demo(work: Path, rules_dir: Path, email_path: Path,
     from sqlalchemy import func, select
 
     from bot.config.settings import Settings
-    from bot.delivery.email import WeeklyEmail
+    from bot.delivery.email.weekly import WeeklyEmail
     from bot.delivery.outbox import find_destination, sync_config_destinations
-    from bot.delivery.sender import Sender
+    from bot.delivery.telegram.sender import Sender
     from bot.ingest.fetch import Fetcher
     from bot.ingest.pipeline import Poller
     from bot.runtime.reload import load_config

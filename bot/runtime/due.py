@@ -84,7 +84,7 @@ def seconds_to_next_delivery(engine: Engine, default_tz: str | None, now: dateti
 def has_delivery_work(engine: Engine, default_tz: str | None, now: datetime) -> bool:
     """Anything for the sender now: a due alert, a claim left by a dead sender, a due
     digest. Checked here so an idle daemon does not run (and log) empty sender passes."""
-    from bot.delivery.digest import is_due
+    from bot.delivery.telegram.digest import is_due
 
     with engine.connect() as conn:
         pending = conn.execute(select(deliveries.c.id).where(or_(

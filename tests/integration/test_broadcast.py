@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from bot.delivery.flood import FloodLimits
+from bot.delivery.telegram.flood import FloodLimits
 
-from bot.delivery.sender import Sender
+from bot.delivery.telegram.sender import Sender
 
-from bot.delivery.telegram_api import TelegramTransport, make_bot
+from bot.delivery.telegram.api import TelegramTransport, make_bot
 from bot.storage import leases
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items

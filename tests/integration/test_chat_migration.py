@@ -15,8 +15,8 @@ from sqlalchemy import select
 from bot.cli import cli
 from bot.config.deliveries import DeliveriesFile, Telegram, TelegramChat
 from bot.delivery.outbox import NewHit, queue_for_hits, sync_config_destinations
-from bot.delivery.sender import Sender
-from bot.delivery.telegram_api import TelegramTransport, make_bot
+from bot.delivery.telegram.sender import Sender
+from bot.delivery.telegram.api import TelegramTransport, make_bot
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items, stories
 from support.fakebotapi import TOKEN, FakeBotAPI, fake_bot_api  # noqa: F401

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.delivery.outbox import NewHit, queue_for_hits
-from bot.delivery.flood import MAX_FLOOD_WAIT
-from bot.delivery.sender import Sender
-from bot.delivery.telegram_api import TelegramTransport, make_bot
+from bot.delivery.telegram.flood import MAX_FLOOD_WAIT
+from bot.delivery.telegram.sender import Sender
+from bot.delivery.telegram.api import TelegramTransport, make_bot
 from bot.storage import leases
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items, stories

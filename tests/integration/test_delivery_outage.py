@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.delivery.outbox import NewHit, queue_for_hits
-from bot.delivery.sender import Sender
-from bot.delivery.telegram_api import TelegramTransport, make_bot
+from bot.delivery.telegram.sender import Sender
+from bot.delivery.telegram.api import TelegramTransport, make_bot
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items, stories
 from support.fakebotapi import TOKEN, FakeBotAPI

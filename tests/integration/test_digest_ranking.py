@@ -9,8 +9,8 @@ import io
 from datetime import datetime, timedelta, timezone
 
 from bot.delivery.console import ConsoleTransport
-from bot.delivery.digest import load_entries, preview_messages, rank_entries
-from bot.delivery.sender import Sender
+from bot.delivery.telegram.digest import load_entries, preview_messages, rank_entries
+from bot.delivery.telegram.sender import Sender
 from bot.config.themes import Theme, ThemeSet
 from bot.stories.feedback import record_vote
 from bot.stories.ranking import DIGEST_HALF_LIFE, EMAIL_HALF_LIFE

@@ -12,7 +12,7 @@ from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult
 
 from bot.config.smtp import parse_smtp_url
-from bot.delivery.email_send import SmtpSender, SmtpUnavailable
+from bot.delivery.email.smtp import SmtpSender, SmtpUnavailable
 
 
 class Accepting:

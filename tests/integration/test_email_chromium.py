@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.delivery.email import WeeklyEmail
+from bot.delivery.email.weekly import WeeklyEmail
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from support.email_support import NOW, SOURCE_NAMES, THEMES, WEEK, deliveries, seed, settings  # noqa: E402

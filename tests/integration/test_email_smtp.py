@@ -19,7 +19,7 @@ from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 
-from bot.delivery.email import WeeklyEmail
+from bot.delivery.email.weekly import WeeklyEmail
 from bot.config.smtp import SmtpConfig, parse_smtp_url
 from bot.errors import ConfigError
 from bot.storage.schema import email_sends
@@ -502,7 +502,7 @@ async def test_a_week_with_no_stories_is_not_sent_unless_the_list_asks(server, d
 async def test_a_week_that_ended_before_the_list_existed_is_not_sent(server, db, tmp_path):
     """A first start on Monday 08:30 (or a list added then) does not email last week; an
     explicit --send-now still can."""
-    from bot.delivery.email import record_lists
+    from bot.delivery.email.weekly import record_lists
     await server.start()
     w = weekly(db, tmp_path, f"smtp://127.0.0.1:{server.port}", lists=LISTS)
     assert record_lists(db, w.cfg, NOW) == 1 and record_lists(db, w.cfg, NOW) == 0

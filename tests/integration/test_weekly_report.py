@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 import pytest
 
 from bot.runtime import due, weekly_report
-from bot.delivery.sender import Sender
-from bot.delivery.telegram_api import TelegramTransport, make_bot
+from bot.delivery.telegram.sender import Sender
+from bot.delivery.telegram.api import TelegramTransport, make_bot
 from bot.storage.db import open_database
 from support.fakebotapi import TOKEN, fake_bot_api  # noqa: F401
 from support.seed_hits import add_source

@@ -13,8 +13,8 @@ from typing import AsyncIterator, Callable
 from bot.config.settings import Settings
 from bot.chat import telegram_bot as tb
 from bot.runtime.reload import load_config
-from bot.delivery.sender import Sender
-from bot.delivery.telegram_api import TelegramTransport, make_bot
+from bot.delivery.telegram.sender import Sender
+from bot.delivery.telegram.api import TelegramTransport, make_bot
 from bot.storage.db import open_database
 from support.fakebotapi import TOKEN, check_message
 

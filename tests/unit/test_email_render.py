@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.delivery.email import (WeeklyEmail, parse_week, score, shift_week, theme_catalog, week_bounds,
+from bot.delivery.email.weekly import (WeeklyEmail, parse_week, score, shift_week, theme_catalog, week_bounds,
                                 week_label)
-from bot.delivery.email_render import build_message, render, safe_url
+from bot.delivery.email.render import build_message, render, safe_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from support.email_support import NOW, SOURCE_NAMES, THEMES, WEEK, deliveries, seed, settings  # noqa: E402

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.delivery.format import Entry, MAX_LEN, esc, render_alert, render_digest, tg_len, visible
+from bot.delivery.telegram.format import Entry, MAX_LEN, esc, render_alert, render_digest, tg_len, visible
 from support.fakebotapi import check_message, parse_html, utf16_len
 
 WHEN = datetime(2026, 11, 22, 9, 30, tzinfo=timezone.utc)

@@ -9,7 +9,7 @@ import sys
 
 
 def test_importing_the_telegram_modules_leaves_the_environment_alone():
-    code = ("import os, bot.delivery.sender, bot.chat.telegram_bot; "
+    code = ("import os, bot.delivery.telegram.sender, bot.chat.telegram_bot; "
             "print(os.environ.get('PTB_TIMEDELTA'))")
     env = {k: v for k, v in os.environ.items() if k != "PTB_TIMEDELTA"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
@@ -17,7 +17,7 @@ def test_importing_the_telegram_modules_leaves_the_environment_alone():
 
 
 def test_making_a_bot_opts_in_to_ptb_timedeltas(monkeypatch):
-    from bot.delivery.telegram_api import make_bot
+    from bot.delivery.telegram.api import make_bot
 
     monkeypatch.delenv("PTB_TIMEDELTA", raising=False)
     make_bot("123456:test-token", "http://127.0.0.1:9")
@@ -25,7 +25,7 @@ def test_making_a_bot_opts_in_to_ptb_timedeltas(monkeypatch):
 
 
 def test_an_operators_own_setting_wins(monkeypatch):
-    from bot.delivery.telegram_api import opt_in_to_ptb_timedeltas
+    from bot.delivery.telegram.api import opt_in_to_ptb_timedeltas
 
     monkeypatch.setenv("PTB_TIMEDELTA", "false")
     opt_in_to_ptb_timedeltas()

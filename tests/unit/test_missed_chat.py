@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.chat import missed
-from bot.delivery.format import tg_len
+from bot.delivery.telegram.format import tg_len
 from bot.match import Matcher, RuleDef, ThemeDef, compile_query
 from bot.match.why import verdict
 from bot.model import Item

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.config.deliveries import DeliveriesFile
 from bot.delivery import outbox
-from bot.delivery.digest import is_due, last_scheduled, resolve_tz
+from bot.delivery.telegram.digest import is_due, last_scheduled, resolve_tz
 from bot.delivery.outbox import NewHit, queue_for_hits, sync_config_destinations
 from bot.storage.schema import deliveries, destinations, hits, items, stories
 

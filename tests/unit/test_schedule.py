@@ -9,7 +9,7 @@ import pytest
 
 from bot.config.deliveries import TelegramChat
 from bot.config.schedule import Schedule, parse_schedule, read_schedule
-from bot.delivery.digest import last_scheduled
+from bot.delivery.telegram.digest import last_scheduled
 from bot.runtime.due import next_slot
 
 

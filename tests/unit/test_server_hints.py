@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.delivery.flood import MAX_FLOOD_WAIT, flood_wait_seconds
+from bot.delivery.telegram.flood import MAX_FLOOD_WAIT, flood_wait_seconds
 from bot.ingest.fetch_policy import retry_after_seconds
 from bot.ingest.scheduling import MAX_INTERVAL, backoff_delay, hints_from, next_success_interval
 

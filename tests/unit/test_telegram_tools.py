@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.delivery.format import MAX_LEN, tg_len
+from bot.delivery.telegram.format import MAX_LEN, tg_len
 from bot.chat.telegram_tools import fit, report_messages, split_plain
 from support.fakebotapi import check_message
 

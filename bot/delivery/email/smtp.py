@@ -3,7 +3,7 @@
 at a time, and sorts every failure into temporary (4xx, network, dropped connection: retried
 here with backoff) or permanent (5xx).
 
-It owns no database and no content: the weekly digest (`bot.delivery.email`) decides
+It owns no database and no content: the weekly digest (`bot.delivery.email.weekly`) decides
 what to send and records the outcome. No log line or exception message built here contains
 the password. A password is never sent over an unencrypted connection, except to a loopback
 address (a local relay, tests).

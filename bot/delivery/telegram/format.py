@@ -1,7 +1,7 @@
 """Telegram messages in HTML parse mode: one alert, or a digest split into parts.
 
 Owns: escaping, layout, and the length rule. Pure: takes `Entry` values (built from the
-database by bot.delivery.digest), returns `Message`s; no I/O, no database, no Telegram.
+database by bot.delivery.telegram.digest), returns `Message`s; no I/O, no database, no Telegram.
 
 Every string from a feed is HTML-unescaped first (feeds often carry `&amp;` or `&#8217;`
 literally) and then escaped, so `<`, `>` and `&` always reach Telegram as entities.

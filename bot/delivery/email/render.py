@@ -3,7 +3,7 @@ text without) and the MIME message around them.
 
 Owns: the digest's data shapes, template rendering, the headers of the message.
 Must not: query the database, open connections or decide who gets what
-(that is `bot.delivery.email`).
+(that is `bot.delivery.email.weekly`).
 """
 
 from __future__ import annotations

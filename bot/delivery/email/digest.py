@@ -2,7 +2,7 @@
 ranked, and the summary table. Reads `items`/`hits` rows; writes nothing.
 
 Owns: ISO weeks in a time zone, the list filters.
-Must not: send, render templates or decide when a digest is due (`bot.delivery.email`).
+Must not: send, render templates or decide when a digest is due (`bot.delivery.email.weekly`).
 
 Ranking within a theme, one entry per story (the earliest item found): `bot.stories.ranking`, the
 same formula as the Telegram digests (README "Stories, ranking and search") with the email's
@@ -29,7 +29,7 @@ from sqlalchemy import Engine, func, select
 from bot.stories import ranking
 from bot.config.deliveries import EmailList
 from bot.stories.feedback import hit_votes, rule_votes
-from bot.delivery.email_render import DigestEntry, SummaryRow, ThemeSection, WeeklyDigest
+from bot.delivery.email.render import DigestEntry, SummaryRow, ThemeSection, WeeklyDigest
 from bot.storage.schema import hits, items
 
 PRIORITY_ORDER = {"high": 0, "normal": 1, "low": 2}

@@ -12,9 +12,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 from telegram.error import NetworkError
 from telegram.request import HTTPXRequest
 
-from bot.delivery.format import Message
+from bot.delivery.telegram.format import Message
 
-log = logging.getLogger("bot.delivery.sender")   # the sender's log: operators filter on it
+log = logging.getLogger("bot.delivery.telegram.sender")   # the sender's log: operators filter on it
 
 
 def opt_in_to_ptb_timedeltas() -> None:

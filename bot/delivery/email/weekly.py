@@ -34,11 +34,11 @@ from sqlalchemy import Engine, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.config.deliveries import WEEKDAYS, DeliveriesFile, EmailList
-from bot.delivery.email_digest import (DigestBuilder, parse_week, score, shift_week,  # noqa: F401 (API)
+from bot.delivery.email.digest import (DigestBuilder, parse_week, score, shift_week,  # noqa: F401 (API)
                                        theme_catalog, week_bounds, week_label)
-from bot.delivery.email_render import WeeklyDigest, build_message, render
+from bot.delivery.email.render import WeeklyDigest, build_message, render
 from bot.config.smtp import parse_smtp_url
-from bot.delivery.email_send import SendResult, SmtpSender, SmtpUnavailable
+from bot.delivery.email.smtp import SendResult, SmtpSender, SmtpUnavailable
 from bot.errors import NewsbotError
 from bot.storage.schema import email_lists, email_sends
 

@@ -3,7 +3,7 @@
 Owns: claiming queued deliveries, pacing (per chat, per group/channel, overall), the error
 policy driven by python-telegram-bot's typed errors, due digests, and marking rows sent with
 Telegram's message id. Must not decide what matches or who subscribed (the outbox did),
-nor build message layout (bot.delivery.format does).
+nor build message layout (bot.delivery.telegram.format does).
 
 Exactly once: a row is claimed ('sending', committed) before its message goes out and marked
 'sent' right after Telegram answers. A cancelled sender finishes the message in flight and
@@ -36,10 +36,10 @@ from sqlalchemy import Engine, select, update
 
 from bot.stories import feedback
 from bot.delivery import outbox
-from bot.delivery.digest import is_due, load_entries, rank_entries, resolve_tz, theme_titles
-from bot.delivery.flood import FloodLimiter, FloodLimits, flood_wait_seconds
-from bot.delivery.format import Message, render_alert, render_digest
-from bot.delivery.telegram_api import TelegramTransport, make_bot
+from bot.delivery.telegram.digest import is_due, load_entries, rank_entries, resolve_tz, theme_titles
+from bot.delivery.telegram.flood import FloodLimiter, FloodLimits, flood_wait_seconds
+from bot.delivery.telegram.format import Message, render_alert, render_digest
+from bot.delivery.telegram.api import TelegramTransport, make_bot
 from bot.storage import leases
 from bot.storage.schema import destinations
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select
 
 from bot.config.schedule import read_schedule
 from bot.stories import ranking
-from bot.delivery.format import Entry
+from bot.delivery.telegram.format import Entry
 from bot.delivery.outbox import delayed_notes
 from bot.stories.feedback import hit_votes, rule_votes
 from bot.storage.schema import deliveries, hits, items
@@ -192,7 +192,7 @@ def preview_messages(conn: Connection, *, dest: Any = None, since: datetime | No
     """The digest a destination would get now (its queued rows), or, with no destination,
     a digest of every alertable hit stored since `since`. Reads only."""
     from bot.delivery import outbox
-    from bot.delivery.format import render_digest
+    from bot.delivery.telegram.format import render_digest
 
     now = now or datetime.now(timezone.utc)
     if dest is not None:
