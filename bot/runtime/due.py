@@ -2,17 +2,19 @@
 next digest slot of each chat in its time zone (APScheduler's CronTrigger does the calendar
 and daylight-saving arithmetic), queued retries, and whether the sender has anything to do.
 
-Owns: these read-only queries. Must not: change any row or know how work is done.
+Owns: what those rows mean for the daemon's waits (the queries are bot.storage.due's). Must
+not: change any row or know how work is done.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import Engine
 
 from bot.config.schedule import read_schedule
-from bot.storage.schema import deliveries, destinations, sources
+from bot.storage import due as stored
+from bot.storage.leases import wall_clock
 
 
 def next_slot(spec: str | None, tz_name: str | None, now: datetime) -> datetime | None:
@@ -46,12 +48,8 @@ def seconds_to_next_poll(engine: Engine, enabled_ids: list[str], now: datetime, 
     ids = enabled_ids
     if not ids:
         return cap
-    # Read every row and filter here: an IN list of all ids would pass one bound parameter
-    # per source, and PostgreSQL allows 65,535 of them.
-    wanted = set(ids)
     with engine.connect() as conn:
-        rows = {r.id: r for r in conn.execute(
-            select(sources.c.id, sources.c.status, sources.c.next_poll_at)) if r.id in wanted}
+        rows = stored.poll_due_times(conn, set(ids))
     best = cap
     for sid in ids:
         row = rows.get(sid)
@@ -67,11 +65,8 @@ def seconds_to_next_delivery(engine: Engine, default_tz: str | None, now: dateti
     """Simulated seconds until the next digest slot of an active chat or queued retry (at most `cap`)."""
     best = cap
     with engine.connect() as conn:
-        dests = conn.execute(select(destinations.c.digest, destinations.c.timezone)
-                             .where(destinations.c.active.is_(True)).distinct()).all()
-        retry = conn.execute(select(deliveries.c.next_attempt_at).where(
-            deliveries.c.status == "queued", deliveries.c.next_attempt_at > now)
-            .order_by(deliveries.c.next_attempt_at).limit(1)).scalar()
+        dests = stored.digest_schedules(conn)
+        retry = stored.next_retry_at(conn, now)
     for spec, tz in dests:
         slot = next_slot(spec, tz or default_tz, now)
         if slot is not None:
@@ -87,15 +82,8 @@ def has_delivery_work(engine: Engine, default_tz: str | None, now: datetime) -> 
     from bot.delivery.telegram.digest import is_due
 
     with engine.connect() as conn:
-        pending = conn.execute(select(deliveries.c.id).where(or_(
-            and_(deliveries.c.status == "queued", deliveries.c.kind == "alert",
-                 or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)),
-            # Send leases run on the wall clock (bot.storage.leases), not the simulated one.
-            and_(deliveries.c.status == "sending",
-                 or_(deliveries.c.lease_until.is_(None),
-                     deliveries.c.lease_until < datetime.now(timezone.utc))))).limit(1)).first()
-        if pending is not None:
+        # Send leases run on the wall clock (bot.storage.leases), not the simulated one.
+        if stored.has_sendable_alert(conn, now, lease_now=wall_clock()):
             return True
-        dests = conn.execute(select(destinations).where(destinations.c.active.is_(True),
-                                                        destinations.c.digest != "off")).all()
+        dests = stored.digest_destinations(conn)
     return any(is_due(d, now, default_tz) for d in dests)

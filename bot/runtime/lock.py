@@ -5,7 +5,7 @@ id) and a lease expiry. The holder renews the lease with a heartbeat; another da
 take the row over only after the lease expired, or at once when the holder ran on the
 same machine (same boot) and its pid is gone (a `kill -9` followed by a restart must not
 wait a whole lease). Every change is a compare-and-set on the old value, so it works the
-same on SQLite and PostgreSQL without advisory locks.
+same on SQLite and PostgreSQL without advisory locks (the SQL is bot.storage.kv's).
 
 Leases use real wall-clock time, not the simulated clock: they guard against real
 processes. Owns: the `daemon:lock` kv row. Must not: print or exit (the CLI does).
@@ -22,11 +22,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import Engine, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine
 
 from bot.errors import NewsbotError
-from bot.storage.schema import kv
+from bot.storage import kv
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +77,9 @@ class InstanceLock:
         for _attempt in range(5):
             now = self._now()
             with self.engine.begin() as conn:
-                row = conn.execute(select(kv.c.value, kv.c.expires_at).where(kv.c.key == LOCK_KEY)).first()
+                row = kv.read(conn, LOCK_KEY)
                 if row is None:
-                    try:
-                        conn.execute(insert(kv).values(key=LOCK_KEY, value=self._value, expires_at=now + self.ttl))
-                    except IntegrityError:
+                    if not kv.insert_new(conn, LOCK_KEY, self._value, now + self.ttl):
                         continue  # another daemon inserted first: look again
                     self.held = True
                     return
@@ -90,10 +87,7 @@ class InstanceLock:
                 reason = self._takeover_reason(other, row.expires_at, now)
                 if reason is None:
                     raise LockHeld(_describe(other, row.expires_at))
-                done = conn.execute(
-                    update(kv).where(kv.c.key == LOCK_KEY, kv.c.value == row.value)
-                    .values(value=self._value, expires_at=now + self.ttl)).rowcount
-                if done == 1:
+                if kv.replace(conn, LOCK_KEY, row.value, value=self._value, expires_at=now + self.ttl):
                     log.warning("took over the daemon lock (%s) from pid %s on %s", reason,
                                 other.get("pid", "?"), other.get("host", "?"))
                     self.held = True
@@ -112,16 +106,15 @@ class InstanceLock:
     def renew(self) -> bool:
         """Extend the lease; False when the lock was lost (taken over after an expiry)."""
         with self.engine.begin() as conn:
-            done = conn.execute(update(kv).where(kv.c.key == LOCK_KEY, kv.c.value == self._value)
-                                .values(expires_at=self._now() + self.ttl)).rowcount
-        self.held = done == 1
+            renewed = kv.replace(conn, LOCK_KEY, self._value, expires_at=self._now() + self.ttl)
+        self.held = renewed
         return self.held
 
     def release(self) -> None:
         if not self.held:
             return
         with self.engine.begin() as conn:
-            conn.execute(delete(kv).where(kv.c.key == LOCK_KEY, kv.c.value == self._value))
+            kv.delete_if(conn, LOCK_KEY, self._value)
         self.held = False
 
 

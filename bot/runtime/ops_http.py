@@ -5,7 +5,7 @@ need no framework. Metrics live in a registry of their own, not prometheus_clien
 global one, so tests and several daemons in one process never collide. Counters are fed
 by the daemon after each cycle (`record_poll`, `record_deliveries`); everything that is
 state (queue size and age, stored items and hits, last successful poll) is read from the
-database at scrape time, so it stays true across restarts.
+database at scrape time (bot.storage.health runs the queries), so it stays true across restarts.
 
 Owns: the endpoint and the metric names. Must not: change any state.
 """
@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine
 
 from bot.config.settings import parse_address  # shared with the settings check
-from bot.storage import repo
-from bot.storage.schema import deliveries, email_sends, hits, items, sources
+from bot.storage import health
 
 if TYPE_CHECKING:
     from bot.ingest.poll_results import PollSummary
@@ -89,31 +88,17 @@ class _DatabaseCollector:
 
 def database_snapshot(engine: Engine, now: datetime) -> dict[str, Any]:
     with engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
-        by_status = {(k, s): n for k, s, n in conn.execute(
-            select(deliveries.c.kind, deliveries.c.status, func.count()).group_by(deliveries.c.kind, deliveries.c.status))}
-        # alerts only: a digest entry waits for its chat's digest time by design, so it would
-        # make the age climb every day until 08:00 and set off the alert on it
-        oldest = conn.execute(select(func.min(deliveries.c.created_at))
-                              .where(deliveries.c.status.in_(("queued", "sending")),
-                                     deliveries.c.kind == "alert")).scalar()
-        emails: dict[str, int] = dict(conn.execute(select(email_sends.c.status, func.count()).group_by(email_sends.c.status)).all())
-        n_items = conn.execute(select(func.count()).select_from(items)).scalar_one()
-        by_theme: dict[str, int] = dict(conn.execute(select(hits.c.theme, func.count()).group_by(hits.c.theme)).all())
-        # Sources removed from sources.yaml count nowhere (their rows stay for their items).
-        by_source_status: dict[str, int] = dict(conn.execute(select(sources.c.status, func.count()).where(repo.configured())
-                                             .group_by(sources.c.status)).all())
-        last_ok = conn.execute(select(func.max(sources.c.last_success_at)).where(repo.configured())).scalar()
-    queue = sum(n for (_k, s), n in by_status.items() if s in ("queued", "sending"))
+        figures = health.figures(conn)
+    oldest = figures.oldest_waiting_alert
     return {
-        "deliveries": by_status,
-        "queue": queue,
+        "deliveries": figures.deliveries,
+        "queue": sum(n for (_k, s), n in figures.deliveries.items() if s in health.WAITING),
         "oldest_queued_age_seconds": max(0.0, (now - oldest).total_seconds()) if oldest else None,
-        "emails": emails,
-        "items": n_items,
-        "hits": by_theme,
-        "sources": by_source_status,
-        "last_successful_poll": last_ok,
+        "emails": figures.emails,
+        "items": figures.items,
+        "hits": figures.hits_by_theme,
+        "sources": figures.sources_by_status,
+        "last_successful_poll": figures.last_successful_poll,
     }
 
 

@@ -10,7 +10,7 @@ put back and the next check (at most an hour later) tries again; one admin reach
 as sent. A daemon down on Monday catches up within CATCH_UP; later, that week is skipped
 rather than sent stale. `/report` and `newsbot report` give the report on demand.
 
-Owns: the 'report:weekly' kv row. Must not: build the report (bot.insight.report does) or talk to
+Owns: the 'report:weekly' kv row (its SQL is bot.storage.kv's). Must not: build the report (bot.insight.report does) or talk to
 Telegram itself (the caller passes `notify`, the sender's admin notification).
 """
 
@@ -22,11 +22,10 @@ from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine
 
 from bot.runtime import due
-from bot.storage.schema import kv
+from bot.storage import kv
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +47,8 @@ def due_week(engine: Engine, tz_name: str | None, now: datetime) -> str | None:
         return None
     week = _week(slot, tz_name)
     with engine.connect() as conn:
-        sent = conn.execute(select(kv.c.value).where(kv.c.key == KV_KEY)).scalar()
-    return None if sent == week else week
+        sent = kv.read(conn, KV_KEY)
+    return None if sent is not None and sent.value == week else week
 
 
 def claim(engine: Engine, week: str) -> bool:
@@ -59,29 +58,24 @@ def claim(engine: Engine, week: str) -> bool:
 
 def _claim(engine: Engine, week: str) -> tuple[bool, str | None]:
     """(claimed, the week recorded before) for `claim` and `release`."""
-    try:
-        with engine.begin() as conn:
-            old = conn.execute(select(kv.c.value).where(kv.c.key == KV_KEY)).first()
-            if old is None:
-                conn.execute(insert(kv).values(key=KV_KEY, value=week))
-                return True, None
-            if old.value == week:
-                return False, old.value
-            # compare-and-set: only the process that saw the old value moves it on
-            return conn.execute(update(kv).where(kv.c.key == KV_KEY, kv.c.value == old.value)
-                                .values(value=week)).rowcount == 1, old.value
-    except IntegrityError:       # another process inserted the row first
-        return False, None
+    with engine.begin() as conn:
+        old = kv.read(conn, KV_KEY)
+        if old is None:
+            # False when another process inserted the row first
+            return kv.insert_new(conn, KV_KEY, week), None
+        if old.value == week:
+            return False, old.value
+        # compare-and-set: only the process that saw the old value moves it on
+        return kv.replace(conn, KV_KEY, old.value, value=week), old.value
 
 
 def release(engine: Engine, week: str, previous: str | None) -> None:
     """Undo a claim of `week` (its report reached nobody), unless the record moved on since."""
     with engine.begin() as conn:
-        mine = (kv.c.key == KV_KEY) & (kv.c.value == week)
         if previous is None:
-            conn.execute(delete(kv).where(mine))
+            kv.delete_if(conn, KV_KEY, week)
         else:
-            conn.execute(update(kv).where(mine).values(value=previous))
+            kv.replace(conn, KV_KEY, week, value=previous)
 
 
 def seconds_to_next(tz_name: str | None, now: datetime, cap: float) -> float:
