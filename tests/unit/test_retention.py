@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import create_engine, func, insert, select
 
 from bot.config.deliveries import DeliveriesFile
 from bot.runtime.retention import cutoff_for, purge, retention_of
+from bot.storage import retention as stored
 from bot.storage.db import open_database
-from bot.storage.schema import deliveries, destinations, email_sends, hits, items, stories
+from bot.storage.schema import deliveries, destinations, email_sends, hits, items, stories, story_sigs
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 
@@ -39,6 +40,11 @@ def add_hit(conn, item_id: int, age_days: float) -> int:
 def add_destination(conn) -> int:
     return conn.execute(insert(destinations).values(chat_id="1", origin="config", alerts="instant",
                                                     digest="off", created_at=NOW)).inserted_primary_key[0]
+
+
+def add_delivery(conn, dest: int, hit: int, status: str, kind: str = "alert") -> None:
+    conn.execute(insert(deliveries).values(destination_id=dest, hit_id=hit, kind=kind,
+                                           dedupe_key=f"{kind}:{hit}", status=status, created_at=NOW))
 
 
 def count(engine, table) -> int:
@@ -124,3 +130,65 @@ def test_stories_without_items_go_and_leads_move(engine):
 def test_retention_setting_is_read_from_deliveries_yaml():
     assert retention_of(DeliveriesFile()) == timedelta(days=180)
     assert retention_of(DeliveriesFile.model_validate({"storage": {"retention": "90d"}})) == timedelta(days=90)
+
+
+# --- bot.storage.retention: the SQL under the policy ------------------------------------------
+
+def test_purgeable_items_leave_out_pending_recent_and_newest_per_source(engine):
+    with engine.begin() as conn:
+        dest = add_destination(conn)
+        old = [add_item(conn, "a", f"old-{n}", 300 + n) for n in range(3)]
+        add_delivery(conn, dest, add_hit(conn, old[0], 300), "sending")
+        add_item(conn, "a", "recent", 1)
+        old_b = add_item(conn, "b", "old-b", 400)          # its source's newest
+        conn.execute(insert(email_sends).values(list_name="members", week="2026-W44", recipient="a@example.org",
+                                                status="queued", created_at=NOW))
+        conn.execute(insert(email_sends).values(list_name="members", week="2026-W40", recipient="a@example.org",
+                                                status="sent", created_at=NOW))
+    with engine.connect() as conn:
+        assert stored.purgeable_item_ids(conn, NOW - timedelta(days=30), keep_per_source=1) == old[1:]
+        assert stored.purgeable_item_ids(conn, NOW - timedelta(days=30), keep_per_source=0) == old[1:] + [old_b]
+        assert stored.queued_email_weeks(conn) == ["2026-W44"]
+
+
+def test_delete_items_looks_again_for_a_delivery_queued_since(engine):
+    with engine.begin() as conn:
+        dest = add_destination(conn)
+        first, second = add_item(conn, "a", "first", 300), add_item(conn, "a", "second", 300)
+        hit = add_hit(conn, second, 300)
+        add_hit(conn, first, 300)
+    with engine.connect() as conn:
+        picked = stored.purgeable_item_ids(conn, NOW - timedelta(days=30), keep_per_source=0)
+    assert picked == [first, second]
+    with engine.begin() as conn:
+        add_delivery(conn, dest, hit, "queued")            # the pipeline queued it meanwhile
+        deleted = stored.delete_items(conn, picked)
+    assert (deleted.items, deleted.hits) == (1, 1)
+    assert ids(engine) == {"second"}
+
+
+def test_delete_items_reports_the_stories_that_lost_an_item(engine):
+    with engine.begin() as conn:
+        story = conn.execute(insert(stories).values(created_at=NOW, updated_at=NOW)).inserted_primary_key[0]
+        grouped, loose = add_item(conn, "a", "grouped", 300, story=story), add_item(conn, "a", "loose", 300)
+        deleted = stored.delete_items(conn, [grouped, loose])
+        assert (deleted.items, deleted.story_ids) == (2, {story})
+        assert stored.tidy_stories(conn, [story]) == 1
+        assert stored.delete_items(conn, [grouped]) == stored.Deleted()
+
+
+def test_delete_items_leaves_no_per_item_rows_without_foreign_keys(tmp_path):
+    """A connection without PRAGMA foreign_keys (a plain sqlite3 client) cascades nothing:
+    the per-item rows go by name."""
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    open_database(url).dispose()                           # migrated
+    plain = create_engine(url)
+    try:
+        with plain.begin() as conn:
+            item = add_item(conn, "a", "old", 300)
+            add_hit(conn, item, 300)
+            conn.execute(insert(story_sigs).values(item_id=item, ref_at=NOW, sig=b"\0" * 8))
+            stored.delete_items(conn, [item])
+        assert (count(plain, story_sigs), count(plain, hits), count(plain, items)) == (0, 0, 0)
+    finally:
+        plain.dispose()
