@@ -5,9 +5,10 @@ the clock (real or sped up), the single-instance lock, live reload of the config
 operator's HTTP endpoint (/healthz, /metrics), retention, the weekly coordinator report's
 schedule, when the next work is due, and the log handlers.
 
-Must not: parse feeds, match rules, format messages or write its own SQL beyond the rows a
-module's docstring says it owns (lock: `kv`; retention: deleting old items; due: reading due
-times). It wires the stages together and decides when each runs.
+Must not: parse feeds, match rules, format messages or run SQL: the lock's and the weekly
+report's `kv` rows, retention's deletes, due's reads and the endpoint's counts are bot.storage
+functions (kv, retention, due, health), and an import-linter contract keeps the tables out of
+runtime. It wires the stages together and decides when each runs.
 
 Glossary: duty (one loop of the daemon: poll, send, digest, email, report, retention, reload);
 role (which duties a process runs: all, poller, sender); time scale (NEWSBOT_TIME_SCALE).

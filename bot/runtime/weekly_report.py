@@ -10,8 +10,9 @@ put back and the next check (at most an hour later) tries again; one admin reach
 as sent. A daemon down on Monday catches up within CATCH_UP; later, that week is skipped
 rather than sent stale. `/report` and `newsbot report` give the report on demand.
 
-Owns: the 'report:weekly' kv row (its SQL is bot.storage.kv's). Must not: build the report (bot.insight.report does) or talk to
-Telegram itself (the caller passes `notify`, the sender's admin notification).
+Owns: the 'report:weekly' kv row (its SQL is bot.storage.kv's). Must not: build the report
+(bot.insight.report does) or talk to Telegram itself (the caller passes `notify`, the sender's
+admin notification).
 """
 
 from __future__ import annotations

@@ -9,12 +9,11 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, update
 
 from bot.runtime.clock import Clock
 from bot.runtime.lock import LOCK_KEY, InstanceLock, LockHeld
+from bot.storage import kv
 from bot.storage.db import open_database
-from bot.storage.schema import kv
 
 
 class FakeNow:
@@ -67,12 +66,12 @@ def test_a_dead_holder_on_this_machine_is_taken_over_without_waiting(engine):
     ghost.acquire()
     holder = dict(ghost.holder, pid=pid)
     with engine.begin() as conn:
-        conn.execute(update(kv).where(kv.c.key == LOCK_KEY).values(value=json.dumps(holder, sort_keys=True)))
+        assert kv.replace(conn, LOCK_KEY, json.dumps(ghost.holder, sort_keys=True), value=json.dumps(holder, sort_keys=True))
     fresh = InstanceLock(engine, ttl=3600)
     fresh.acquire()
     with engine.connect() as conn:
-        value = json.loads(conn.execute(select(kv.c.value).where(kv.c.key == LOCK_KEY)).scalar_one())
-    assert value["id"] == fresh.holder["id"]
+        record = kv.read(conn, LOCK_KEY)
+    assert record is not None and json.loads(record.value or "")["id"] == fresh.holder["id"]
 
 
 def test_clock_scales_from_a_shared_origin():
