@@ -69,22 +69,27 @@ def delete_items(conn: Connection, ids: Sequence[int]) -> Deleted:
     deleted.hits = conn.execute(delete(hits).where(hits.c.item_id.in_(batch))).rowcount
     # Explicit although the foreign keys cascade: a connection without PRAGMA foreign_keys
     # must not leave dangling rows (story grouping keeps per-item lookup rows, say).
-    for table, column in _item_children():
-        conn.execute(delete(table).where(column.in_(batch)))
+    for table, column, keep_row in _item_children():
+        if keep_row:        # ondelete SET NULL: the row outlives its item (an accepted report)
+            conn.execute(update(table).where(column.in_(batch)).values({column.name: None}))
+        else:
+            conn.execute(delete(table).where(column.in_(batch)))
     deleted.items = conn.execute(delete(items).where(items.c.id.in_(batch))).rowcount
     return deleted
 
 
-def _item_children() -> list[tuple[Table, Column[Any]]]:
+def _item_children() -> list[tuple[Table, Column[Any], bool]]:
     """Every other table with a foreign key to items.id, found from the schema so a new
-    per-item table is covered without an edit here."""
+    per-item table is covered without an edit here; with whether the key says SET NULL
+    (the row is kept, unlinked) rather than CASCADE."""
     found = []
     for table in metadata.sorted_tables:
         if table is hits:
             continue
         for column in table.columns:
-            if any(fk.column is items.c.id for fk in column.foreign_keys):
-                found.append((table, column))
+            for fk in column.foreign_keys:
+                if fk.column is items.c.id:
+                    found.append((table, column, (fk.ondelete or "").upper() == "SET NULL"))
     return found
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import create_engine, func, insert, select
+from sqlalchemy import create_engine, func, insert, select, update
 
 from bot.config.deliveries import DeliveriesFile
 from bot.runtime.retention import cutoff_for, purge, retention_of
 from bot.storage import retention as stored
 from bot.storage.db import open_database
-from bot.storage.schema import deliveries, destinations, email_sends, hits, items, stories, story_sigs
+from bot.storage.reported import add_report
+from bot.storage.schema import (deliveries, destinations, email_sends, hits, items, reported_misses, stories,
+                                story_sigs)
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 
@@ -190,5 +192,26 @@ def test_delete_items_leaves_no_per_item_rows_without_foreign_keys(tmp_path):
             conn.execute(insert(story_sigs).values(item_id=item, ref_at=NOW, sig=b"\0" * 8))
             stored.delete_items(conn, [item])
         assert (count(plain, story_sigs), count(plain, hits), count(plain, items)) == (0, 0, 0)
+    finally:
+        plain.dispose()
+
+
+def test_delete_items_keeps_a_reported_miss_and_unlinks_its_item(tmp_path):
+    """reported_misses.item_id says ON DELETE SET NULL: an accepted report outlives its item
+    (the weekly report and /report still count it), also without PRAGMA foreign_keys."""
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    open_database(url).dispose()
+    plain = create_engine(url)
+    try:
+        with plain.begin() as conn:
+            item = add_item(conn, "a", "old", 300)
+            report = add_report(conn, url="https://example.org/a", title="t", summary="", language="en",
+                                theme="pushbacks", matched=[], chat_id=1, user_id=2, now=NOW)
+            conn.execute(update(reported_misses).where(reported_misses.c.id == report).values(item_id=item))
+            stored.delete_items(conn, [item])
+        with plain.connect() as conn:
+            rows = conn.execute(select(reported_misses.c.id, reported_misses.c.item_id)).all()
+        assert [tuple(r) for r in rows] == [(report, None)]
+        assert count(plain, items) == 0
     finally:
         plain.dispose()
