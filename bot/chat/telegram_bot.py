@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
 from sqlalchemy import Engine
 from telegram import BotCommand, Update
-from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ExtBot, JobQueue,
+                          MessageHandler, filters)
 
 from bot.chat import admin, members, missed, subscriptions
 from bot.chat import telegram_tools as tools
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 
 HANDLERS: dict[str, Handler] = {**subscriptions.HANDLERS, **members.HANDLERS, **admin.HANDLERS}
 Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
+# What ApplicationBuilder().build() makes: python-telegram-bot's default types (its user, chat and
+# bot data are plain dicts).
+BotApplication = Application[ExtBot[None], Context, dict[Any, Any], dict[Any, Any], dict[Any, Any], JobQueue[Context]]
 
 
 class TelegramBot:
@@ -41,7 +45,7 @@ class TelegramBot:
                  clock: Callable[[], datetime] | None = None, sender: Sender | None = None, poll_timeout: float = 10.0):
         self.state = ChatState(engine, settings, config, clock or utc_now, sender)
         self.poll_timeout = poll_timeout
-        self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self.app: BotApplication | None = None
 
     def __repr__(self) -> str:
         return "TelegramBot(token=<redacted>)"
