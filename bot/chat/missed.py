@@ -17,7 +17,7 @@ transaction. Accepted reports are judgements for `rules evaluate --from-feedback
 (bot.stories.feedback).
 
 Owns the reply texts (HTML, every fetched or stored string escaped). Must not talk to Telegram
-(bot.chat.telegram_bot does) nor hold SQL of reported_misses (bot.storage.reported does).
+(bot.chat.members and bot.chat.admin do) nor hold SQL of reported_misses (bot.storage.reported does).
 """
 
 from __future__ import annotations

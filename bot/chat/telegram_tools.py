@@ -5,7 +5,7 @@ into messages Telegram accepts.
 Owns the reply texts (HTML, every stored string escaped) and their length rule: a reply is
 packed line by line so it never passes 4096 UTF-16 code units after entity parsing
 (`format.tg_len`), with a "… and N more" line instead of a cut inside a tag.
-Must not: talk to Telegram (bot.chat.telegram_bot does), print, or decide what matches.
+Must not: talk to Telegram (the command modules of bot.chat do), print, or decide what matches.
 """
 
 from __future__ import annotations
