@@ -17,7 +17,7 @@ transaction. Accepted reports are judgements for `rules evaluate --from-feedback
 (bot.stories.feedback).
 
 Owns the reply texts (HTML, every fetched or stored string escaped). Must not talk to Telegram
-(bot.chat.telegram_bot does) nor hold SQL of reported_misses (bot.storage.reported does).
+(bot.chat.members and bot.chat.admin do) nor hold SQL of reported_misses (bot.storage.reported does).
 """
 
 from __future__ import annotations
@@ -27,10 +27,19 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+from sqlalchemy import Connection, Engine
 
 from bot.delivery.telegram.format import clip, h, link
 from bot.storage import reported
+
+if TYPE_CHECKING:
+    from bot.config.themes import ThemeSet
+    from bot.ingest.fetch_policy import FetchPolicy
+    from bot.match import Matcher
+    from bot.match.why import Verdict
+    from bot.model import Item
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +70,7 @@ def theme_problem(theme: str, slugs: Sequence[str]) -> str | None:
     return f"Unknown theme <code>{h(clip(theme, 60))}</code>.{hint} See /themes."
 
 
-def limit_reached(engine: Any, user_id: int | str, now: datetime) -> str | None:
+def limit_reached(engine: Engine, user_id: int | str, now: datetime) -> str | None:
     """The answer when the member already made DAILY_LIMIT reports in 24 hours, else None."""
     with engine.connect() as conn:
         n = reported.reports_today(conn, user_id, now)
@@ -71,7 +80,7 @@ def limit_reached(engine: Any, user_id: int | str, now: datetime) -> str | None:
             "Thank you! Please send more tomorrow.")
 
 
-def explain_reply(item: Any, verdict: Any, theme: str | None, titles: Mapping[str, str]) -> list[str]:
+def explain_reply(item: Item, verdict: Verdict, theme: str | None, titles: Mapping[str, str]) -> list[str]:
     """What the rules said of the page, in plain words, as HTML lines."""
     lines = [f"<b>{link(clip(item.title or item.url, 200), item.url)}</b>"
              + (f" ({h(item.language)})" if item.language else "")]
@@ -101,7 +110,7 @@ class Outcome:
     report_id: int | None = None
 
 
-async def report_missed(engine: Any, matcher: Any, policy: Any, url: str, theme: str | None, *,
+async def report_missed(engine: Engine, matcher: Matcher, policy: FetchPolicy, url: str, theme: str | None, *,
                         titles: Mapping[str, str], chat_id: int | str, user_id: int | str, now: datetime) -> Outcome:
     """Fetch, explain and store one report; the HTML answer (and the stored report's id)."""
     from bot.errors import FetchError
@@ -143,7 +152,7 @@ def card(r: reported.Report, titles: Mapping[str, str]) -> tuple[str, list[tuple
                   ("✖️ Dismiss", callback_data(r.id, False))]
 
 
-def open_cards(engine: Any, titles: Mapping[str, str], limit: int = CARDS) -> list[tuple[str, list[tuple[str, str]]]]:
+def open_cards(engine: Engine, titles: Mapping[str, str], limit: int = CARDS) -> list[tuple[str, list[tuple[str, str]]]]:
     with engine.connect() as conn:
         return [card(r, titles) for r in reported.open_reports(conn, limit)]
 
@@ -152,8 +161,8 @@ class _AlreadyDecided(Exception):
     pass
 
 
-def decide(engine: Any, report_id: int, accept: bool, admin: int | str, now: datetime, *,
-           themes: Any, weights: Mapping[str, float] | None = None) -> str:
+def decide(engine: Engine, report_id: int, accept: bool, admin: int | str, now: datetime, *,
+           themes: ThemeSet, weights: Mapping[str, float] | None = None) -> str:
     """An admin's decision; the short answer for the button (at most 200 characters)."""
     with engine.connect() as conn:
         r = reported.get_report(conn, report_id)
@@ -165,7 +174,7 @@ def decide(engine: Any, report_id: int, accept: bool, admin: int | str, now: dat
         with engine.begin() as conn:
             done = reported.decide(conn, report_id, "dismissed", admin, now)
         return "Dismissed." if done else "Already decided by another admin."
-    theme = themes.get(r.theme) if themes is not None else None
+    theme = themes.get(r.theme)
     if theme is None:
         return f"Theme {r.theme} is no longer in rules/; dismiss it or re-report it."
     try:
@@ -184,10 +193,10 @@ class _Hit:
     theme: str
     priority: str
     rules: list[str]
-    explanations: list[dict]
+    explanations: list[dict[str, object]]
 
 
-def _accept(conn: Any, r: reported.Report, priority: str, admin: int | str, now: datetime,
+def _accept(conn: Connection, r: reported.Report, priority: str, admin: int | str, now: datetime,
             weights: Mapping[str, float] | None) -> int:
     """Store the item (or find it), its hit and deliveries, and the decision; deliveries queued."""
     from bot.delivery.outbox import NewHit, queue_for_hits
@@ -212,8 +221,8 @@ def _accept(conn: Any, r: reported.Report, priority: str, admin: int | str, now:
             new_id = row.id
         item_id, language, regions = new_id, r.language, tuple(region_list)
         story_id = assign_story(conn, item_id, item, now, weights=weights)
-    why = {"rule": REPORTED_RULE, "field": "title", "terms": [], "snippet": r.title,
-           "description": f"reported by a member, accepted by a coordinator (report #{r.id})"}
+    why: dict[str, object] = {"rule": REPORTED_RULE, "field": "title", "terms": [], "snippet": r.title,
+                               "description": f"reported by a member, accepted by a coordinator (report #{r.id})"}
     stored = repo.insert_hits(conn, item_id, [_Hit(r.theme, priority, [REPORTED_RULE], [why])], now)
     queued = 0
     if stored:

@@ -5,7 +5,7 @@ into messages Telegram accepts.
 Owns the reply texts (HTML, every stored string escaped) and their length rule: a reply is
 packed line by line so it never passes 4096 UTF-16 code units after entity parsing
 (`format.tg_len`), with a "… and N more" line instead of a cut inside a tag.
-Must not: talk to Telegram (bot.chat.telegram_bot does), print, or decide what matches.
+Must not: talk to Telegram (the command modules of bot.chat do), print, or decide what matches.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import html
 import logging
 import textwrap
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
+
+from sqlalchemy import Engine
 
 from bot.stories import feedback
 from bot.delivery.telegram.format import MAX_LEN, clip, h, link, tg_len
@@ -83,7 +85,7 @@ _ANSWERS = {
 }
 
 
-def vote(engine: Any, data: str | None, user_id: int | str | None, now: datetime) -> str | None:
+def vote(engine: Engine, data: str | None, user_id: int | str | None, now: datetime) -> str | None:
     """Record a press of an alert's feedback button; the short text to answer the callback
     query with, or None when `data` is not a feedback button."""
     parsed = feedback.parse_callback(data)
@@ -104,7 +106,7 @@ def vote(engine: Any, data: str | None, user_id: int | str | None, now: datetime
 
 # --- /search -----------------------------------------------------------------------------
 
-def search_reply(engine: Any, query: str, now: datetime, *, weights: Mapping[str, float] | None = None,
+def search_reply(engine: Engine, query: str, now: datetime, *, weights: Mapping[str, float] | None = None,
                  titles: Mapping[str, str] | None = None, names: Mapping[str, str] | None = None,
                  since: timedelta = SEARCH_SINCE, limit: int = SEARCH_LIMIT) -> str:
     """The top results of `query` as one HTML message. A syntax error or an empty query
@@ -141,7 +143,7 @@ def search_reply(engine: Any, query: str, now: datetime, *, weights: Mapping[str
 
 # --- rule precision (/health, rules backtest) ----------------------------------------------
 
-def precision_lines(engine: Any, now: datetime, *, since: timedelta = PRECISION_SINCE,
+def precision_lines(engine: Engine, now: datetime, *, since: timedelta = PRECISION_SINCE,
                     limit: int = 10) -> list[str]:
     """HTML lines: each voted rule's precision, then the noisiest rules (empty without votes)."""
     with engine.connect() as conn:
@@ -167,7 +169,7 @@ def _pct(p: float | None) -> str:
 
 # --- /report -----------------------------------------------------------------------------
 
-def report_text(engine: Any, now: datetime, source_ids: Iterable[str] | None) -> str:
+def report_text(engine: Engine, now: datetime, source_ids: Iterable[str] | None) -> str:
     """The coordinator report as plain text (bot.insight.report)."""
     from bot.insight.report import build_report, render_text
 

@@ -20,6 +20,7 @@ Public API (all take `conn` first):
   update_sources(conn, [{"id": ..., col: ...}])        the same, batched (same columns in every dict)
   poll_states(conn, ids=None) -> dict[id, Row]          the columns of a source's state a poll reads
   set_source_status(conn, id, status, now) -> bool     'paused' / 'ok' (Telegram /pausesource)
+  failing_sources(conn) -> list[Row]                   configured sources now failing, longest first
   known_item_keys(conn, source_id, guids, urls) -> KnownKeys(guids, own_urls)   already stored
   insert_item(conn, item, now, is_backlog=False, countries=(), regions=(), shares_url=False) -> int | None
   item_by_url(conn, url) -> Row | None                  the item first stored under a canonical URL
@@ -160,6 +161,12 @@ def set_source_status(conn: Connection, source_id: str, status: str, now: dateti
     if status != "paused":
         values["next_poll_at"] = now
     return bool(conn.execute(update(sources).where(sources.c.id == source_id).values(**values)).rowcount)
+
+
+def failing_sources(conn: Connection) -> list[Row]:
+    """The `sources` rows of configured sources that are failing, the longest failing first."""
+    return list(conn.execute(select(sources).where(sources.c.status == "failing", configured())
+                             .order_by(sources.c.failing_since)).all())
 
 
 # --- items ------------------------------------------------------------------------------------

@@ -116,7 +116,7 @@ async def test_sync_heals_a_migration_recorded_before_it_was_remembered(db_url) 
 
 async def test_health_names_the_entry_to_update(tmp_path, fake_bot_api) -> None:  # noqa: F811
     async with running_bot(tmp_path, fake_bot_api, "sources: []\n", {}) as w:
-        w.bot.config = dataclasses.replace(w.bot.config, deliveries=CONFIG)
+        w.bot.reload(dataclasses.replace(w.bot.state.config, deliveries=CONFIG))
         with w.engine.begin() as conn:
             conn.execute(destinations.insert().values(
                 chat_id=str(NEW), migrated_from=OLD, name="Coalition group", origin="config",

@@ -4,18 +4,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
-
 from sqlalchemy import select
 
 from bot.chat import missed
+from bot.config.themes import Theme, ThemeSet
 from bot.storage import reported
 from bot.storage.schema import deliveries, destinations, hits, items
 from bot.stories.feedback import accepted_misses
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
-THEMES = SimpleNamespace(get=lambda slug: {"pushbacks": SimpleNamespace(priority="high"),
-                                           "detention": SimpleNamespace(priority="normal")}.get(slug))
+THEMES = ThemeSet([Theme(slug="detention", title="Detention", description="", priority="normal", rules=()),
+                   Theme(slug="pushbacks", title="Pushbacks", description="", priority="high", rules=())])
 
 
 def report(conn, user: int = 42, at: datetime = NOW, theme: str = "pushbacks", url: str = "https://x.example/a") -> int:

@@ -190,3 +190,17 @@ def test_fts_expression_quotes_terms():
 def test_sources_table_has_no_rows_until_ensured(engine):
     with engine.connect() as conn:
         assert conn.execute(select(sources)).first() is None
+
+
+def test_failing_sources_are_the_configured_ones_longest_failing_first(engine):
+    with engine.begin() as conn:
+        repo.ensure_sources(conn, [(s, f"https://{s}.example/") for s in ("new", "old", "fine", "gone")], NOW)
+        repo.update_sources(conn, [
+            {"id": "new", "status": "failing", "failing_since": NOW - timedelta(hours=1)},
+            {"id": "old", "status": "failing", "failing_since": NOW - timedelta(days=2)},
+            {"id": "fine", "status": "ok", "failing_since": None},
+            {"id": "gone", "status": "failing", "failing_since": NOW - timedelta(days=9)},
+        ])
+        repo.ensure_sources(conn, [(s, f"https://{s}.example/") for s in ("new", "old", "fine")], NOW)  # gone: removed
+    with engine.connect() as conn:
+        assert [r.id for r in repo.failing_sources(conn)] == ["old", "new"]

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from bot.chat import telegram_bot as tb
+from bot.chat import members
 from bot.storage.schema import deliveries, destinations, hits, items
 from support.fakebotapi import fake_bot_api  # noqa: F401
 from support.telegram_support import running_bot
@@ -156,7 +156,7 @@ async def test_a_failing_handler_sends_one_line_and_no_traceback(bot, monkeypatc
     def boom(*a, **k):
         raise RuntimeError("secret internals /etc/passwd")
 
-    monkeypatch.setattr(tb, "load_entries", boom)
+    monkeypatch.setattr(members, "load_entries", boom)
     text = await say(w, "/latest")
     assert text.startswith("Sorry") and "secret" not in text and "RuntimeError" not in text
 
@@ -169,7 +169,7 @@ async def test_addsource_follows_a_page_to_its_feed_and_keeps_comments(bot) -> N
     from support.feedserver import FeedServer
 
     w = bot
-    w.bot.settings = dataclasses.replace(w.bot.settings, allow_private_networks=True)
+    w.bot.state.settings = dataclasses.replace(w.bot.state.settings, allow_private_networks=True)
     rss = ("<?xml version='1.0'?><rss version='2.0'><channel><title>Border Monitor</title>"
            "<link>https://bordermonitor.example/</link>"
            "<item><title>Pushbacks at the border</title><link>https://bordermonitor.example/1</link></item>"

@@ -36,7 +36,7 @@ QUIET = "<html><head><title>Town council approves new bicycle lanes</title></hea
 async def w(tmp_path, fake_bot_api, feedserver):  # noqa: F811
     async with running_bot(tmp_path, fake_bot_api, SOURCES_YAML, {"picum": "PICUM"}, clock=lambda: NOW,
                            themes=load_themes(RULESET)) as running:
-        running.bot.settings = dataclasses.replace(running.bot.settings, allow_private_networks=True)
+        running.bot.state.settings = dataclasses.replace(running.bot.state.settings, allow_private_networks=True)
         running.pages = feedserver
         yield running
 
@@ -148,10 +148,10 @@ async def test_what_is_refused(w) -> None:
 
     # the guarded fetcher's rules: a loopback page is refused without the allowance
     fetched = w.pages.hits("/evros")
-    w.bot.settings = dataclasses.replace(w.bot.settings, allow_private_networks=False)
+    w.bot.state.settings = dataclasses.replace(w.bot.state.settings, allow_private_networks=False)
     assert (await say(w, f"/missed {url} pushbacks")).startswith("Could not read that page (blocked)")
     assert w.pages.hits("/evros") == fetched
-    w.bot.settings = dataclasses.replace(w.bot.settings, allow_private_networks=True)
+    w.bot.state.settings = dataclasses.replace(w.bot.state.settings, allow_private_networks=True)
 
     # at most 20 a day per member
     with w.engine.begin() as conn:
