@@ -11,6 +11,8 @@ import click
 import pytest
 from pydantic import BaseModel
 
+from bot.chat.replies import ADMIN as ADMIN_COMMANDS
+from bot.chat.replies import COMMANDS as MEMBER_COMMANDS
 from bot.cli import cli
 from bot.config.deliveries import DeliveriesFile
 from bot.config.sources import SourcesFile
@@ -84,3 +86,8 @@ def test_every_config_key_is_in_the_readme(key: str) -> None:
     leaf = key.rsplit(".", 1)[-1]
     assert re.search(rf"`{re.escape(leaf)}[`:]|^\s*(?:- )?{re.escape(leaf)}:", README, re.M), (
         f"README never documents the config key {key} (as `{leaf}` or `{leaf}:` in an example)")
+
+
+@pytest.mark.parametrize("command", [name for name, _ in MEMBER_COMMANDS + ADMIN_COMMANDS])
+def test_every_telegram_command_is_in_the_readme(command: str) -> None:
+    assert re.search(rf"/{re.escape(command)}\b", README), f"README never mentions the Telegram command /{command}"
