@@ -9,12 +9,19 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
 from bot.config.settings import Settings
 from bot.errors import ConfigError, NewsbotError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from bot.config.deliveries import DeliveriesFile
+    from bot.config.snapshot import ConfigSnapshot
+    from bot.config.sources import SourcesConfig
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CONFIG, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -25,10 +32,10 @@ class App:
 
     config_dir: Path
     settings: Settings
-    _engine: Any = field(default=None, repr=False)
+    _engine: Engine | None = field(default=None, repr=False)
 
     @property
-    def engine(self):  # noqa: ANN201
+    def engine(self) -> Engine:
         if self._engine is None:
             from bot.storage.db import open_database
 
@@ -40,32 +47,55 @@ class App:
                 ctx.find_root().call_on_close(self._engine.dispose)
         return self._engine
 
-    def sources(self):  # noqa: ANN201
+    def sources(self) -> SourcesConfig:
         from bot.config.sources import load_sources
 
         return load_sources(self.config_dir)
 
+    def sources_or_none(self) -> SourcesConfig:
+        """sources.yaml for the commands that only name, weigh or fetch like the sources: without a
+        (valid) file, no sources: ids read fine, weights are 1, the fetch policy is the default."""
+        from bot.config.sources import SOURCES_FILE, SourcesConfig, SourcesFile
+
+        try:
+            return self.sources()
+        except (OSError, NewsbotError):
+            return SourcesConfig(SourcesFile(), self.config_dir / SOURCES_FILE)
+
     def source_names(self) -> dict[str, str]:
         """Display name per source id; none without a (valid) sources.yaml: ids read fine."""
-        try:
-            return self.sources().display_names()
-        except (OSError, NewsbotError):
-            return {}
+        return self.sources_or_none().display_names()
 
     def source_weights(self) -> dict[str, float]:
         """sources.yaml `weight` per source id, for ranking (all 1 without a valid file)."""
-        try:
-            return self.sources().weights()
-        except (OSError, NewsbotError):
-            return {}
+        return self.sources_or_none().weights()
 
     def schedule_tz(self) -> str | None:
         return self.settings.schedule_tz(self.deliveries())
 
-    def deliveries(self):  # noqa: ANN201
+    def deliveries(self) -> DeliveriesFile:
         from bot.config.deliveries import load_deliveries
 
         return load_deliveries(self.config_dir)
+
+    def config(self) -> ConfigSnapshot:
+        """sources.yaml, rules/ and deliveries.yaml validated together, rules compiled (what the
+        daemon runs with), for the commands that poll."""
+        from bot.config.snapshot import load_config
+
+        return load_config(self.config_dir)
+
+    def delivery_config(self) -> ConfigSnapshot:
+        """rules/ and deliveries.yaml validated, for the commands that send or preview: they only
+        name and weigh the sources, so sources.yaml may be missing (`sources_or_none`)."""
+        from datetime import datetime, timezone
+
+        from bot.config.snapshot import ConfigSnapshot, content_digest
+        from bot.config.themes import load_themes
+
+        deliveries = self.deliveries()
+        return ConfigSnapshot(self.sources_or_none(), load_themes(self.config_dir), deliveries,
+                              content_digest(self.config_dir), datetime.now(timezone.utc))
 
 
 pass_app = click.make_pass_decorator(App)

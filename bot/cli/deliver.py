@@ -1,6 +1,6 @@
 """`newsbot deliver --once [--dry-run]`: send the queued alerts and due digests now, exit.
 
-Composes the Sender (Telegram with a token, else the console) with the configuration;
+Builds the Sender (Telegram with a token, else the console) through bot.runtime.wiring;
 prints a summary and exits 3 when some sends failed."""
 
 from __future__ import annotations
@@ -9,27 +9,18 @@ import asyncio
 import signal
 import sys
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Callable
 
 import click
 
 from bot.cli.common import EXIT_OK, EXIT_PARTIAL, App, echo_json, format_option, handle_errors, pass_app, setup_logging
 
-
-def _context(app: App):  # noqa: ANN202
-    from bot.config.themes import load_themes
-
-    deliveries_cfg = app.deliveries()
-    return load_themes(app.config_dir), app.source_names(), deliveries_cfg, app.settings.schedule_tz(deliveries_cfg)
+if TYPE_CHECKING:
+    from bot.config.snapshot import ConfigSnapshot
+    from bot.delivery.telegram.sender import SendReport
 
 
-def _sync(app: App, deliveries_cfg, now: datetime) -> None:  # noqa: ANN001
-    from bot.delivery.outbox import sync_config_destinations
-
-    with app.engine.begin() as conn:
-        sync_config_destinations(conn, deliveries_cfg, now)
-
-
-def _dry_run(app: App, themes, names, tz, show) -> dict:  # noqa: ANN001
+def _dry_run(app: App, config: ConfigSnapshot, show: Callable[[str], None]) -> dict[str, int]:
     """What a run would send now, printed as plain text; the outbox is not touched."""
     from bot.delivery import outbox
     from bot.delivery.console import to_plain
@@ -37,7 +28,9 @@ def _dry_run(app: App, themes, names, tz, show) -> dict:  # noqa: ANN001
     from bot.delivery.telegram.format import render_alert
 
     now = datetime.now(timezone.utc)
-    titles = theme_titles(themes)
+    tz = app.settings.schedule_tz(config.deliveries)
+    names, weights = config.sources.display_names(), config.sources.weights()
+    titles = theme_titles(config.themes)
     counts = {"alerts": 0, "digests": 0}
     with app.engine.connect() as conn:
         dests = {d.id: d for d in outbox.active_destinations(conn)}
@@ -50,7 +43,7 @@ def _dry_run(app: App, themes, names, tz, show) -> dict:  # noqa: ANN001
         for dest in dests.values():
             if is_due(dest, now, tz):
                 for part in preview_messages(conn, dest=dest, titles=titles, source_names=names, default_tz=tz, now=now,
-                                             weights=app.source_weights()):
+                                             weights=weights):
                     show(f"── would send digest to {dest.name or dest.chat_id} (chat {dest.chat_id}) ──\n{to_plain(part.html)}\n")
                     counts["digests"] += 1
     return counts
@@ -79,30 +72,28 @@ def deliver(app: App, once: bool, dry_run: bool, wait_retries: int, verbose: boo
     if not once:
         raise click.UsageError("use `newsbot deliver --once` (the daemon `newsbot run` delivers continuously)")
     setup_logging("INFO" if verbose else "WARNING")
-    themes, names, deliveries_cfg, tz = _context(app)
-    _sync(app, deliveries_cfg, datetime.now(timezone.utc))
+    from bot.runtime import wiring
+
+    config = app.delivery_config()
+    wiring.sync_destinations(app.engine, config.deliveries, datetime.now(timezone.utc))
     if dry_run:
         # with --format json the messages go to stderr so stdout stays one JSON document
-        counts = _dry_run(app, themes, names, tz, lambda text: click.echo(text, err=fmt == "json"))
+        counts = _dry_run(app, config, lambda text: click.echo(text, err=fmt == "json"))
         if fmt == "json":
             echo_json({"dry_run": True, **counts})
         else:
             click.echo(f"dry run: {counts['alerts']} alerts and {counts['digests']} digest messages would be sent", err=True)
         sys.exit(EXIT_OK)
 
-    from bot.delivery.telegram.sender import Sender
-
     stopped: list[str] = []
 
-    async def go():  # noqa: ANN202
+    async def go() -> SendReport:
         # SIGTERM/SIGINT cancel the run: the sends in flight finish and are marked, the
         # rest is given back to the queue (Sender.__aexit__), then the command exits 3.
         loop, task = asyncio.get_running_loop(), asyncio.current_task()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, _stop, sig, task, stopped)
-        sender = Sender.from_settings(app.engine, app.settings, themes=themes, source_names=names,
-                                      default_tz=tz, weights=app.source_weights(),
-                                      stale_after=Sender.stale_after_of(deliveries_cfg))
+        sender = wiring.sender(app.engine, app.settings, config)
         try:
             async with sender:
                 return await sender.run_once(wait_retries=wait_retries > 0, max_wait=float(wait_retries))

@@ -1,6 +1,7 @@
 """`newsbot email`: write the weekly digest to files (--preview) or send it now (--send-now).
 
-Composition only: loads config, builds `bot.delivery.email.weekly.WeeklyEmail`, prints the outcome.
+Composition only: loads config, builds `bot.delivery.email.weekly.WeeklyEmail` through
+bot.runtime.wiring (as the daemon does), prints the outcome.
 """
 
 from __future__ import annotations
@@ -8,18 +9,21 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli.common import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, App, handle_errors, pass_app
 
-
-def _weekly(app: App):  # noqa: ANN202
-    from bot.config.themes import load_themes
+if TYPE_CHECKING:
     from bot.delivery.email.weekly import WeeklyEmail
 
-    return WeeklyEmail(app.engine, app.deliveries(), load_themes(app.config_dir), app.settings,
-                       source_names=app.source_names(), weights=app.source_weights())
+
+def _weekly(app: App) -> WeeklyEmail:
+    from bot.runtime import wiring
+
+    engine = app.engine
+    return wiring.weekly_email(engine, app.settings, app.delivery_config())
 
 
 def preview_paths(preview: Path) -> tuple[Path, Path]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Any
 
 import click
 
@@ -23,18 +22,6 @@ from bot.model import Item
 
 def _is_url(arg: str) -> bool:
     return arg.strip().lower().startswith(("http://", "https://")) and " " not in arg.strip()
-
-
-def fetch_policy(app: App) -> Any:
-    """The sources' fetch policy: sources.yaml `defaults:` when there is a valid file."""
-    from bot.errors import NewsbotError
-    from bot.ingest.fetch import FetchPolicy
-
-    allow = app.settings.allow_private_networks
-    try:
-        return FetchPolicy.from_config(app.sources().defaults, allow_private=allow)
-    except (OSError, NewsbotError):
-        return FetchPolicy(allow_private=allow)
 
 
 def register(group: click.Group) -> None:
@@ -59,9 +46,12 @@ def register(group: click.Group) -> None:
             if title or lang:
                 raise click.UsageError("--title and --lang are for a TEXT; a page has its own")
             from bot.ingest.page import fetch_page
+            from bot.runtime import wiring
 
+            # sources.yaml `defaults:` when there is a valid file, else the default policy
+            policy = wiring.fetch_policy(app.settings, app.sources_or_none())
             try:
-                item = asyncio.run(fetch_page(target.strip(), fetch_policy(app)))
+                item = asyncio.run(fetch_page(target.strip(), policy))
             except FetchError as exc:
                 click.echo(f"Error: {target.strip()[:300]} could not be read ({exc.kind}): {exc}", err=True)
                 sys.exit(EXIT_PARTIAL)

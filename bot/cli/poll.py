@@ -1,6 +1,6 @@
 """`newsbot poll --once [--source ID]...`: one poll cycle now, and a summary.
 
-Composes the Fetcher, the Poller, the themes and the outbox's destinations; prints the
+Builds the fetcher and the poller through bot.runtime.wiring, as the daemon does; prints the
 summary (text or JSON) and exits 3 when some sources failed."""
 
 from __future__ import annotations
@@ -8,42 +8,33 @@ from __future__ import annotations
 import asyncio
 import sys
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli.common import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, App, echo_json, format_option, handle_errors, pass_app, setup_logging
 
+if TYPE_CHECKING:
+    from bot.ingest.poll_results import PollSummary, SourceResult
 
-async def run_poll(app: App, source_ids: tuple[str, ...], due_only: bool, show_progress: bool):  # noqa: ANN201
-    from bot.config.themes import load_themes
-    from bot.ingest.fetch import Fetcher, FetchPolicy
-    from bot.ingest.pipeline import Poller
 
-    sources_cfg = app.sources()
-    themes = load_themes(app.config_dir)
+async def run_poll(app: App, source_ids: tuple[str, ...], due_only: bool, show_progress: bool) -> PollSummary:
+    from bot.runtime import wiring
+
+    config = app.config()
     engine = app.engine
-    now = datetime.now(timezone.utc)
-    _sync_destinations(app, engine, now)
-    policy = FetchPolicy.from_config(sources_cfg.defaults, allow_private=app.settings.allow_private_networks)
+    # Queue deliveries for the chats in deliveries.yaml too, not only for self-subscribed ones.
+    wiring.sync_destinations(engine, config.deliveries, datetime.now(timezone.utc))
 
-    def progress(result, done: int, total: int) -> None:  # noqa: ANN001
+    def progress(result: SourceResult, done: int, total: int) -> None:
         click.echo(f"\r{done}/{total} sources polled", nl=False, err=True)
         if done == total:
             click.echo("", err=True)
 
-    async with Fetcher(policy) as fetcher:
-        poller = Poller(engine, sources_cfg, themes, fetcher)
+    async with wiring.fetcher(app.settings, config.sources) as fetcher:
+        poller = wiring.poller(engine, config, fetcher)
         return await poller.poll(source_ids or None, due_only=due_only,
                                  progress=progress if show_progress else None)
-
-
-def _sync_destinations(app: App, engine, now: datetime) -> None:  # noqa: ANN001
-    """Queue deliveries for the chats in deliveries.yaml too, not only for self-subscribed ones."""
-    from bot.delivery.outbox import sync_config_destinations
-
-    deliveries_cfg = app.deliveries()
-    with engine.begin() as conn:
-        sync_config_destinations(conn, deliveries_cfg, now)
 
 
 @click.command()
@@ -74,7 +65,7 @@ def poll(app: App, once: bool, source_ids: tuple[str, ...], poll_all: bool, verb
     sys.exit(EXIT_PARTIAL if summary.failed else EXIT_OK)
 
 
-def _print_text(summary) -> None:  # noqa: ANN001
+def _print_text(summary: PollSummary) -> None:
     click.echo(f"polled {summary.polled} sources: {summary.changed} changed, {summary.unchanged} unchanged, "
                f"{summary.failed} failed; {summary.new_items} new items, {summary.hits} hits, "
                f"{summary.queued} deliveries queued ({summary.elapsed:.1f} s)")

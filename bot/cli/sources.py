@@ -201,10 +201,10 @@ def _probe(app: App, url: str, html: dict[str, str] | None):  # noqa: ANN202
     import asyncio
 
     from bot.config.sources import HtmlSelectors
-    from bot.ingest.fetch import FetchPolicy
     from bot.ingest.probe import ProbeError, probe
+    from bot.runtime import wiring
 
-    policy = FetchPolicy.from_config(app.sources().defaults, allow_private=app.settings.allow_private_networks)
+    policy = wiring.fetch_policy(app.settings, app.sources())
     try:
         return asyncio.run(probe(url, policy, selectors=HtmlSelectors(**html) if html else None))
     except ProbeError as exc:

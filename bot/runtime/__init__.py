@@ -1,6 +1,8 @@
 """Runtime: what runs newsbot as a service and composes the stages below it.
 
-Owns the daemon (`daemon.py`: one asyncio process, a small loop per duty), the offline demo,
+Owns the daemon (`daemon.py`: one asyncio process, its lifecycle; `duties.py`: a small loop per
+duty; `waits.py`: when each wakes; `status.py`: what it reports), the one place the running parts
+are built (`wiring.py`, for the daemon, the demo and the CLI), the offline demo,
 the clock (real or sped up), the single-instance lock, live reload of the configuration, the
 operator's HTTP endpoint (/healthz, /metrics), retention, the weekly coordinator report's
 schedule, when the next work is due, and the log handlers.

@@ -40,7 +40,7 @@ def render_feed(path: Path, now: datetime) -> bytes:
     def fmt(when: datetime) -> str:
         return when.isoformat(timespec="seconds").replace("+00:00", "Z") if atom else format_datetime(when, usegmt=True)
 
-    def sub(m: re.Match) -> str:
+    def sub(m: re.Match[str]) -> str:
         return fmt(now if m.group(1) is None else now - parse_duration(m.group(1)))
 
     return _TOKEN.sub(sub, path.read_text(encoding="utf-8")).encode("utf-8")
@@ -136,21 +136,16 @@ class DemoResult:
 async def run_demo(work: Path, rules_dir: Path, email_path: Path,
                    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> DemoResult:
     """Serve the feeds, poll them once into `work`/demo.db (as established sources, so their
-    hits are delivered rather than kept as backlog), render the digest and the email."""
+    hits are delivered rather than kept as backlog), render the digest and the email. The parts
+    are built by bot.runtime.wiring, as the daemon builds them."""
     import io
 
-    from sqlalchemy import func, select
-
     from bot.config.settings import Settings
-    from bot.delivery.email.weekly import WeeklyEmail
-    from bot.delivery.outbox import find_destination, sync_config_destinations
-    from bot.delivery.telegram.sender import Sender
-    from bot.ingest.fetch import Fetcher
-    from bot.ingest.pipeline import Poller
+    from bot.delivery.outbox import find_destination
+    from bot.runtime import wiring
     from bot.runtime.reload import load_config
     from bot.storage import repo
     from bot.storage.db import open_database
-    from bot.storage.schema import hits as hits_t
 
     db = work / "demo.db"
     with DemoFeedServer(clock) as server:
@@ -167,26 +162,19 @@ async def run_demo(work: Path, rules_dir: Path, email_path: Path,
                 for s in config.sources.sources:
                     # Established sources: a first poll would otherwise be kept as backlog.
                     repo.update_source(conn, s.id, backlog_done=True)
-                sync_config_destinations(conn, config.deliveries, now)
-            from bot.ingest.fetch import FetchPolicy
-
-            async with Fetcher(FetchPolicy(allow_private=True, timeout=10.0)) as fetcher:
-                summary = await Poller(engine, config.sources, config.themes, fetcher, clock=clock).poll(
-                    due_only=False)
+            wiring.sync_destinations(engine, config.deliveries, now)
+            async with wiring.fetcher(settings, config.sources) as fetcher:
+                summary = await wiring.poller(engine, config, fetcher, clock=clock).poll(due_only=False)
             result = DemoResult(config_dir=config_dir, database=db, sources=summary.polled,
                                 items=summary.new_items, hits=summary.hits, failures=dict(summary.failures))
             with engine.connect() as conn:
-                result.hits_by_theme = dict(conn.execute(select(hits_t.c.theme, func.count())
-                                                         .group_by(hits_t.c.theme)).all())
+                result.hits_by_theme = repo.hit_counts_by_theme(conn)
                 chat = config.deliveries.telegram.chats[0]
                 dest = find_destination(conn, chat.chat, chat.thread)
-            names = config.sources.display_names()
             out = io.StringIO()
-            async with Sender.from_settings(engine, settings, themes=config.themes, source_names=names,
-                                            clock=clock, stream=out) as sender:
+            async with wiring.sender(engine, settings, config, clock=clock, stream=out) as sender:
                 await sender.send_digest(dest.id)
-            weekly = WeeklyEmail(engine, config.deliveries, config.themes, settings, clock, source_names=names,
-                                 weights=config.sources.weights())
+            weekly = wiring.weekly_email(engine, settings, config, clock)
             lst = weekly.list_named(None)
             _digest, html, text = weekly.render(lst, weekly.current_week())
             email_path.parent.mkdir(parents=True, exist_ok=True)

@@ -116,6 +116,13 @@ def release_sources(conn: Connection, owner: str, ids: Sequence[str] | None = No
     return total
 
 
+def release_all_sources(conn: Connection) -> int:
+    """Give back every source lease, whoever held it: for the one process of a SQLite file at
+    start-up (bot/runtime/lock.py), when every lease left in the file is a dead worker's."""
+    return conn.execute(update(sources).where(sources.c.lease_owner.is_not(None))
+                        .values(lease_owner=None, lease_until=None)).rowcount or 0
+
+
 # --- the outbox ------------------------------------------------------------------------------
 
 def claim_alerts(conn: Connection, owner: str, due_at: datetime, *, limit: int = 1000,

@@ -30,6 +30,7 @@ Public API (all take `conn` first):
   list_hits(conn, since=None, theme=None, source=None, include_backlog=True, limit=None) -> list[dict]
   items_since(conn, since, source=None, include_backlog=True, limit=None) -> list[Row]
   item_counts(conn) -> dict[source_id, int]            stored items per source
+  hit_counts_by_theme(conn) -> dict[theme, int]        stored hits per theme
   counts(conn) -> dict                                 items, hits, sources by status
 """
 
@@ -279,6 +280,12 @@ def stream_items_since(conn: Connection, since: datetime) -> Iterable[Row]:
 def hit_themes(conn: Connection) -> set[str]:
     """The theme slugs of every stored hit (themes removed from rules/ included)."""
     return set(conn.execute(select(hits.c.theme).distinct()).scalars())
+
+
+def hit_counts_by_theme(conn: Connection) -> dict[str, int]:
+    """Stored hits per theme slug."""
+    q = select(hits.c.theme, func.count()).group_by(hits.c.theme)
+    return {theme: n for theme, n in conn.execute(q)}
 
 
 def item_counts(conn: Connection) -> dict[str, int]:

@@ -62,6 +62,17 @@ def test_expired_source_lease_is_taken_over_renew_and_release(engine):
         assert sorted(leases.claim_sources(conn, "c", T0, limit=9, lease_now=T0)) == sorted(a)
 
 
+def test_release_all_sources_frees_every_owner(engine):
+    with engine.begin() as conn:
+        _sources(conn, 4)
+        a = leases.claim_sources(conn, "a", T0, limit=2, lease=LEASE, lease_now=T0)
+        b = leases.claim_sources(conn, "b", T0, limit=2, lease=LEASE, lease_now=T0)
+    with engine.begin() as conn:
+        assert leases.claim_sources(conn, "c", T0, limit=4, lease_now=T0) == []
+        assert leases.release_all_sources(conn) == 4
+        assert sorted(leases.claim_sources(conn, "c", T0, limit=4, lease_now=T0)) == sorted(a + b)
+
+
 def test_concurrent_claimers_get_disjoint_sets(engine):
     with engine.begin() as conn:
         ids = _sources(conn, 300)

@@ -98,6 +98,7 @@ def test_insert_hits_with_explanations_and_list_filters(engine):
         assert d["explanations"][0]["description"] == "detention, in title"
         assert d["created_at"].tzinfo is not None
         assert [h["theme"] for h in repo.list_hits(conn, theme="children")] == ["children"]
+        assert repo.hit_counts_by_theme(conn) == {"detention": 1, "children": 1, "pushbacks": 1}
         assert [h["theme"] for h in repo.list_hits(conn, since=NOW + timedelta(minutes=30))] == ["pushbacks"]
         assert [h["theme"] for h in repo.list_hits(conn, include_backlog=False)] == ["children", "detention"]
         assert repo.list_hits(conn, source="ecre") == []

@@ -39,7 +39,6 @@ from bot.delivery import outbox
 from bot.delivery.telegram.digest import is_due, load_entries, rank_entries, resolve_tz, theme_titles
 from bot.delivery.telegram.flood import FloodLimiter, FloodLimits, flood_wait_seconds
 from bot.delivery.telegram.format import Message, render_alert, render_digest
-from bot.delivery.telegram.api import TelegramTransport, make_bot
 from bot.storage import leases
 from bot.storage.schema import destinations
 
@@ -124,20 +123,6 @@ class Sender:
         self.report = SendReport()
         self._seeded = False
         self._digest_retry: datetime | None = None
-
-    @classmethod
-    def from_settings(cls, engine: Engine, settings: Any, **kw: Any) -> "Sender":
-        """Telegram when TELEGRAM_BOT_TOKEN is set, else the console."""
-        from bot.delivery.console import ConsoleTransport
-
-        if settings.telegram_token:
-            transport: Any = TelegramTransport(make_bot(settings.telegram_token, settings.telegram_api_url))
-        else:
-            transport = ConsoleTransport(kw.pop("stream", None))
-        kw.pop("stream", None)
-        kw.setdefault("admin_ids", settings.admin_ids)
-        kw.setdefault("default_tz", settings.timezone)
-        return cls(engine, transport, **kw)
 
     @staticmethod
     def stale_after_of(deliveries_cfg: DeliveriesFile | None) -> timedelta:
