@@ -234,11 +234,8 @@ class Daemon:
     async def _start_telegram(self) -> None:
         if not self.settings.telegram_token:
             return
-        try:
-            from bot.chat.telegram_bot import TelegramBot
-        except ImportError:
-            log.warning("the Telegram bot commands are not available in this build; sending only")
-            return
+        from bot.chat.telegram_bot import TelegramBot   # python-telegram-bot is a dependency
+
         self.telegram = TelegramBot(self.engine, self.settings, self.config, clock=self.clock,
                                     sender=self.sender)
         try:
