@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from bot.config.sources import SourcesConfig
 from bot.config.sources_edit import SourceEditError, SourcesDocument, new_entry, parse_tags, slugify, suggest_id, url_key
+from bot.tagging.language import primary_subtag
 
 
 @dataclass
@@ -144,7 +145,7 @@ def import_opml(config_dir: Path, data: bytes | str, *, extra_tags: Iterable[str
             result.skipped.append((url, f"already present as {present[key]!r}"))
             continue
         sid = suggest_id(url, taken, outline["title"])
-        lang = (outline["language"] or "").lower().split("-")[0] or None
+        lang = primary_subtag(outline["language"])
         if lang and (not re.fullmatch(r"[a-z]{2,3}", lang) or lang == default_language):
             lang = None
         site = outline["site"]

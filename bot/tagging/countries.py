@@ -39,6 +39,7 @@ from babel import Locale, UnknownLocaleError
 from bot.tagging import countries_data as data
 from bot.tagging import places_data
 from bot.tagging.country_names import Variant, fold, name_automaton
+from bot.tagging.language import primary_subtag
 
 __all__ = ["REGIONS", "LANGUAGES", "country_name", "fold", "mentions", "region_of", "tag_countries"]
 
@@ -111,7 +112,7 @@ def mentions(text: str, language: str | None) -> list[tuple[int, int, str]]:
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     folded = fold(text)
-    lang = (language or "").split("-")[0].split("_")[0].lower()
+    lang = primary_subtag(language) or ""
     known = lang in LANGUAGES
     size = len(folded)
     candidates: list[tuple[int, int, Variant]] = []
