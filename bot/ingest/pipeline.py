@@ -16,8 +16,9 @@ Several pollers (`newsbot run --role poller`, on any machines) share the sources
 that ends a source's poll clears its lease. A poller that dies loses its leases after
 `lease_ttl` seconds of real time; another then polls those sources.
 
-Must not print, exit, write the database itself (bot.ingest.poll_store and bot.storage do), or
-know Telegram or email.
+Must not print, exit, write a source's items or the end of its poll itself (bot.ingest.poll_store
+does; the cycle writes only the config sync of the sources' rows and its leases), or know
+Telegram or email.
 """
 
 from __future__ import annotations
