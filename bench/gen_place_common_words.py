@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from bot.tagging import gazetteer
-from bot.tagging.countries import _fold_name
+from bot.tagging.country_names import fold_name as _fold_name
 
 DICTS = {"en": "en_US", "de": "de_DE", "fr": "fr", "it": "it_IT", "es": "es_ES",
          "pt": "pt_PT", "el": "el_GR", "nl": "nl"}

@@ -19,7 +19,7 @@ contract in pyproject.toml holds the code to it (`make lint`, part of `make test
     tagging        countries, regions and places of an item (pure)
     errors | model shared exceptions and the item shape
 
-The one named exception: `ingest.pipeline` queues deliveries (`delivery.outbox`) in the
+The one named exception: `ingest.poll_store` queues deliveries (`delivery.outbox`) in the
 transaction that stores the hits, so nothing matched is lost between the two.
 """
 

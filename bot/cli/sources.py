@@ -269,7 +269,7 @@ def disable_cmd(app: App, source_ids: tuple[str, ...]) -> None:
 @handle_errors
 def import_cmd(app: App, file: Path, tags: str) -> None:
     """Add the feeds of an OPML file; URLs already present are skipped."""
-    from bot.config.sources_edit import import_opml
+    from bot.config.opml import import_opml
 
     result = _edit(import_opml, app.config_dir, file.read_bytes(), extra_tags=tags.split(","))
     for note in result.repaired:
@@ -286,7 +286,7 @@ def import_cmd(app: App, file: Path, tags: str) -> None:
 @handle_errors
 def export_cmd(app: App) -> None:
     """Print the sources as OPML 2.0 on stdout (a page's discovered feed as its xmlUrl)."""
-    from bot.config.sources_edit import export_opml
+    from bot.config.opml import export_opml
 
     config = app.sources()
     click.echo(export_opml(config, feed_urls=_discovered_feeds(app, config)), nl=False)

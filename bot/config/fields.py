@@ -12,16 +12,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 from bot.config.durations import parse_duration
+from bot.tagging.language import cldr_aliases, cldr_languages, english_names
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-
-
-@lru_cache(maxsize=1)
-def _languages() -> frozenset[str]:
-    """The language codes CLDR knows (Babel's locale data: en, fr, el, ast, ...)."""
-    from babel.localedata import locale_identifiers
-
-    return frozenset(i for i in locale_identifiers() if "_" not in i)
 
 
 # Codes items are most often tagged with, besides those with a stemmer (bot.match.text),
@@ -31,40 +24,14 @@ _COMMON = ("en", "fr", "es", "it", "de", "pt", "el", "nl", "ar", "ru", "tr", "pl
            "ga", "lt", "lv", "et", "sq", "mk", "fa", "ps", "ku", "ur", "hi", "bn", "ne", "ta",
            "he", "yi", "hy", "ka", "id", "ms", "zh", "ja", "ko", "vi", "th", "sw", "so", "ti",
            "am", "ha")
-# Country codes written for the language (CLDR's language aliases, below, cover the ISO 639-2
-# and 639-3 codes such as `fre` or `ell`).
-_COUNTRY_FOR_LANGUAGE = {
-    "gr": "el", "dk": "da", "jp": "ja", "cz": "cs", "ua": "uk", "cn": "zh", "kr": "ko", "sp": "es",
-    "gb": "en", "us": "en", "ir": "fa", "il": "he",
-}
-
-
-@lru_cache(maxsize=1)
-def _aliases() -> dict[str, str]:
-    """`fre` -> fr, `ell` -> el, ...: CLDR's language aliases (Babel) that name a plain code,
-    and the country codes above."""
-    from babel.core import get_global
-
-    known = _languages()
-    aliases = {k: v for k, v in get_global("language_aliases").items() if v in known}
-    return {**aliases, **_COUNTRY_FOR_LANGUAGE}
 
 
 @lru_cache(maxsize=1)
 def _common() -> tuple[str, ...]:
     from bot.match.text import STEMMERS
 
-    codes = [c for c in _COMMON if c in _languages()]
-    return tuple(codes + sorted(c for c in STEMMERS if c not in codes and c in _languages()))
-
-
-@lru_cache(maxsize=1)
-def _names() -> dict[str, str]:
-    """English language names -> code (`english` -> en), for the common languages."""
-    from babel import Locale
-
-    names = Locale("en").languages
-    return {names[c].casefold(): c for c in _common() if c in names}
+    codes = [c for c in _COMMON if c in cldr_languages()]
+    return tuple(codes + sorted(c for c in STEMMERS if c not in codes and c in cldr_languages()))
 
 
 def suggest_language(code: str) -> str | None:
@@ -73,19 +40,20 @@ def suggest_language(code: str) -> str | None:
     codes (`fe` -> fr: ties go to the same first letter, then to the more common), else the
     closest of every CLDR code."""
     lower = code.strip().casefold()
-    if lower in _languages():
+    if lower in cldr_languages():
         return lower
-    if lower in _aliases():
-        return _aliases()[lower]
-    if lower in _names():
-        return _names()[lower]
+    if lower in cldr_aliases():
+        return cldr_aliases()[lower]
+    names = english_names(_common())   # of the common languages
+    if lower in names:
+        return names[lower]
     common = _common()
     scored = [(difflib.SequenceMatcher(None, lower, c).ratio(), c) for c in common]
     best = max((score for score, _ in scored), default=0.0)
     if best >= 0.5:
         tied = [c for score, c in scored if score == best]
         return min(tied, key=lambda c: (c[:1] != lower[:1], common.index(c)))
-    close = difflib.get_close_matches(lower, sorted(_languages()), n=1)
+    close = difflib.get_close_matches(lower, sorted(cldr_languages()), n=1)
     return close[0] if close else None
 
 
@@ -93,7 +61,7 @@ def language_problem(code: str) -> str | None:
     """Why `code` cannot be a language of sources, rules or deliveries (items are tagged with
     ISO 639 codes such as en, fr, el), or None. A typo such as `fe` would otherwise make a
     rule that never matches, silently."""
-    if code in _languages():
+    if code in cldr_languages():
         return None
     close = suggest_language(code)
     return (f"{code!r} is not a language code such as en or fr"

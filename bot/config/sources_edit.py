@@ -1,12 +1,14 @@
-"""Editing sources.yaml in place: add, remove, enable/disable, OPML import and export.
+"""Editing sources.yaml in place: add, remove, enable/disable one source.
 
-Owns the round-trip edit: ruamel.yaml's round-trip mode keeps the coordinators' comments, key
-order, quoting and indentation; every edit is validated as a whole file (the same loader as
-`newsbot check`) before the file is replaced atomically, so a bad edit never lands on disk.
-Used by `newsbot sources add/remove/import` and by the Telegram /addsource command.
+Owns the round-trip edit (`SourcesDocument`): ruamel.yaml's round-trip mode keeps the
+coordinators' comments, key order, quoting and indentation; every edit is validated as a whole
+file (the same loader as `newsbot check`) before the file is replaced atomically, so a bad edit
+never lands on disk. Also what makes two source URLs the same (`url_key`) and the id a new
+source gets (`suggest_id`). Used by `newsbot sources add/remove/enable/disable`, the Telegram
+/addsource command, and OPML import (bot.config.opml, which edits through `SourcesDocument`).
 
-Must not fetch anything (checking that a URL serves a feed is the caller's business) nor touch
-the database.
+Must not fetch anything (checking that a URL serves a feed is the caller's business), touch
+the database, or know OPML.
 
 Errors: the current file being invalid raises ConfigError (a configuration problem, exit 2);
 an edit that would make it invalid, or names an unknown/duplicate source, raises SourceEditError.
@@ -19,12 +21,9 @@ import ipaddress
 import os
 import re
 import tempfile
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from email.utils import format_datetime
+from collections.abc import Hashable
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from ruamel.yaml import YAML
@@ -38,13 +37,6 @@ class SourceEditError(NewsbotError):
     """An edit of sources.yaml that was refused; the file is unchanged."""
 
     hint = "nothing was written; see `newsbot sources list` and `newsbot check`"
-
-
-@dataclass
-class ImportResult:
-    added: list[tuple[str, str]] = field(default_factory=list)     # (id, url)
-    skipped: list[tuple[str, str]] = field(default_factory=list)   # (url or outline text, why)
-    repaired: list[str] = field(default_factory=list)              # what was fixed to read the file
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -133,7 +125,7 @@ def _yaml(text: str) -> YAML:
     return y
 
 
-class _Document:
+class SourcesDocument:
     """sources.yaml loaded for a round-trip edit."""
 
     def __init__(self, config_dir: Path):
@@ -187,8 +179,9 @@ class _Document:
         return config
 
 
-def _entry(source_id: str, url: str, name: str | None, tags: Sequence[str], type_: str | None,
-           language: str | None, html: Mapping[str, str] | None = None) -> CommentedMap:
+def new_entry(source_id: str, url: str, name: str | None, tags: Sequence[str], type_: str | None,
+              language: str | None, html: Mapping[str, str] | None = None) -> CommentedMap:
+    """A sources.yaml entry as the shipped file writes them (`type: auto` left out)."""
     entry = CommentedMap()
     entry["id"] = source_id
     if name:
@@ -207,7 +200,8 @@ def _entry(source_id: str, url: str, name: str | None, tags: Sequence[str], type
     return entry
 
 
-def _parse_tags(tags: Iterable[str] | str | None) -> list[str]:
+def parse_tags(tags: Iterable[str] | str | None) -> list[str]:
+    """`a, b` or ["a", "b"] -> ["a", "b"] (blanks dropped)."""
     if tags is None:
         return []
     if isinstance(tags, str):
@@ -224,7 +218,7 @@ def add_source(config_dir: Path, url: str, *, source_id: str | None = None, name
     """Append a source; returns its id. Refuses a URL already present or a taken id; also
     when `url` is a feed discovered on `page_url` and that page is configured, or when `url`
     is the feed a configured page led to (`known_feeds`: source id -> discovered feed URL)."""
-    doc = _Document(config_dir)
+    doc = SourcesDocument(config_dir)
     url = url.strip()
     key = url_key(url)
     for existing in doc.config.sources:
@@ -239,12 +233,12 @@ def add_source(config_dir: Path, url: str, *, source_id: str | None = None, name
     if source_id is not None and source_id in taken:
         raise SourceEditError(f"id {source_id!r} is already used in sources.yaml")
     sid = source_id or suggest_id(url, taken, name)
-    doc.seq.append(_entry(sid, url, name, _parse_tags(tags), type_, language, html))
+    doc.seq.append(new_entry(sid, url, name, parse_tags(tags), type_, language, html))
     doc.save()
     return sid
 
 
-def _last_holder(node: Any) -> tuple[Any, Any] | None:
+def _last_holder(node: object) -> tuple[CommentedMap | CommentedSeq, Hashable] | None:
     """The (container, key) whose comment slot holds what follows `node` in the file."""
     while True:
         if isinstance(node, CommentedMap) and node:
@@ -263,7 +257,7 @@ def remove_source(config_dir: Path, source_id: str) -> None:
     """Remove a source. Comments that sat between it and the next source (a section heading,
     say) move to the previous source, so removing the last source of a section keeps the
     next section's heading."""
-    doc = _Document(config_dir)
+    doc = SourcesDocument(config_dir)
     idx = doc.index_of(source_id)
     if idx is None:
         raise SourceEditError(f"no source with id {source_id!r} in sources.yaml")
@@ -274,7 +268,7 @@ def remove_source(config_dir: Path, source_id: str) -> None:
     doc.save()
 
 
-def _trailing_comment(entry: Any) -> str | None:
+def _trailing_comment(entry: object) -> str | None:
     holder = _last_holder(entry)
     if holder is None:
         return None
@@ -289,7 +283,7 @@ def _trailing_comment(entry: Any) -> str | None:
     return rest if rest.strip() else None
 
 
-def _append_comment(entry: Any, text: str) -> None:
+def _append_comment(entry: object, text: str) -> None:
     from ruamel.yaml.tokens import CommentToken
     from ruamel.yaml.error import CommentMark
 
@@ -309,7 +303,7 @@ def _append_comment(entry: Any, text: str) -> None:
 
 def set_enabled(config_dir: Path, source_id: str, enabled: bool) -> None:
     """Set `enabled:` of a source (absent means true, so enabling removes the key)."""
-    doc = _Document(config_dir)
+    doc = SourcesDocument(config_dir)
     idx = doc.index_of(source_id)
     if idx is None:
         raise SourceEditError(f"no source with id {source_id!r} in sources.yaml")
@@ -319,161 +313,3 @@ def set_enabled(config_dir: Path, source_id: str, enabled: bool) -> None:
     else:
         entry["enabled"] = False
     doc.save()
-
-
-# --- OPML -------------------------------------------------------------------------------------
-
-# A `&` that starts no XML entity or character reference: exports of feed lists often carry
-# them in titles and URLs (`?a=1&b=2`), and one makes the whole file ill-formed XML.
-# HTML's named entities (`&copy;`) are not XML's: without a DTD they are as fatal.
-_BARE_AMPERSAND = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9A-Fa-f]+);)")
-
-
-@dataclass
-class Opml:
-    """What an OPML file holds: its feeds (url, title, tags, language, site), the outlines
-    that are not read as feeds with why (label, why), and what was repaired to read it."""
-
-    feeds: list[dict[str, Any]] = field(default_factory=list)
-    ignored: list[tuple[str, str]] = field(default_factory=list)
-    repaired: list[str] = field(default_factory=list)
-
-
-def _parse_xml(data: bytes, repaired: list[str]) -> ET.Element:
-    """The document's root; a file that is ill-formed only through bare `&` is read with
-    them escaped (and that is said), any other XML error refuses it."""
-    try:
-        # Expat does not fetch external entities, and bounds entity expansion (>= 2.4.1).
-        return ET.fromstring(data)
-    except ET.ParseError as exc:
-        first = exc
-    bare = [m.start() for m in _BARE_AMPERSAND.finditer(data)]
-    if bare:
-        try:
-            root = ET.fromstring(_BARE_AMPERSAND.sub(b"&amp;", data))
-        except ET.ParseError:
-            pass
-        else:
-            lines = sorted({data.count(b"\n", 0, at) + 1 for at in bare})
-            shown = ", ".join(map(str, lines[:10])) + (", ..." if len(lines) > 10 else "")
-            repaired.append(f"read {len(bare)} '&' that begin no XML entity as '&amp;' (line {shown}): "
-                            "the file is not well-formed XML")
-            return root
-    raise SourceEditError(f"not an OPML file: XML error: {first}") from None
-
-
-def read_opml(data: bytes | str) -> Opml:
-    """Feed outlines of an OPML 1.0/2.0 document (`xmlUrl`, or `feedUrl` as some readers
-    write it): url, title, tags (from `category` and every folder the feed is listed in: a
-    feed in two folders is one feed with both tags), language and site (`htmlUrl`). Raises
-    SourceEditError when it is not OPML."""
-    result = Opml()
-    root = _parse_xml(data.encode("utf-8") if isinstance(data, str) else data, result.repaired)
-    body = root.find("body")
-    if root.tag.lower() != "opml" or body is None:
-        raise SourceEditError(f"not an OPML file: the root element is <{root.tag}>, expected <opml> with a <body>")
-    by_url: dict[str, dict[str, Any]] = {}
-
-    def walk(node: ET.Element, folders: list[str]) -> None:
-        for outline in node.findall("outline"):
-            url = (outline.get("xmlUrl") or outline.get("xmlurl") or outline.get("feedUrl")
-                   or outline.get("feedurl") or "").strip()
-            title = outline.get("title") or outline.get("text")
-            children = outline.findall("outline")
-            if url:
-                tags = list(folders)
-                for cat in (outline.get("category") or "").split(","):
-                    last = cat.strip().strip("/").split("/")[-1]
-                    if last:
-                        tags.append(last)
-                tags = [t for t in (slugify(t) for t in tags) if t]
-                if url in by_url:   # listed again, in another folder: one feed, every folder's tag
-                    known = by_url[url]
-                    known["tags"] = list(dict.fromkeys(known["tags"] + tags))
-                else:
-                    by_url[url] = {"url": url, "title": title, "language": outline.get("language"),
-                                   "site": (outline.get("htmlUrl") or outline.get("htmlurl") or "").strip() or None,
-                                   "tags": list(dict.fromkeys(tags))}
-                    result.feeds.append(by_url[url])
-            elif not children:
-                label = title or outline.get("htmlUrl") or "(an outline without text)"
-                result.ignored.append((label, "no xmlUrl or feedUrl: not a feed"))
-            walk(outline, folders + [title] if not url and title else folders)
-
-    walk(body, [])
-    return result
-
-
-def import_opml(config_dir: Path, data: bytes | str, *, extra_tags: Iterable[str] = ()) -> ImportResult:
-    """Append every feed of an OPML file not already in sources.yaml, in one validated write.
-    A language equal to `defaults.language` is left to the default (an OPML exported from
-    newsbot, or by a reader, gives every feed one: it must not be stamped on each)."""
-    doc = _Document(config_dir)
-    opml = read_opml(data)
-    result = ImportResult(skipped=list(opml.ignored), repaired=list(opml.repaired))
-    present = {url_key(s.url): s.id for s in doc.config.sources}
-    taken = {s.id for s in doc.config.sources}
-    extra = _parse_tags(list(extra_tags))
-    default_language = doc.config.defaults.language
-    for outline in opml.feeds:
-        url = outline["url"]
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            result.skipped.append((url, "not an http(s) URL"))
-            continue
-        key = url_key(url)
-        if key in present:
-            result.skipped.append((url, f"already present as {present[key]!r}"))
-            continue
-        sid = suggest_id(url, taken, outline["title"])
-        lang = (outline["language"] or "").lower().split("-")[0] or None
-        if lang and (not re.fullmatch(r"[a-z]{2,3}", lang) or lang == default_language):
-            lang = None
-        site = outline["site"]
-        if site and (urlsplit(site).scheme not in ("http", "https") or url_key(site) == key):
-            site = None
-        entry = _entry(sid, url, outline["title"], list(dict.fromkeys(outline["tags"] + extra)), None, lang)
-        if site:
-            entry["site"] = site
-        doc.seq.append(entry)
-        taken.add(sid)
-        present[key] = sid
-        result.added.append((sid, url))
-    if result.added:
-        doc.save()
-    return result
-
-
-def export_opml(config: SourcesConfig, now: datetime | None = None, title: str = "newsbot sources",
-                feed_urls: Mapping[str, str] | None = None) -> str:
-    """OPML 2.0 of the configured sources (disabled ones included, marked by a category).
-
-    `feed_urls`: the feed URL found by `type: auto` discovery, per source id (from the
-    database). Such a source is exported with that feed as `xmlUrl` and the page it was found
-    on as `htmlUrl`, so any feed reader can subscribe to it."""
-    feed_urls = feed_urls or {}
-    now = now or datetime.now(timezone.utc)
-    root = ET.Element("opml", version="2.0")
-    head = ET.SubElement(root, "head")
-    ET.SubElement(head, "title").text = title
-    ET.SubElement(head, "dateCreated").text = format_datetime(now, usegmt=True)
-    body = ET.SubElement(root, "body")
-    for s in config.sources:
-        discovered = feed_urls.get(s.id) if s.type != "html" else None
-        attrs = {"type": "rss", "text": s.display_name, "title": s.display_name, "xmlUrl": discovered or s.url}
-        if s.site:
-            attrs["htmlUrl"] = s.site
-        if discovered and discovered != s.url:
-            attrs["htmlUrl"] = s.url
-        cats = list(s.tags) + ([] if s.enabled else ["disabled"])
-        if cats:
-            attrs["category"] = ",".join(cats)
-        lang = config.language(s)
-        if lang:
-            attrs["language"] = lang
-        if s.type == "html":
-            attrs["type"] = "link"  # a listing page, not a feed: readers should not subscribe to it
-            attrs["htmlUrl"] = s.url
-        ET.SubElement(body, "outline", attrs)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -13,6 +13,8 @@ from bot.errors import FailureKind
 
 # What polling one source came to: new or changed items, nothing new, or a failure.
 PollOutcome = Literal["changed", "unchanged", "failed"]
+# Why a poll failed: the source (bot.errors.FAILURE_KINDS), or a bug of ours ("internal").
+ErrorKind = FailureKind | Literal["internal"]
 
 
 @dataclass
@@ -23,7 +25,7 @@ class SourceResult:
     hits: int = 0
     queued: int = 0
     backlog: bool = False
-    error_kind: FailureKind | None = None
+    error_kind: ErrorKind | None = None
     error: str | None = None
     next_poll_at: datetime | None = None
     elapsed: float = 0.0

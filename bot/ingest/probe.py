@@ -1,22 +1,29 @@
 """The feed probe: fetch a URL once and say what a source there would give, before it is
 added (`newsbot sources add`, `/addsource`).
 
-A feed answers with its items; an HTML page is followed to the feed it links (the discovery
-a `type: auto` source does on every poll); with selectors, a page is scraped with them, so a
-`type: html` source is tested before it is written. A URL that yields no item is refused:
-a source added is a source that works.
+A feed answers with its items; an HTML page is followed to the feed it links by the same
+rule, the same code, as a `type: auto` source's polls (bot.ingest.discovery); with
+selectors, a page is scraped with them, so a `type: html` source is tested before it is
+written. A URL that yields no item is refused: a source added is a source that works.
 
-Owns: that one fetch-and-parse. Must not: write sources.yaml or the database.
+Owns: that one fetch-and-parse and what it says when it fails. Must not: write sources.yaml
+or the database.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from bot.errors import NewsbotError
+from bot.errors import NewsbotError, SourceFailure
+from bot.ingest.discovery import Document, follow_feed_link
 from bot.ingest.fetch import Fetcher, FetchPolicy
-from bot.parse import parse_document
+from bot.ingest.fetch_policy import FetchResult
+from bot.parse import Kind, ParsedFeed, parse_document
+
+if TYPE_CHECKING:
+    from bot.parse.html import SelectorSource
 
 
 class ProbeError(NewsbotError):
@@ -32,36 +39,35 @@ class Probe:
     discovered: bool           # the feed was found through a page's link
 
 
-async def probe(url: str, policy: FetchPolicy, *, selectors: Any = None) -> Probe:
+async def probe(url: str, policy: FetchPolicy, *, selectors: SelectorSource | None = None) -> Probe:
     """Fetch `url` and parse it (with `selectors`: as a `type: html` page). Raises
-    ProbeError when it cannot be fetched or yields no item; FetchError kinds in the text."""
-    from bot.errors import FetchError
-
+    ProbeError when it cannot be fetched or yields no item; SourceFailure kinds in the text."""
     try:
         async with Fetcher(policy) as fetcher:
-            result = await fetcher.fetch(url)
-            ctype = result.headers.get("content-type")
-            if selectors is not None:
-                parsed = parse_document(result.body, url=result.url, content_type=ctype, kind="html",
-                                        selectors=selectors)
-                feed_url, discovered = url, False
-            else:
-                parsed = parse_document(result.body, url=result.url, content_type=ctype)
-                feed_url, discovered = url, False
-                if not parsed.items and parsed.discovered_url:
-                    feed_url, discovered = parsed.discovered_url, True
-                    result = await fetcher.fetch(feed_url)
-                    parsed = parse_document(result.body, url=result.url,
-                                            content_type=result.headers.get("content-type"), kind="feed")
-    except FetchError as exc:
+            found = await asyncio.to_thread(_fetch_items, fetcher, url, selectors)
+    except SourceFailure as exc:
         raise ProbeError(f"{url}: {exc}") from None
-    if not parsed.items:
+    items = found.parsed.items
+    if not items:
         if selectors is not None:
             raise ProbeError(f"{url}: the selectors found no item (item: {getattr(selectors, 'item', '?')!r}); "
                              "check them against the page")
         raise ProbeError(f"{url}: no feed and no items found (a page needs a feed link, or --type html "
                          "with selectors)")
-    return Probe(url, feed_url, len(parsed.items), tuple(i.title for i in parsed.items[:3]), discovered)
+    return Probe(url, found.feed_link or url, len(items), tuple(i.title for i in items[:3]), found.discovered)
+
+
+def _fetch_items(fetcher: Fetcher, url: str, selectors: SelectorSource | None) -> Document:
+    """The document at `url`, or the feed its page links: on a thread, with the fetcher's
+    blocking call, as the poller's crew fetches."""
+
+    def parse(fetched: FetchResult, kind: Kind) -> ParsedFeed:
+        return parse_document(fetched.body, url=fetched.url, content_type=fetched.content_type, kind=kind,
+                              selectors=selectors)
+
+    first = fetcher.fetch_blocking(url)
+    return follow_feed_link(first, parse(first, "html" if selectors is not None else "auto"),
+                            fetcher.fetch_blocking, parse)
 
 
 __all__ = ["Probe", "ProbeError", "probe"]

@@ -1,8 +1,10 @@
-"""What the poller needs of the parts it is handed: a fetcher and the themes' matcher.
+"""What the poller needs of the parts it is handed: a fetcher, the themes' matcher, and a
+source's poll state as the database gives it.
 
-Owns these two seams as Protocols, so `Poller`'s signature says what it uses (and "go to
+Owns these seams as Protocols, so `Poller`'s signature says what it uses (and "go to
 definition" lands here, then on the real classes: `bot.ingest.fetch.Fetcher`,
-`bot.config.themes.ThemeSet` and `bot.match.Matcher`). Must not hold behaviour.
+`bot.config.themes.ThemeSet`, `bot.match.Matcher` and the rows of
+`bot.storage.repo.poll_states`). Must not hold behaviour.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from bot.ingest.fetch import FetchPolicy, FetchResult
     from bot.match import ThemeHit
     from bot.model import Matchable
@@ -41,3 +45,36 @@ class MatcherSource(Protocol):
     """The validated themes (bot.config.themes.ThemeSet), compiled once per poller."""
 
     def matcher(self) -> ItemMatcher: ...
+
+
+class PollState(Protocol):
+    """What a poll reads of a source's row (bot.storage.repo.poll_states; read-only)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def feed_url(self) -> str | None: ...             # the feed a `type: auto` page led to
+    @property
+    def etag(self) -> str | None: ...
+    @property
+    def last_modified(self) -> str | None: ...
+    @property
+    def body_hash(self) -> str | None: ...
+    @property
+    def error_count(self) -> int: ...
+    @property
+    def failing_since(self) -> datetime | None: ...
+    @property
+    def interval_seconds(self) -> int | None: ...
+    @property
+    def ttl_minutes(self) -> int | None: ...
+    @property
+    def next_poll_at(self) -> datetime | None: ...
+    @property
+    def backlog_done(self) -> bool: ...
+    @property
+    def lease_owner(self) -> str | None: ...
+    @property
+    def configured_at(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime: ...

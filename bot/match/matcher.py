@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from bot.match.compile import Compiler, Eval
 from bot.match.context import Ctx
-from bot.match.text import has_stemmer, language_code, raw_tokens, stems_for, token_words
+from bot.match.text import has_stemmer, raw_tokens, stems_for, token_words
+from bot.tagging.language import primary_subtag
 
 if TYPE_CHECKING:
     from bot.match import Query
@@ -305,7 +306,7 @@ class Matcher:
     def program(self, language: str | None) -> _Program:
         prog = self._by_language.get(language)  # items repeat a few spellings: 'en', 'fr-FR'
         if prog is None:
-            lang = language_code(language)
+            lang = primary_subtag(language)
             prog = self._programs.get(lang)
             if prog is None:
                 prog = self._programs[lang] = _Program(self.themes, lang)

@@ -70,14 +70,6 @@ def word_spans(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def language_code(language: str | None) -> str | None:
-    """'fr-FR', 'FR', 'fr_be' -> 'fr'; empty -> None."""
-    if not language:
-        return None
-    code = language.strip().lower().replace("_", "-").split("-", 1)[0]
-    return code or None
-
-
 class _StemCache(dict[str, str]):
     """word -> stem, computed once: Snowball in pure Python costs ~40 µs a word,
     a dict hit ~50 ns, and news vocabulary repeats."""

@@ -18,6 +18,7 @@ from bs4.element import Tag
 
 from bot.parse.html import _soup
 from bot.parse.items import canonical_url, clean_text
+from bot.tagging.language import normalise_language
 
 LEAD_CHARS = 1200      # first paragraphs kept when the page has no description
 MIN_PARAGRAPH = 40     # shorter <p> are bylines, captions, buttons: skipped
@@ -70,7 +71,7 @@ def page_text(body: bytes, *, url: str | None = None, content_type: str | None =
     lead = _meta(soup, "og:description", "description", "twitter:description") or _paragraphs(soup)
     html_tag = soup.find("html")
     lang = str(html_tag.get("lang") or "") if isinstance(html_tag, Tag) else ""
-    hint = lang.split("-")[0].lower()[:2] if lang[:2].isalpha() else None
+    hint = normalise_language(lang)
     canonical = _meta(soup, "og:url")
     link = soup.find("link", rel="canonical", href=True)
     if not canonical and isinstance(link, Tag):

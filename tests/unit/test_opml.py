@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.config.opml import export_opml, import_opml, read_opml
 from bot.config.sources import load_sources
-from bot.config.sources_edit import SourceEditError, export_opml, import_opml, read_opml
+from bot.config.sources_edit import SourceEditError
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "opml" / "exported-with-bare-ampersands.opml"
 SOURCES = "defaults:\n  language: en\nsources:\n  - id: picum\n    url: https://picum.org/feed/\n"
