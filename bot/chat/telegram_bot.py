@@ -23,7 +23,7 @@ from bot.chat import telegram_tools as tools
 from bot.config.snapshot import ConfigSnapshot
 from bot.delivery.telegram.digest import load_entries, theme_titles
 from bot.delivery.telegram.format import MAX_LEN, Entry, clip, digest_line, h, tg_len
-from bot.delivery.outbox import add_destination, chat_key, find_destination, migrated_config_chats, migration_advice
+from bot.delivery.destinations import add_destination, chat_key, find_destination, migrated_config_chats, migration_advice
 from bot.ingest.fetch import FetchPolicy
 from bot.storage import repo
 from bot.storage.schema import deliveries, destinations, hits, items, sources as sources_table

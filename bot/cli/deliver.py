@@ -23,7 +23,7 @@ def _context(app: App):  # noqa: ANN202
 
 
 def _sync(app: App, deliveries_cfg, now: datetime) -> None:  # noqa: ANN001
-    from bot.delivery.outbox import sync_config_destinations
+    from bot.delivery.destinations import sync_config_destinations
 
     with app.engine.begin() as conn:
         sync_config_destinations(conn, deliveries_cfg, now)
@@ -33,6 +33,7 @@ def _dry_run(app: App, themes, names, tz, show) -> dict:  # noqa: ANN001
     """What a run would send now, printed as plain text; the outbox is not touched."""
     from bot.delivery import outbox
     from bot.delivery.console import to_plain
+    from bot.delivery.destinations import active_destinations
     from bot.delivery.telegram.digest import is_due, load_entries, preview_messages, resolve_tz, theme_titles
     from bot.delivery.telegram.format import render_alert
 
@@ -40,7 +41,7 @@ def _dry_run(app: App, themes, names, tz, show) -> dict:  # noqa: ANN001
     titles = theme_titles(themes)
     counts = {"alerts": 0, "digests": 0}
     with app.engine.connect() as conn:
-        dests = {d.id: d for d in outbox.active_destinations(conn)}
+        dests = {d.id: d for d in active_destinations(conn)}
         for row in outbox.due_alerts(conn, now):
             dest = dests[row.destination_id]
             for entry in load_entries(conn, [(row.id, row.hit_id)], names):

@@ -39,7 +39,7 @@ async def run_poll(app: App, source_ids: tuple[str, ...], due_only: bool, show_p
 
 def _sync_destinations(app: App, engine, now: datetime) -> None:  # noqa: ANN001
     """Queue deliveries for the chats in deliveries.yaml too, not only for self-subscribed ones."""
-    from bot.delivery.outbox import sync_config_destinations
+    from bot.delivery.destinations import sync_config_destinations
 
     deliveries_cfg = app.deliveries()
     with engine.begin() as conn:

@@ -160,12 +160,13 @@ class Daemon:
 
         from sqlalchemy import update
 
+        from bot.delivery.outbox import recover_deliveries
         from bot.storage import leases
         from bot.storage.schema import sources
 
         with self.engine.begin() as conn:
-            leases.recover_deliveries(conn, lease_now=leases.wall_clock() + timedelta(days=365),
-                                      requeue_at=self.clock.now())
+            recover_deliveries(conn, lease_now=leases.wall_clock() + timedelta(days=365),
+                               requeue_at=self.clock.now())
             conn.execute(update(sources).where(sources.c.lease_owner.is_not(None))
                          .values(lease_owner=None, lease_until=None))
 
@@ -296,7 +297,7 @@ class Daemon:
         return sender
 
     def _sync_destinations(self, config: ConfigSnapshot) -> None:
-        from bot.delivery.outbox import sync_config_destinations
+        from bot.delivery.destinations import sync_config_destinations
 
         from bot.storage.leases import serialize
 

@@ -143,7 +143,7 @@ async def run_demo(work: Path, rules_dir: Path, email_path: Path,
 
     from bot.config.settings import Settings
     from bot.delivery.email.weekly import WeeklyEmail
-    from bot.delivery.outbox import find_destination, sync_config_destinations
+    from bot.delivery.destinations import find_destination, sync_config_destinations
     from bot.delivery.telegram.sender import Sender
     from bot.ingest.fetch import Fetcher
     from bot.ingest.pipeline import Poller
@@ -180,6 +180,7 @@ async def run_demo(work: Path, rules_dir: Path, email_path: Path,
                                                          .group_by(hits_t.c.theme)).all())
                 chat = config.deliveries.telegram.chats[0]
                 dest = find_destination(conn, chat.chat, chat.thread)
+                assert dest is not None, "synced from deliveries.yaml above"
             names = config.sources.display_names()
             out = io.StringIO()
             async with Sender.from_settings(engine, settings, themes=config.themes, source_names=names,
