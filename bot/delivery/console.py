@@ -47,7 +47,7 @@ class ConsoleTransport:
         out = self.stream or sys.stdout
         self.count += 1
         where = dest.name or dest.chat_id
-        thread = f" thread {dest.thread_id}" if getattr(dest, "thread_id", None) else ""
+        thread = f" thread {dest.thread_id}" if dest.thread_id else ""
         out.write(f"── Telegram → {where} (chat {dest.chat_id}{thread}) ──\n{to_plain(message.html)}\n\n")
         out.flush()
         return None
