@@ -1,6 +1,6 @@
 """Due digests: which destinations' digests are due, and sending one digest in its parts.
 
-Owns: the round of due digests, building a destination's digest from its queued rows
+Owns: which digests are due, building a destination's digest from its queued rows
 (entries ranked with the members' votes per rule, read once per RULE_CACHE), sending the
 parts in order, marking the digest done, and when an interrupted digest may be tried again.
 Must not: claim, send or mark a row itself (the `send` it is given does, through the
@@ -53,17 +53,12 @@ class DigestPass:
             self._rule_votes = (now, rule_votes(conn, now - RULE_VOTES_WINDOW))
         return self._rule_votes[1]
 
-    async def send_due(self) -> int:
-        """Send every digest due now; how many destinations got one."""
+    def due(self) -> list[int]:
+        """The destinations whose digest is due now."""
         now = self.clock()
         with self.engine.connect() as conn:
             dests = destinations.digest_destinations(conn)
-        sent = 0
-        for dest in dests:
-            if is_due(dest, now, self.default_tz):
-                if await self.send_digest(dest.id):
-                    sent += 1
-        return sent
+        return [dest.id for dest in dests if is_due(dest, now, self.default_tz)]
 
     async def send_digest(self, dest_id: int, *, since: datetime | None = None) -> int:
         """Send the queued digest of one destination now. Returns messages sent."""

@@ -48,7 +48,7 @@ from bot.delivery.telegram.format import Message, render_alert
 from bot.delivery.telegram.api import TelegramTransport, Transport, make_bot
 from bot.storage import leases
 
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import TelegramError
 
 if TYPE_CHECKING:
     from bot.config.deliveries import DeliveriesFile
@@ -191,22 +191,6 @@ class Sender:
                  self.report.flood_waits, len(self.report.deactivated), self.report.digests)
         return self.report
 
-    async def run_forever(self, interval: float = 5.0, stop: asyncio.Event | None = None) -> None:
-        """The daemon's loop: a pass every `interval` seconds until `stop` is set or cancelled."""
-        stop = stop or asyncio.Event()
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except InvalidToken:
-                log.error("Telegram rejected the bot token; sending stopped (check TELEGRAM_BOT_TOKEN)")
-                raise
-            except Exception:  # noqa: BLE001 - one bad pass must not end the daemon
-                log.exception("delivery pass failed; retrying in %.0fs", interval)
-            try:
-                await asyncio.wait_for(stop.wait(), interval)
-            except asyncio.TimeoutError:
-                pass
-
     def _seed_limiter(self, conn: Connection, now: datetime) -> None:
         """A restarted sender remembers the last minute of sends, so a quick restart does
         not burst into a chat that just got a message. Every attempt counts, as in the
@@ -346,7 +330,8 @@ class Sender:
 
     # --- digests (bot.delivery.telegram.digest_pass) -------------------------------------
     async def send_due_digests(self) -> None:
-        self.report.digests += await self._digests.send_due()
+        for dest_id in self._digests.due():
+            await self.send_digest(dest_id)
 
     async def send_digest(self, dest_id: int, *, since: datetime | None = None) -> int:
         """Send the queued digest of one destination now (also `/digest`). Returns messages sent."""
