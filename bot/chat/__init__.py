@@ -7,7 +7,7 @@ own subscription; `members.py`: /latest, /search, /missed...; `admin.py`: /addso
 Owns the python-telegram-bot Application and the conversations with members and admins.
 Must not: send alerts or digests (that is `bot.delivery`'s sender) nor decide what matches.
 It sits above ingest, delivery and insight because its commands use all three (a feed probe
-for /addsource, the outbox for /subscribe, search and the report); the daemon hosts it. It
+for /addsource, the destinations for /subscribe, search and the report); the daemon hosts it. It
 holds no SQL: rows are read and written through bot.storage and the modules that own them (an
 import-linter contract forbids bot.storage.schema here).
 """

@@ -21,7 +21,7 @@ from bot.chat import telegram_tools as tools
 from bot.chat.replies import NOT_ADMIN, USAGE, Context, Handler, args_of, chat_of, no_preview, safe, thread_of
 from bot.chat.state import ChatState
 from bot.config import sources_edit
-from bot.delivery.outbox import migrated_config_chats, migration_advice
+from bot.delivery.destinations import migrated_config_chats, migration_advice
 from bot.delivery.telegram.format import clip, h
 from bot.errors import NewsbotError
 from bot.storage import repo

@@ -5,28 +5,28 @@ Self-subscriptions are `destinations` rows with origin='self', created on a chat
 change; chats from deliveries.yaml (origin='config') cannot be changed here. In a group only its
 admins may change it. Owns who may change a chat and what its words and buttons mean (themes,
 regions, alert mode, digest time). Must not send alerts or digests itself (the sender does) nor
-hold SQL (bot.delivery.outbox finds and creates the row, bot.storage.subscriptions writes it).
+hold SQL (bot.delivery.destinations finds, creates and changes the row; bot.delivery.outbox
+counts its queue).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
-from sqlalchemy import Row
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 
 from bot.chat.replies import USAGE, Context, Handler, args_of, chat_of, safe, thread_of
 from bot.chat.state import ChatState
-from bot.delivery.outbox import add_destination, chat_key, find_destination
+from bot.delivery.destinations import (Destination, SubscriptionChange, add_destination, change_subscription, chat_key,
+                                       find_destination)
+from bot.delivery.outbox import queued_count
 from bot.delivery.telegram.format import h
 from bot.storage import repo
-from bot.storage.subscriptions import SubscriptionChange, change_subscription, queued_count
 from bot.tagging.countries import REGIONS
 
 DIGEST_CHOICES = ("off", "daily 07:00", "daily 08:00", "daily 18:00", "weekly monday 08:00")
 ALERT_MODES = ("instant", "digest", "both")
-Destination = Row[Any]      # a `destinations` row
 
 
 # --- the chat's row and who may change it ---------------------------------------------------
@@ -98,10 +98,14 @@ def parse_targets(args: list[str], titles: dict[str, str]) -> tuple[list[str], l
     return themes, regions, unknown
 
 
-def describe(themes: list[str] | None, regions: list[str] | None, titles: dict[str, str]) -> str:
+def describe(themes: Sequence[str] | None, regions: Sequence[str] | None, titles: dict[str, str]) -> str:
     t = "all themes" if themes is None else (", ".join(titles.get(x, x) for x in themes) or "no themes")
     r = "everywhere" if regions is None else "in " + (", ".join(regions) or "no region")
     return h(f"You follow {t}, {r}.")
+
+
+def _listed(values: Sequence[str] | None) -> list[str] | None:
+    return None if values is None else list(values)
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -130,7 +134,7 @@ async def cmd_subscribe(state: ChatState, update: Update, context: Context) -> s
         return f"Unknown theme or region: {h(', '.join(unknown))}. See /themes."
     dest = own_destination(state, update)
     new_themes = None if everything or dest.themes is None else sorted(set(dest.themes) | set(themes))
-    new_regions = dest.regions
+    new_regions = _listed(dest.regions)
     if regions:
         new_regions = sorted(set(dest.regions or []) | set(regions))
     if new_themes == [] and regions:
@@ -157,8 +161,8 @@ async def cmd_unsubscribe(state: ChatState, update: Update, context: Context) ->
     if unknown:
         return f"Unknown theme or region: {h(', '.join(unknown))}. See /themes."
     cur_t = list(titles) if dest.themes is None else list(dest.themes)
-    new_themes = [t for t in cur_t if t not in themes] if themes else dest.themes
-    new_regions = dest.regions
+    new_themes = [t for t in cur_t if t not in themes] if themes else _listed(dest.themes)
+    new_regions = _listed(dest.regions)
     if regions:
         new_regions = [r for r in (dest.regions or REGIONS) if r not in regions]
     change(state, dest.id, {"themes": new_themes, "regions": new_regions})
@@ -178,7 +182,7 @@ async def cmd_settings(state: ChatState, update: Update, context: Context) -> st
 
 def settings_text(dest: Destination, titles: dict[str, str]) -> str:
     return (f"<b>Settings</b>\n{describe(dest.themes, dest.regions, titles)}\n"
-            f"Alerts: {h(dest.alerts)} · Digest: {h(dest.digest)}\nTap to change.")
+            f"Alerts: {h(dest.alerts)} · Digest: {h(dest.digest or 'off')}\nTap to change.")
 
 
 def keyboard(dest: Destination, titles: dict[str, str]) -> InlineKeyboardMarkup:
@@ -244,7 +248,7 @@ async def cmd_status(state: ChatState, update: Update, context: Context) -> str:
     if dest is None:
         sub = "This chat has no subscription: /subscribe THEME or REGION."
     else:
-        sub = (f"{describe(dest.themes, dest.regions, state.titles)}\nAlerts: {h(dest.alerts)} · Digest: {h(dest.digest)}"
+        sub = (f"{describe(dest.themes, dest.regions, state.titles)}\nAlerts: {h(dest.alerts)} · Digest: {h(dest.digest or 'off')}"
                f"{'' if dest.active else ' · paused: ' + h(dest.inactive_reason or '')}\n"
                f"Waiting for the next digest: {queued}" + (" · set in deliveries.yaml" if dest.origin == "config" else ""))
     return f"<b>Status</b>\n{sub}\nSources failing: {failing}"

@@ -58,7 +58,7 @@ def migrated_chat_notices(app: App, deliveries_cfg: DeliveriesFile | None) -> li
         if not path or path == ":memory:" or not Path(path).exists():
             return []
     try:
-        from bot.delivery.outbox import migrated_config_chats, migration_advice
+        from bot.delivery.destinations import migrated_config_chats, migration_advice
 
         with app.engine.connect() as conn:
             return [migration_advice(chat, new) for chat, new in migrated_config_chats(conn, deliveries_cfg)]

@@ -24,6 +24,7 @@ def _dry_run(app: App, config: ConfigSnapshot, show: Callable[[str], None]) -> d
     """What a run would send now, printed as plain text; the outbox is not touched."""
     from bot.delivery import outbox
     from bot.delivery.console import to_plain
+    from bot.delivery.destinations import active_destinations
     from bot.delivery.telegram.digest import is_due, load_entries, preview_messages, resolve_tz, theme_titles
     from bot.delivery.telegram.format import render_alert
 
@@ -33,7 +34,7 @@ def _dry_run(app: App, config: ConfigSnapshot, show: Callable[[str], None]) -> d
     titles = theme_titles(config.themes)
     counts = {"alerts": 0, "digests": 0}
     with app.engine.connect() as conn:
-        dests = {d.id: d for d in outbox.active_destinations(conn)}
+        dests = {d.id: d for d in active_destinations(conn)}
         for row in outbox.due_alerts(conn, now):
             dest = dests[row.destination_id]
             for entry in load_entries(conn, [(row.id, row.hit_id)], names):

@@ -25,7 +25,7 @@ def digest(app: App, preview: bool, chat: str | None, since: str, per_theme: int
     from bot.config.themes import load_themes
     from bot.delivery.console import to_plain
     from bot.delivery.telegram.digest import preview_messages, theme_titles
-    from bot.delivery.outbox import find_destination
+    from bot.delivery.destinations import find_destination
 
     if not preview:
         raise click.UsageError("use `newsbot digest --preview` (digests are sent by `deliver`/`run`)")

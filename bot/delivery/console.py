@@ -10,9 +10,12 @@ from __future__ import annotations
 import html
 import re
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.delivery.telegram.format import Message
+
+if TYPE_CHECKING:
+    from bot.delivery.destinations import Destination
 
 _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
 _TAG = re.compile(r"<[^>]*>")
@@ -40,11 +43,11 @@ class ConsoleTransport:
     async def __aexit__(self, *exc: object) -> None:
         return None
 
-    async def send(self, dest: Any, message: Message) -> int | None:
+    async def send(self, dest: Destination, message: Message) -> int | None:
         out = self.stream or sys.stdout
         self.count += 1
         where = dest.name or dest.chat_id
-        thread = f" thread {dest.thread_id}" if getattr(dest, "thread_id", None) else ""
+        thread = f" thread {dest.thread_id}" if dest.thread_id else ""
         out.write(f"── Telegram → {where} (chat {dest.chat_id}{thread}) ──\n{to_plain(message.html)}\n\n")
         out.flush()
         return None

@@ -1,11 +1,31 @@
-"""The Telegram outbox: which destination gets which hit, as rows of `deliveries`.
+"""The outbox: the rows of `deliveries` (which destination gets which hit) and their states.
 
-Owns: turning new hits into queued delivery rows (in the caller's transaction), syncing the
-chats of deliveries.yaml into `destinations`, and the row-level state changes the sender makes
-(mark sent/failed/requeued, give back what a stopping sender held; the claims themselves and
-their recovery are `bot.storage.leases`'). Must not talk to Telegram, format messages or
-commit: every function takes the caller's connection and leaves the transaction to it, so
-"hit stored" and "delivery queued" commit together or not at all.
+Owns: turning new hits into queued delivery rows (in the caller's transaction), reading the
+queue, and every change of a row's state afterwards: this module is the one owner of the
+deliveries state machine. `bot.storage.leases` only reserves queued rows for a sender (the
+lease columns, never `status`); `bot.delivery.destinations` asks here when a stopped or moved
+chat's pending rows must change. Must not talk to Telegram, format messages or commit:
+every function takes the caller's connection and leaves the transaction to it, so "hit
+stored" and "delivery queued" commit together or not at all.
+
+States of a row (`status`) and the only moves between them:
+
+    queue_for_hits        (new) -> queued          one row per (hit, destination, kind)
+    claim_for_send        queued -> sending        compare-and-set right before the message
+                                                   leaves; attempts + 1, sent_at = the attempt
+    mark_sent             sending -> sent          with Telegram's message id
+    mark_failed           queued|sending -> failed a permanent refusal, or the hit is gone
+    requeue               sending -> queued        retry later (backoff, flood wait, moved
+                                                   chat, rejected token)
+    release_owner         sending -> queued        a stopping sender gives back an unused claim
+    recover_deliveries    sending -> queued        the sender's lease expired (it died mid-send)
+    skip_pending          queued|sending -> skipped    the destination was deactivated
+    move_pending          queued|sending -> another destination's, or skipped (a group
+                                                   Telegram upgraded to a supergroup)
+    demote_stale_alerts   queued alert -> queued digest (or skipped, or only noted): an
+                                                   alert too old to be instant
+
+sent, failed and skipped are final. Every move clears the row's lease.
 
 Dedupe keys (unique per destination, so queueing twice is a no-op):
   alert:story:<story_id>  (alert:item:<item_id> when the item has no story): a story alerts
@@ -19,23 +39,38 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Iterable, Protocol, Sequence
 
-from sqlalchemy import Connection, Row, case, literal, or_, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Insert, Row, Table, and_, case, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from bot.storage import leases
 from bot.storage.notify import notify_outbox
 from bot.storage.schema import deliveries, destinations
 
 if TYPE_CHECKING:
-    from bot.config.deliveries import DeliveriesFile
+    from bot.delivery.destinations import Destination
 
 log = logging.getLogger(__name__)
 
-REMOVED_FROM_CONFIG = "removed from deliveries.yaml"
 DELAYED = "delayed: "      # the note of an alert that went into the digest instead
+
+
+class QueuedAlert(Protocol):
+    """An alert row as the queue readers return it (`alert_queue`, `leases.claim_alerts`)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def destination_id(self) -> int: ...
+    @property
+    def hit_id(self) -> int: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def next_attempt_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True)
@@ -52,12 +87,7 @@ class NewHit:
     is_backlog: bool = False
 
 
-def chat_key(chat: int | str) -> str:
-    """How a chat id is stored: decimal text for ids, '@name' for public channels."""
-    return str(chat).strip()
-
-
-def _accepts(dest: Any, hit: NewHit) -> bool:
+def _accepts(dest: Destination, hit: NewHit) -> bool:
     if dest.themes is not None and hit.theme not in dest.themes:
         return False
     if dest.regions is not None and not set(dest.regions) & set(hit.regions or ()):
@@ -67,7 +97,7 @@ def _accepts(dest: Any, hit: NewHit) -> bool:
     return True
 
 
-def kinds_for(dest: Any, priority: str) -> list[str]:
+def kinds_for(dest: Destination, priority: str) -> list[str]:
     """Which deliveries a hit of this priority becomes for this destination."""
     takes_digest = (dest.digest or "off") != "off"
     kinds = []
@@ -87,7 +117,7 @@ def dedupe_key(kind: str, hit: NewHit) -> str:
     return f"digest:hit:{hit.hit_id}"
 
 
-def _insert_ignore(conn: Connection, table: Any, on: list[str] | None = None):  # noqa: ANN202
+def insert_ignore(conn: Connection, table: Table, on: list[str] | None = None) -> Insert:
     """INSERT that skips a row violating the unique index on columns `on` (None: any)."""
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     return insert(table).on_conflict_do_nothing(index_elements=on)
@@ -120,11 +150,11 @@ def queue_for_hits(conn: Connection, hits: Iterable[NewHit], now: datetime) -> i
     for row, instead in rows:
         # one statement per row so a duplicate key only skips that row; counted by RETURNING,
         # as an INSERT's rowcount is -1 on PostgreSQL (SQLAlchemy adds RETURNING id itself)
-        added = len(conn.execute(_insert_ignore(conn, deliveries, ["destination_id", "dedupe_key"]).values(**row).returning(deliveries.c.id)).all())
+        added = len(conn.execute(insert_ignore(conn, deliveries, ["destination_id", "dedupe_key"]).values(**row).returning(deliveries.c.id)).all())
         if not added and instead:
             hit_id = row["hit_id"]
             row = {**row, "kind": "digest", "dedupe_key": f"digest:hit:{hit_id}"}
-            added = len(conn.execute(_insert_ignore(conn, deliveries, ["destination_id", "dedupe_key"]).values(**row).returning(deliveries.c.id)).all())
+            added = len(conn.execute(insert_ignore(conn, deliveries, ["destination_id", "dedupe_key"]).values(**row).returning(deliveries.c.id)).all())
         inserted += added
     if inserted:
         notify_outbox(conn)     # senders in other processes wake when this commits
@@ -132,124 +162,9 @@ def queue_for_hits(conn: Connection, hits: Iterable[NewHit], now: datetime) -> i
     return inserted
 
 
-def _as_list(value: Any) -> list[str] | None:
-    return None if value == "all" else list(value)
+# --- reading the queue ------------------------------------------------------------------
 
-
-def active_destinations(conn: Connection) -> list[Any]:
-    """Every destination that still receives deliveries."""
-    return list(conn.execute(select(destinations).where(destinations.c.active.is_(True))))
-
-
-def find_destination(conn: Connection, chat: int | str, thread_id: int | None) -> Any:
-    cond = destinations.c.thread_id.is_(None) if thread_id is None else destinations.c.thread_id == thread_id
-    return conn.execute(select(destinations).where(
-        destinations.c.chat_id == chat_key(chat), cond)).first()
-
-
-def add_destination(conn: Connection, **values: Any) -> int | None:
-    """Insert a destination row; its id, or None when the chat (and thread) already has one:
-    another worker's sync or a concurrent /start inserted it first (the unique index
-    uq_destinations_chat_anythread decides, so a chat is never in twice)."""
-    return conn.execute(_insert_ignore(conn, destinations).values(**values)
-                        .returning(destinations.c.id)).scalar()
-
-
-def sync_config_destinations(conn: Connection, deliveries_cfg: DeliveriesFile, now: datetime) -> dict[str, int]:
-    """Make `destinations` agree with deliveries.yaml: upsert its chats as origin='config',
-    deactivate config rows whose chat left the file. A chat the bot was blocked in
-    (deactivated for another reason) stays inactive until someone runs /start there."""
-    chats = deliveries_cfg.telegram.chats
-    seen: set[int] = set()
-    counts = {"added": 0, "updated": 0, "deactivated": 0}
-    for chat in chats:
-        values = {
-            "chat_id": chat_key(chat.chat), "thread_id": chat.thread, "name": chat.name,
-            "origin": "config", "themes": _as_list(chat.themes), "regions": _as_list(chat.regions),
-            "languages": _as_list(chat.languages), "alerts": chat.alerts, "digest": chat.digest,
-            "timezone": chat.timezone,
-        }
-        if isinstance(chat.chat, str):
-            values["chat_type"] = "channel"
-        row = find_destination(conn, chat.chat, chat.thread)
-        moved = _migrated_destination(conn, chat.chat, chat.thread, row)
-        if moved is not None:
-            # Telegram upgraded the group: the entry's old id lives on under the new one
-            # until someone edits the file (`newsbot check` and /health say which entry)
-            row = moved
-            values.pop("chat_id")
-            values.pop("chat_type", None)
-        if row is None:
-            added = add_destination(conn, **values, active=True, created_at=now)
-            if added is not None:
-                seen.add(added)
-                counts["added"] += 1
-                continue
-            row = find_destination(conn, chat.chat, chat.thread)  # inserted meanwhile: update it
-        seen.add(row.id)
-        if row.inactive_reason == REMOVED_FROM_CONFIG or row.origin != "config":
-            values.update(active=True, inactive_reason=None)
-        conn.execute(update(destinations).where(destinations.c.id == row.id).values(**values))
-        counts["updated"] += 1
-    stale = conn.execute(select(destinations.c.id).where(
-        destinations.c.origin == "config", destinations.c.active.is_(True))).scalars().all()
-    for dest_id in stale:
-        if dest_id not in seen:
-            deactivate(conn, dest_id, REMOVED_FROM_CONFIG, now)
-            counts["deactivated"] += 1
-    return counts
-
-
-MIGRATED_TO = "migrated to "    # inactive_reason of a group's row left behind by its upgrade
-
-
-def _migrated_destination(conn: Connection, chat: int | str, thread_id: int | None, row: Any) -> Any:
-    """The destination that followed `chat` to a supergroup, when `chat` (no row, or a row
-    left behind by the upgrade) is a group Telegram upgraded; else None."""
-    if row is not None and (row.active or not (row.inactive_reason or "").startswith(MIGRATED_TO)):
-        return None
-    cond = destinations.c.thread_id.is_(None) if thread_id is None else destinations.c.thread_id == thread_id
-    moved = conn.execute(select(destinations).where(destinations.c.migrated_from == chat_key(chat), cond)
-                         .order_by(destinations.c.id)).first()
-    if moved is None and row is not None:
-        # recorded before `migrated_from` existed: the left-behind row names the new id
-        moved = find_destination(conn, row.inactive_reason[len(MIGRATED_TO):], thread_id)
-    return moved
-
-
-def migrated_config_chats(conn: Connection, deliveries_cfg: DeliveriesFile | None) -> list[tuple[Any, str]]:
-    """deliveries.yaml chats that still name a group Telegram upgraded to a supergroup:
-    (the chat entry, its new id). Alerts follow the new id anyway; the file should say it."""
-    chats = deliveries_cfg.telegram.chats if deliveries_cfg is not None else ()
-    out = []
-    for chat in chats:
-        row = find_destination(conn, chat.chat, chat.thread)
-        moved = _migrated_destination(conn, chat.chat, chat.thread, row)
-        if moved is not None:
-            out.append((chat, moved.chat_id))
-    return out
-
-
-def migration_advice(chat: Any, new_chat: str) -> str:
-    name = f" ({chat.name})" if getattr(chat, "name", None) else ""
-    return (f"deliveries.yaml: telegram chat {chat.chat}{name} was upgraded by Telegram to the "
-            f"supergroup {new_chat}; alerts follow it, but change `chat: {chat.chat}` to "
-            f"`chat: {new_chat}` in that entry")
-
-
-def deactivate(conn: Connection, dest_id: int, reason: str, now: datetime) -> int:
-    """Stop sending to a destination; its queued rows become 'skipped' with the reason."""
-    conn.execute(update(destinations).where(destinations.c.id == dest_id)
-                 .values(active=False, inactive_reason=reason))
-    return conn.execute(update(deliveries).where(
-        deliveries.c.destination_id == dest_id,
-        deliveries.c.status.in_(("queued", "sending"))).values(
-        status="skipped", error=reason, lease_owner=None, lease_until=None)).rowcount or 0
-
-
-# --- what the sender does to rows -------------------------------------------------------
-
-def alert_queue(conn: Connection, now: datetime, limit: int = 1000) -> tuple[list[Any], datetime | None]:
+def alert_queue(conn: Connection, now: datetime, limit: int = 1000) -> tuple[list[QueuedAlert], datetime | None]:
     """Queued alerts of active destinations, oldest first, and when the next one falls due.
 
     Alerts leave for a chat in queue order: when a chat's oldest row waits (flood wait,
@@ -260,7 +175,9 @@ def alert_queue(conn: Connection, now: datetime, limit: int = 1000) -> tuple[lis
          .where(deliveries.c.kind == "alert", deliveries.c.status == "queued",
                 destinations.c.active.is_(True))
          .order_by(deliveries.c.id).limit(limit))
-    due, blocked, next_at = [], set(), None
+    due: list[QueuedAlert] = []
+    blocked: set[int] = set()
+    next_at: datetime | None = None
     for row in conn.execute(q):
         if row.destination_id in blocked:
             continue
@@ -272,8 +189,63 @@ def alert_queue(conn: Connection, now: datetime, limit: int = 1000) -> tuple[lis
     return due, next_at
 
 
-def due_alerts(conn: Connection, now: datetime, limit: int = 1000) -> list[Any]:
+def due_alerts(conn: Connection, now: datetime, limit: int = 1000) -> list[QueuedAlert]:
     return alert_queue(conn, now, limit)[0]
+
+
+def count_queued_alerts(conn: Connection) -> int:
+    """Alerts of active destinations still queued (due or waiting for a retry)."""
+    return conn.execute(select(func.count()).select_from(deliveries)
+                        .join(destinations, destinations.c.id == deliveries.c.destination_id)
+                        .where(deliveries.c.status == "queued", deliveries.c.kind == "alert",
+                               destinations.c.active.is_(True))).scalar() or 0
+
+
+def recent_attempts(conn: Connection, since: datetime) -> list[tuple[str, datetime]]:
+    """(chat id, when) of every send attempted after `since`, oldest first: `sent_at` is set
+    at the claim, so a message in flight when its sender was killed is there too."""
+    rows = conn.execute(select(destinations.c.chat_id, deliveries.c.message_id, deliveries.c.sent_at)
+                        .join(destinations, destinations.c.id == deliveries.c.destination_id)
+                        .where(deliveries.c.sent_at > since)
+                        .distinct().order_by(deliveries.c.sent_at)).all()
+    return [(chat, sent_at) for chat, _mid, sent_at in rows]
+
+
+def delayed_notes(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
+    """delivery id -> its "delayed: ..." note, for the rows that carry one."""
+    if not ids:
+        return {}
+    return {r.id: r.error for r in conn.execute(select(deliveries.c.id, deliveries.c.error).where(
+        deliveries.c.id.in_(list(ids)), deliveries.c.error.like(f"{DELAYED}%")))}
+
+
+def queued_digest_rows(conn: Connection, dest_id: int, since: datetime | None = None) -> Sequence[Row]:
+    q = select(deliveries.c.id, deliveries.c.hit_id, deliveries.c.attempts).where(
+        deliveries.c.destination_id == dest_id, deliveries.c.kind == "digest",
+        deliveries.c.status == "queued")
+    if since is not None:
+        q = q.where(deliveries.c.created_at >= since)
+    return conn.execute(q.order_by(deliveries.c.id)).all()
+
+
+# --- the state changes --------------------------------------------------------------------
+
+def claim_for_send(conn: Connection, ids: Sequence[int], owner: str, *, lease: timedelta = leases.DEFAULT_LEASE,
+                   lease_now: datetime | None = None, attempted_at: datetime | None = None) -> int:
+    """queued -> sending for `owner`, right before the message goes out (a compare-and-set,
+    with the lease on the wall clock). Returns the number claimed: fewer than
+    len(ids) means another sender got some first. A row reserved by another live sender is
+    not taken. `attempted_at` (the sender's clock) goes into `sent_at` at once: if the sender
+    dies with the message in flight, the one that takes over still counts it against the
+    chat's flood limit (it may well have reached Telegram)."""
+    now = lease_now or leases.wall_clock()
+    values: dict[str, object] = dict(status="sending", lease_owner=owner, lease_until=now + lease,
+                                     attempts=deliveries.c.attempts + 1)
+    if attempted_at is not None:
+        values["sent_at"] = attempted_at
+    return conn.execute(update(deliveries).where(
+        deliveries.c.id.in_(list(ids)), deliveries.c.status == "queued",
+        or_(leases.unleased(deliveries, now), deliveries.c.lease_owner == owner)).values(**values)).rowcount or 0
 
 
 def mark_sent(conn: Connection, ids: Sequence[int], message_id: int | None, now: datetime) -> None:
@@ -289,8 +261,8 @@ def mark_failed(conn: Connection, ids: Sequence[int], error: str) -> None:
 
 def requeue(conn: Connection, ids: Sequence[int], next_attempt_at: datetime,
             error: str | None = None, count_attempt: bool = True) -> None:
-    values: dict[str, Any] = {"status": "queued", "next_attempt_at": next_attempt_at,
-                              "lease_owner": None, "lease_until": None}
+    values: dict[str, object] = {"status": "queued", "next_attempt_at": next_attempt_at,
+                                 "lease_owner": None, "lease_until": None}
     if error is not None:
         # a row moved into the digest keeps its "delayed: ..." note for the reader
         values["error"] = case((deliveries.c.error.like(f"{DELAYED}%"), deliveries.c.error),
@@ -310,6 +282,48 @@ def release_owner(conn: Connection, owner: str, ids: Sequence[int] | None = None
     return conn.execute(update(deliveries).where(*cond).values(
         status="queued", lease_owner=None, lease_until=None, sent_at=None,  # it never went out
         attempts=deliveries.c.attempts - 1)).rowcount or 0
+
+
+def recover_deliveries(conn: Connection, *, lease_now: datetime | None = None,
+                       requeue_at: datetime | None = None) -> int:
+    """Rows left 'sending' by a sender whose lease expired go back to the queue (it died
+    between claiming and marking: the message may have reached Telegram once), and stale
+    reservations of 'queued' rows are dropped. Returns the 'sending' rows requeued."""
+    now = lease_now or leases.wall_clock()
+    expired = and_(deliveries.c.lease_until.is_not(None), deliveries.c.lease_until < now)
+    n = conn.execute(update(deliveries).where(deliveries.c.status == "sending", expired).values(
+        status="queued", lease_owner=None, lease_until=None,
+        next_attempt_at=requeue_at or now)).rowcount or 0
+    conn.execute(update(deliveries).where(deliveries.c.status == "queued", expired)
+                 .values(lease_owner=None, lease_until=None))
+    if n:
+        log.warning("requeued deliveries=%d left 'sending' by a sender whose lease expired "
+                    "(each may have reached Telegram once already)", n)
+    return n
+
+
+def skip_pending(conn: Connection, dest_id: int, reason: str) -> int:
+    """A deactivated destination's queued and in-flight rows become 'skipped' with the reason."""
+    return conn.execute(update(deliveries).where(
+        deliveries.c.destination_id == dest_id,
+        deliveries.c.status.in_(("queued", "sending"))).values(
+        status="skipped", error=reason, lease_owner=None, lease_until=None)).rowcount or 0
+
+
+def move_pending(conn: Connection, from_id: int, to_id: int, reason: str) -> None:
+    """A destination's pending rows move to the one that followed its chat; a row whose
+    dedupe key the other has already is skipped with the reason instead."""
+    pending = conn.execute(select(deliveries.c.id, deliveries.c.dedupe_key).where(
+        deliveries.c.destination_id == from_id, deliveries.c.status.in_(("queued", "sending")))).all()
+    taken = set(conn.execute(select(deliveries.c.dedupe_key).where(
+        deliveries.c.destination_id == to_id)).scalars())
+    for rid, key in pending:
+        if key in taken:
+            conn.execute(update(deliveries).where(deliveries.c.id == rid).values(
+                status="skipped", error=reason, lease_owner=None))
+        else:
+            conn.execute(update(deliveries).where(deliveries.c.id == rid).values(
+                destination_id=to_id))
 
 
 def demote_stale_alerts(conn: Connection, older_than: datetime, now: datetime) -> int:
@@ -351,54 +365,13 @@ def demote_stale_alerts(conn: Connection, older_than: datetime, now: datetime) -
     return len(rows)
 
 
-def delayed_notes(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
-    """delivery id -> its "delayed: ..." note, for the rows that carry one."""
-    if not ids:
-        return {}
-    return {r.id: r.error for r in conn.execute(select(deliveries.c.id, deliveries.c.error).where(
-        deliveries.c.id.in_(list(ids)), deliveries.c.error.like(f"{DELAYED}%")))}
+__all__ = ["NewHit", "QueuedAlert", "DELAYED", "kinds_for", "dedupe_key", "insert_ignore", "queue_for_hits",
+           "alert_queue", "due_alerts", "count_queued_alerts", "recent_attempts", "delayed_notes", "queued_digest_rows", "claim_for_send", "mark_sent",
+           "mark_failed", "requeue", "release_owner", "recover_deliveries", "skip_pending", "move_pending",
+           "demote_stale_alerts"]
 
 
-def queued_digest_rows(conn: Connection, dest_id: int, since: datetime | None = None) -> Sequence[Row]:
-    q = select(deliveries.c.id, deliveries.c.hit_id, deliveries.c.attempts).where(
-        deliveries.c.destination_id == dest_id, deliveries.c.kind == "digest",
-        deliveries.c.status == "queued")
-    if since is not None:
-        q = q.where(deliveries.c.created_at >= since)
-    return conn.execute(q.order_by(deliveries.c.id)).all()
-
-
-def move_destination(conn: Connection, dest_id: int, new_chat: int | str) -> int:
-    """A group became a supergroup: the destination follows it to the new id. If a row for
-    the new id exists already, the old one's queued rows move there and the old row stops."""
-    row = conn.execute(select(destinations).where(destinations.c.id == dest_id)).one()
-    other = find_destination(conn, new_chat, row.thread_id)
-    if other is None or other.id == dest_id:
-        conn.execute(update(destinations).where(destinations.c.id == dest_id)
-                     .values(chat_id=chat_key(new_chat), chat_type="supergroup",
-                             migrated_from=row.migrated_from or row.chat_id))
-        return dest_id
-    if other.migrated_from is None:
-        conn.execute(update(destinations).where(destinations.c.id == other.id)
-                     .values(migrated_from=row.chat_id))
-    pending = conn.execute(select(deliveries.c.id, deliveries.c.dedupe_key).where(
-        deliveries.c.destination_id == dest_id, deliveries.c.status.in_(("queued", "sending")))).all()
-    taken = set(conn.execute(select(deliveries.c.dedupe_key).where(
-        deliveries.c.destination_id == other.id)).scalars())
-    for rid, key in pending:
-        if key in taken:
-            conn.execute(update(deliveries).where(deliveries.c.id == rid).values(
-                status="skipped", error=f"migrated to {new_chat}", lease_owner=None))
-        else:
-            conn.execute(update(deliveries).where(deliveries.c.id == rid).values(
-                destination_id=other.id))
-    conn.execute(update(destinations).where(destinations.c.id == dest_id).values(
-        active=False, inactive_reason=f"{MIGRATED_TO}{new_chat}"))
-    return other.id
-
-
-__all__ = ["NewHit", "queue_for_hits", "sync_config_destinations", "deactivate", "kinds_for",
-           "dedupe_key", "chat_key", "find_destination", "mark_sent", "mark_failed",
-           "requeue", "release_owner", "due_alerts", "alert_queue", "queued_digest_rows",
-           "move_destination", "migrated_config_chats", "migration_advice", "MIGRATED_TO", "demote_stale_alerts",
-           "delayed_notes", "DELAYED"]
+def queued_count(conn: Connection, dest_id: int) -> int:
+    """Deliveries of this destination still queued (alerts and digest entries): /status."""
+    return conn.execute(select(func.count()).select_from(deliveries).where(
+        deliveries.c.destination_id == dest_id, deliveries.c.status == "queued")).scalar() or 0

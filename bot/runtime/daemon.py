@@ -145,11 +145,12 @@ class Daemon:
         that died (kill -9, power loss): free them now instead of waiting out their wall-clock
         expiry. A row left 'sending' goes back to the queue (it may have reached Telegram once:
         the window the README describes)."""
+        from bot.delivery.outbox import recover_deliveries
         from bot.storage import leases
 
         with self.engine.begin() as conn:
-            leases.recover_deliveries(conn, lease_now=leases.wall_clock() + timedelta(days=365),
-                                      requeue_at=self.clock.now())
+            recover_deliveries(conn, lease_now=leases.wall_clock() + timedelta(days=365),
+                               requeue_at=self.clock.now())
             leases.release_all_sources(conn)
 
     async def run(self) -> int:

@@ -141,7 +141,7 @@ async def run_demo(work: Path, rules_dir: Path, email_path: Path,
     import io
 
     from bot.config.settings import Settings
-    from bot.delivery.outbox import find_destination
+    from bot.delivery.destinations import find_destination
     from bot.runtime import wiring
     from bot.runtime.reload import load_config
     from bot.storage import repo
@@ -171,6 +171,7 @@ async def run_demo(work: Path, rules_dir: Path, email_path: Path,
                 result.hits_by_theme = repo.hit_counts_by_theme(conn)
                 chat = config.deliveries.telegram.chats[0]
                 dest = find_destination(conn, chat.chat, chat.thread)
+            assert dest is not None, "wiring.sync_destinations wrote the demo's chat"
             out = io.StringIO()
             async with wiring.sender(engine, settings, config, clock=clock, stream=out) as sender:
                 await sender.send_digest(dest.id)

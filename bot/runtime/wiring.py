@@ -106,7 +106,7 @@ def sync_destinations(engine: Engine, deliveries: DeliveriesFile, now: datetime)
     """The chats of deliveries.yaml into the destinations table (added, updated, deactivated),
     so deliveries are queued for them too, not only for self-subscribed chats. One at a time
     across processes: several start at once on PostgreSQL."""
-    from bot.delivery.outbox import sync_config_destinations
+    from bot.delivery.destinations import sync_config_destinations
     from bot.storage.leases import serialize
 
     with engine.begin() as conn:

@@ -4,7 +4,11 @@ Several `newsbot run --role poller` processes (on any number of machines) share 
 through the database: a worker claims a batch of due sources by writing its name and an
 expiry into `sources.lease_owner/lease_until`, polls them, and the state write that ends each
 poll clears the lease. A worker that dies simply stops renewing: once `lease_until` passed,
-the source is claimable again. Senders share the queued alerts of `deliveries` the same way.
+the source is claimable again. Senders share the queued alerts of `deliveries` the same way:
+a sender reserves a chat's due alerts (`claim_alerts`) and gives back what it did not send
+(`release_alerts`); those touch only the lease columns. What a row's `status` becomes
+(the send claim, recovery of a dead sender's rows) is the outbox's state machine
+(bot.delivery.outbox), which uses `unleased` and the lease length from here.
 
 How a claim is made safe:
 - PostgreSQL: `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n) RETURNING id`,
@@ -24,8 +28,8 @@ when that connection ends, so a killed leader is replaced at the next attempt of
 process. On SQLite the single-instance lock (bot/runtime/lock.py) already makes the one process the
 leader.
 
-Owns: the lease columns and the leader lock. Must not: decide what is due beyond the row's
-own columns, fetch, send, or know Telegram.
+Owns: the lease columns and the leader lock. Must not: change a delivery's `status`, decide
+what is due beyond the row's own columns, fetch, send, or know Telegram.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Connection, Engine, Table, func, or_, select, text, update
 
 from bot.storage.schema import deliveries, destinations, sources
 
@@ -49,7 +53,8 @@ def wall_clock() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _free(table: Any, now: datetime) -> Any:
+def unleased(table: Table, now: datetime) -> ColumnElement[bool]:
+    """No live lease on the row: never leased, or the lease ran out before `now`."""
     return or_(table.c.lease_until.is_(None), table.c.lease_until < now)
 
 
@@ -72,14 +77,14 @@ def claim_sources(conn: Connection, owner: str, due_at: datetime, *, limit: int,
     now = lease_now or wall_clock()
     cond = [sources.c.status != "paused",
             or_(sources.c.next_poll_at.is_(None), sources.c.next_poll_at <= due_at),
-            _free(sources, now)]
+            unleased(sources, now)]
     if exclude:
         cond.append(sources.c.id.not_in(list(exclude)))
     pick = (select(sources.c.id).where(*cond)
             .order_by(sources.c.next_poll_at.asc().nulls_first(), sources.c.id).limit(limit))
     if _is_pg(conn):
         pick = pick.with_for_update(skip_locked=True)
-    stmt = (update(sources).where(sources.c.id.in_(pick.scalar_subquery()), _free(sources, now))
+    stmt = (update(sources).where(sources.c.id.in_(pick.scalar_subquery()), unleased(sources, now))
             .values(lease_owner=owner, lease_until=now + lease)
             .returning(sources.c.id, sources.c.next_poll_at))
     # RETURNING keeps no order: sort here (never polled first, then most overdue).
@@ -133,9 +138,9 @@ def claim_alerts(conn: Connection, owner: str, due_at: datetime, *, limit: int =
     next_attempt_at), oldest first; rows this owner already holds come back too.
 
     A reservation is not a send claim: the row stays 'queued' and the sender still moves it to
-    'sending' with claim_for_send (a compare-and-set) right before the message goes out, which is
-    what keeps delivery exactly-once. The lease only spreads rows over senders so they do not
-    race for the same ones. A destination whose rows another live sender holds is skipped, so
+    'sending' with bot.delivery.outbox.claim_for_send (a compare-and-set) right before the
+    message goes out, which is what keeps delivery exactly-once. The lease only spreads rows
+    over senders so they do not race for the same ones. A destination whose rows another live sender holds is skipped, so
     one chat's alerts leave from one sender, in order, within its flood limits (a race of two
     claims at the same instant can still split a chat for one pass: only pacing suffers).
     A chat whose oldest row waits for a retry keeps its later rows waiting too.
@@ -159,7 +164,7 @@ def claim_alerts(conn: Connection, owner: str, due_at: datetime, *, limit: int =
         deliveries.c.kind == "alert", deliveries.c.status == "queued",
         deliveries.c.destination_id.in_(active.scalar_subquery()),
         or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= due_at),
-        or_(_free(deliveries, now), deliveries.c.lease_owner == owner) if held else _free(deliveries, now),
+        or_(unleased(deliveries, now), deliveries.c.lease_owner == owner) if held else unleased(deliveries, now),
         deliveries.c.destination_id.not_in(busy.scalar_subquery()),
         or_(first_wait.c.first_id.is_(None), deliveries.c.id < first_wait.c.first_id))
             .order_by(deliveries.c.id).limit(limit))
@@ -170,42 +175,6 @@ def claim_alerts(conn: Connection, owner: str, due_at: datetime, *, limit: int =
             .returning(deliveries.c.id, deliveries.c.destination_id, deliveries.c.hit_id,
                        deliveries.c.attempts, deliveries.c.next_attempt_at))
     return sorted(conn.execute(stmt).all(), key=lambda r: r.id)
-
-
-def claim_for_send(conn: Connection, ids: Sequence[int], owner: str, *, lease: timedelta = DEFAULT_LEASE,
-                   lease_now: datetime | None = None, attempted_at: datetime | None = None) -> int:
-    """queued -> sending for `owner`, right before the message goes out (a compare-and-set,
-    with the lease on the wall clock). Returns the number claimed: fewer than
-    len(ids) means another sender got some first. A row reserved by another live sender is
-    not taken. `attempted_at` (the sender's clock) goes into `sent_at` at once: if the sender
-    dies with the message in flight, the one that takes over still counts it against the
-    chat's flood limit (it may well have reached Telegram)."""
-    now = lease_now or wall_clock()
-    values: dict[str, Any] = dict(status="sending", lease_owner=owner, lease_until=now + lease,
-                                  attempts=deliveries.c.attempts + 1)
-    if attempted_at is not None:
-        values["sent_at"] = attempted_at
-    return conn.execute(update(deliveries).where(
-        deliveries.c.id.in_(list(ids)), deliveries.c.status == "queued",
-        or_(_free(deliveries, now), deliveries.c.lease_owner == owner)).values(**values)).rowcount or 0
-
-
-def recover_deliveries(conn: Connection, *, lease_now: datetime | None = None,
-                       requeue_at: datetime | None = None) -> int:
-    """Rows left 'sending' by a sender whose lease expired go back to the queue (it died
-    between claiming and marking: the message may have reached Telegram once), and stale
-    reservations of 'queued' rows are dropped. Returns the 'sending' rows requeued."""
-    now = lease_now or wall_clock()
-    expired = and_(deliveries.c.lease_until.is_not(None), deliveries.c.lease_until < now)
-    n = conn.execute(update(deliveries).where(deliveries.c.status == "sending", expired).values(
-        status="queued", lease_owner=None, lease_until=None,
-        next_attempt_at=requeue_at or now)).rowcount or 0
-    conn.execute(update(deliveries).where(deliveries.c.status == "queued", expired)
-                 .values(lease_owner=None, lease_until=None))
-    if n:
-        log.warning("requeued deliveries=%d left 'sending' by a sender whose lease expired "
-                    "(each may have reached Telegram once already)", n)
-    return n
 
 
 def release_alerts(conn: Connection, owner: str, ids: Sequence[int] | None = None) -> int:
@@ -330,5 +299,5 @@ def _chunks(values: Sequence[Any], size: int = 500):  # noqa: ANN202
         yield values[start:start + size]
 
 
-__all__ = ["DEFAULT_LEASE", "LEADER_KEY", "LeaderLock", "claim_alerts", "claim_for_send", "claim_sources",
-           "recover_deliveries", "release_alerts", "release_sources", "renew_sources", "serialize", "wall_clock"]
+__all__ = ["DEFAULT_LEASE", "LEADER_KEY", "LeaderLock", "claim_alerts", "claim_sources", "release_alerts",
+           "release_sources", "renew_sources", "serialize", "unleased", "wall_clock"]

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from bot.cli import cli
 from bot.config.deliveries import DeliveriesFile, Telegram, TelegramChat
-from bot.delivery.outbox import NewHit, queue_for_hits, sync_config_destinations
+from bot.delivery.destinations import sync_config_destinations
+from bot.delivery.outbox import NewHit, queue_for_hits
 from bot.delivery.telegram.sender import Sender
 from bot.delivery.telegram.api import TelegramTransport, make_bot
 from bot.storage.db import open_database

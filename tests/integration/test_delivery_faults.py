@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from bot.delivery import outbox
 from bot.delivery.outbox import NewHit, queue_for_hits
 from bot.delivery.telegram.flood import MAX_FLOOD_WAIT
 from bot.delivery.telegram.sender import Sender
@@ -108,7 +109,7 @@ async def test_a_sender_killed_with_a_message_in_flight_counts_it_after_the_rest
     assert statuses[:20] == ["sent"] * 19 + ["sending"] and len(server.sent) == 20
     # The restarted daemon frees what the dead one held (bot.runtime.daemon.Daemon._recover_leases).
     with engine.begin() as conn:
-        leases.recover_deliveries(conn, lease_now=leases.wall_clock() + timedelta(days=365),
+        outbox.recover_deliveries(conn, lease_now=leases.wall_clock() + timedelta(days=365),
                                   requeue_at=clock())
     async with sender(engine, TelegramTransport(make_bot(TOKEN, server.url)), clock) as again:
         report = await again.run_once(wait_retries=True)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import insert, select, update
 
+from bot.delivery import outbox
 from bot.storage import leases
 from bot.storage.db import make_engine
 from bot.storage.schema import deliveries, destinations, hits, items, sources
@@ -140,9 +141,9 @@ def test_claim_alerts_keeps_a_chat_with_one_sender(engine):
     assert [r.id for r in a2] == sorted(r.id for r in a2)
     with engine.begin() as conn:
         # The CAS of the send: "b" may not take a row "a" reserved; "a" may, once.
-        assert leases.claim_for_send(conn, [a[0].id], "b", lease_now=T0) == 0
-        assert leases.claim_for_send(conn, [a[0].id], "a", lease=LEASE, lease_now=T0) == 1
-        assert leases.claim_for_send(conn, [a[0].id], "a", lease_now=T0) == 0
+        assert outbox.claim_for_send(conn, [a[0].id], "b", lease_now=T0) == 0
+        assert outbox.claim_for_send(conn, [a[0].id], "a", lease=LEASE, lease_now=T0) == 1
+        assert outbox.claim_for_send(conn, [a[0].id], "a", lease_now=T0) == 0
         row = conn.execute(select(deliveries).where(deliveries.c.id == a[0].id)).one()
     assert row.status == "sending" and row.attempts == 1 and row.lease_owner == "a"
 
@@ -163,12 +164,12 @@ def test_dead_sender_rows_are_recovered_after_the_lease(engine):
     with engine.begin() as conn:
         _outbox(conn, 2, 1)
         rows = leases.claim_alerts(conn, "dead", T0, lease_now=T0, lease=LEASE)
-        assert leases.claim_for_send(conn, [rows[0].id], "dead", lease=LEASE, lease_now=T0) == 1
+        assert outbox.claim_for_send(conn, [rows[0].id], "dead", lease=LEASE, lease_now=T0) == 1
     with engine.begin() as conn:
-        assert leases.recover_deliveries(conn, lease_now=T0 + timedelta(seconds=30)) == 0
+        assert outbox.recover_deliveries(conn, lease_now=T0 + timedelta(seconds=30)) == 0
         assert leases.claim_alerts(conn, "live", T0, lease_now=T0 + timedelta(seconds=30)) == []
     with engine.begin() as conn:
-        assert leases.recover_deliveries(conn, lease_now=T0 + timedelta(seconds=61)) == 1
+        assert outbox.recover_deliveries(conn, lease_now=T0 + timedelta(seconds=61)) == 1
         taken = leases.claim_alerts(conn, "live", T0 + timedelta(seconds=61), lease_now=T0 + timedelta(seconds=61))
     assert sorted(r.id for r in taken) == sorted(r.id for r in rows)
     with engine.begin() as conn:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from bot.config.deliveries import load_deliveries
 from bot.config.sources import load_sources
 from bot.config.themes import load_themes
-from bot.delivery.outbox import sync_config_destinations
+from bot.delivery.destinations import sync_config_destinations
 from bot.delivery.telegram.sender import Sender
 from bot.delivery.telegram.api import TelegramTransport, make_bot
 from bot.ingest.fetch import Fetcher, FetchPolicy

@@ -14,7 +14,7 @@ from sqlalchemy import select
 import bot.parse
 from bot.config.sources import load_sources
 from bot.config.themes import load_themes
-from bot.delivery.outbox import sync_config_destinations
+from bot.delivery.destinations import sync_config_destinations
 from bot.errors import NewsbotError
 from bot.ingest.fetch import Fetcher, FetchPolicy
 from bot.ingest.pipeline import Poller

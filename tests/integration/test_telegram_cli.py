@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from bot.cli import cli
-from bot.delivery.outbox import NewHit, queue_for_hits, sync_config_destinations
+from bot.delivery.destinations import sync_config_destinations
+from bot.delivery.outbox import NewHit, queue_for_hits
 from bot.config.deliveries import load_deliveries
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, hits, items

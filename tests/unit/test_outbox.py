@@ -1,4 +1,4 @@
-"""The outbox: which destination gets which hit, dedupe keys, config sync, row states."""
+"""The outbox: which destination gets which hit, dedupe keys, row states."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from bot.config.deliveries import DeliveriesFile
-from bot.delivery import outbox
 from bot.delivery.telegram.digest import is_due, last_scheduled, resolve_tz
-from bot.delivery.outbox import NewHit, queue_for_hits, sync_config_destinations
+from bot.delivery.outbox import NewHit, queue_for_hits
 from bot.storage.schema import deliveries, destinations, hits, items, stories
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
@@ -130,38 +128,6 @@ def test_backlog_is_never_queued(engine) -> None:
         assert rows(conn) == []
 
 
-def cfg(*chats) -> DeliveriesFile:
-    return DeliveriesFile.model_validate({"telegram": {"chats": list(chats)}})
-
-
-def test_sync_config_destinations(engine) -> None:
-    with engine.begin() as conn:
-        self_id = add_dest(conn, -100500)       # self-subscribed first, then put in the file
-        counts = sync_config_destinations(conn, cfg(
-            {"chat": -100500, "name": "Alerts", "alerts": "instant", "themes": ["pushbacks"]},
-            {"chat": "@coalition_news", "alerts": "digest", "digest": "weekly monday 09:00"},
-            {"chat": -100777, "thread": 12, "regions": ["Europe"]},
-        ), NOW)
-        assert counts == {"added": 2, "updated": 1, "deactivated": 0}
-        got = {(r.chat_id, r.thread_id): r for r in conn.execute(select(destinations))}
-        assert got[("-100500", None)].id == self_id and got[("-100500", None)].origin == "config"
-        assert got[("-100500", None)].themes == ["pushbacks"] and got[("-100500", None)].regions is None
-        assert got[("@coalition_news", None)].chat_type == "channel"
-        assert got[("-100777", 12)].regions == ["Europe"]
-        # the channel leaves the file: deactivated, its queued rows skipped
-        chan = got[("@coalition_news", None)].id
-        conn.execute(deliveries.insert().values(destination_id=chan, kind="digest", dedupe_key="k",
-                                                status="queued", created_at=NOW))
-        counts = sync_config_destinations(conn, cfg({"chat": -100500}, {"chat": -100777, "thread": 12}), NOW)
-        assert counts["deactivated"] == 1
-        row = conn.execute(select(destinations).where(destinations.c.id == chan)).one()
-        assert not row.active and row.inactive_reason == outbox.REMOVED_FROM_CONFIG
-        assert conn.execute(select(deliveries.c.status)).scalar() == "skipped"
-        # and comes back
-        sync_config_destinations(conn, cfg({"chat": "@coalition_news"}), NOW)
-        assert conn.execute(select(destinations.c.active).where(destinations.c.id == chan)).scalar()
-
-
 @pytest.mark.parametrize("spec,now,expected", [
     ("daily 08:00", "2026-11-22T07:30", "2026-11-21T08:00"),
     ("daily 08:00", "2026-11-22T08:00", "2026-11-22T08:00"),
@@ -184,43 +150,3 @@ def test_is_due_once_per_slot() -> None:
     D.last_digest_at = NOW.replace(hour=8, minute=0, second=5)
     assert not is_due(D, NOW)
     assert is_due(D, NOW + timedelta(days=1))
-
-
-def test_a_chat_without_thread_is_never_in_twice(engine) -> None:
-    """NULL thread ids are distinct to a plain unique constraint; the expression index of
-    migration 0006 is not: a second insert of the chat is skipped."""
-    with engine.begin() as conn:
-        first = outbox.add_destination(conn, chat_id="-100500", origin="self", alerts="instant",
-                                       digest="daily 08:00", active=True, created_at=NOW)
-        again = outbox.add_destination(conn, chat_id="-100500", origin="self", alerts="instant",
-                                       digest="daily 08:00", active=True, created_at=NOW)
-        other_thread = outbox.add_destination(conn, chat_id="-100500", thread_id=3, origin="self",
-                                              alerts="instant", digest="daily 08:00", active=True, created_at=NOW)
-        assert first is not None and again is None and other_thread is not None
-        assert len(conn.execute(select(destinations)).all()) == 2
-
-
-def test_two_workers_syncing_at_once_add_a_chat_once(engine) -> None:
-    """Worker B looks for the chat before worker A commits its insert (as two pollers starting
-    together do): B's insert waits for A, is skipped, and B updates A's row instead."""
-    import threading
-
-    deliveries_cfg = cfg({"chat": -100500, "name": "Alerts"})
-    a = engine.connect()
-    a.begin()
-    assert sync_config_destinations(a, deliveries_cfg, NOW)["added"] == 1
-    b_counts: list[dict] = []
-
-    def worker_b() -> None:
-        with engine.begin() as b:
-            b_counts.append(sync_config_destinations(b, deliveries_cfg, NOW))
-
-    b_thread = threading.Thread(target=worker_b)
-    b_thread.start()
-    b_thread.join(0.5)          # B is now waiting on A's uncommitted insert
-    a.commit()
-    a.close()
-    b_thread.join(30)
-    assert b_counts == [{"added": 0, "updated": 1, "deactivated": 0}]
-    with engine.connect() as conn:
-        assert len(conn.execute(select(destinations)).all()) == 1

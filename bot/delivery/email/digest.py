@@ -21,10 +21,10 @@ import math
 import re
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, RowMapping, func, select
 
 from bot.stories import ranking
 from bot.config.deliveries import EmailList
@@ -32,10 +32,15 @@ from bot.stories.feedback import hit_votes, rule_votes
 from bot.delivery.email.render import DigestEntry, SummaryRow, ThemeSection, WeeklyDigest
 from bot.storage.schema import hits, items
 
+if TYPE_CHECKING:
+    from bot.config.themes import Theme, ThemeSet
+
 PRIORITY_ORDER = {"high": 0, "normal": 1, "low": 2}
 SUMMARY_WEEKS = 4
 SNIPPET_CHARS = 280
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+# A story, or an item that belongs to none: what a digest shows once.
+StoryKey = int | tuple[str, int]
 
 # ---- weeks -------------------------------------------------------------------------------
 
@@ -67,7 +72,8 @@ def week_bounds(label: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
 
-def theme_catalog(themes: Any) -> dict[str, tuple[str, str]]:
+def theme_catalog(themes: ThemeSet | Iterable[Theme] | Mapping[str, tuple[str, str]] | None
+                  ) -> dict[str, tuple[str, str]]:
     """A ThemeSet (or any iterable of objects with slug/title/priority), or a mapping
     slug -> (title, priority), as one mapping."""
     if themes is None:
@@ -105,7 +111,7 @@ def _snippet(summary: str, text: str) -> str:
     return cut.rstrip(" ,.;:") + "…"
 
 
-def _why(explanations: Any, rules: Any) -> list[str]:
+def _why(explanations: Sequence[object] | None, rules: Sequence[str] | None) -> list[str]:
     lines: list[str] = []
     for exp in explanations or []:
         if isinstance(exp, Mapping):
@@ -127,7 +133,7 @@ def _in_list(lst: EmailList, theme: str, language: str | None, regions: Iterable
     return True
 
 
-def _story_key(r: Mapping) -> Any:
+def _story_key(r: RowMapping) -> StoryKey:
     return r["story_id"] if r["story_id"] is not None else ("item", r["item_id"])
 
 
@@ -165,18 +171,18 @@ class DigestBuilder:
     def _theme(self, slug: str, fallback_priority: str) -> tuple[str, str]:
         return self.catalog.get(slug, (slug, fallback_priority))
 
-    def _sections(self, rows: list[Mapping], story_sources: dict[int, list[str]], week_end: datetime,
+    def _sections(self, rows: Sequence[RowMapping], story_sources: dict[int, list[str]], week_end: datetime,
                   votes: Mapping[int, tuple[int, int]], rules: dict[str, tuple[int, int]]) -> list[ThemeSection]:
         # A story appears once: under its first theme (in section order), naming the others.
         def order(slug: str, priority: str) -> tuple:
             title, prio = self._theme(slug, priority)
             return (PRIORITY_ORDER.get(prio, 1), title.casefold(), slug)
 
-        themes_of: dict[Any, dict[str, str]] = defaultdict(dict)
+        themes_of: dict[StoryKey, dict[str, str]] = defaultdict(dict)
         for r in rows:
             themes_of[_story_key(r)].setdefault(r["theme"], r["priority"])
         first = {key: min(th, key=lambda t: order(t, th[t])) for key, th in themes_of.items()}
-        by_theme: dict[str, dict[Any, list[Mapping]]] = defaultdict(lambda: defaultdict(list))
+        by_theme: dict[str, dict[StoryKey, list[RowMapping]]] = defaultdict(lambda: defaultdict(list))
         for r in rows:
             key = _story_key(r)
             if r["theme"] == first[key]:
@@ -197,7 +203,7 @@ class DigestBuilder:
         sections.sort(key=lambda s: (PRIORITY_ORDER.get(s.priority, 1), s.title.casefold(), s.slug))
         return sections
 
-    def _entry(self, group: list[Mapping], story_sources: dict[int, list[str]], week_end: datetime,
+    def _entry(self, group: Sequence[RowMapping], story_sources: dict[int, list[str]], week_end: datetime,
                votes: Mapping[int, tuple[int, int]], rules: dict[str, tuple[int, int]]) -> DigestEntry:
         lead = min(group, key=lambda r: (r["first_seen_at"], r["item_id"]))
         source_ids = story_sources.get(lead["story_id"]) if lead["story_id"] is not None else None
@@ -222,7 +228,7 @@ class DigestBuilder:
                         votes=(up, down), rule_votes=best_rule),
         )
 
-    def _summary(self, conn: Any, lst: EmailList, week: str, rows: list[Mapping]) -> tuple[list[SummaryRow], int]:
+    def _summary(self, conn: Connection, lst: EmailList, week: str, rows: Sequence[RowMapping]) -> tuple[list[SummaryRow], int]:
         """Hits per theme this week against the mean of the previous weeks that have data."""
         this_week: dict[str, int] = defaultdict(int)
         for r in rows:
@@ -276,7 +282,7 @@ def _count_query(lst: EmailList, start: datetime, end: datetime):  # noqa: ANN20
     return q
 
 
-def _story_sources(conn: Any, story_ids: set[int], end: datetime) -> dict[int, list[str]]:
+def _story_sources(conn: Connection, story_ids: set[int], end: datetime) -> dict[int, list[str]]:
     """story id -> source ids of its items found before `end`, first reporter first."""
     out: dict[int, list[str]] = defaultdict(list)
     ids = sorted(story_ids)

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 import email.policy
 from email.header import Header
-from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
+from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 import jinja2
@@ -169,7 +170,7 @@ def safe_url(url: str | None) -> str | None:
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
+        autoescape=lambda name: name is not None and name.endswith(".html.j2"),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
@@ -196,7 +197,15 @@ def sender_address(email_from: str, fallback_name: str) -> Address:
     return Address(display_name=name or fallback_name, username=local, domain=domain)
 
 
-class _ListUnsubscribeHeader(UnstructuredHeader):
+if TYPE_CHECKING:
+    # HeaderRegistry mixes BaseHeader (the header's `name`, `fold`) into a mapped class at
+    # run time; typeshed declares UnstructuredHeader without it.
+    class _RegistryHeader(UnstructuredHeader, BaseHeader): ...
+else:
+    _RegistryHeader = UnstructuredHeader
+
+
+class _ListUnsubscribeHeader(_RegistryHeader):
     """`<mailto:...>, <https://...>` read literally by mail clients. The default folder
     RFC 2047-encodes any token longer than a line, which turns the URIs into garbage for
     them; fold between the URIs only (lines stay far below the 998-octet limit)."""
@@ -206,7 +215,7 @@ class _ListUnsubscribeHeader(UnstructuredHeader):
         return f"{self.name}: " + ("," + policy.linesep + " ").join(uris) + policy.linesep
 
 
-class _ListIdHeader(UnstructuredHeader):
+class _ListIdHeader(_RegistryHeader):
     """`phrase <list.domain>` (RFC 2919): only the phrase may be encoded, never the id."""
 
     def fold(self, *, policy: email.policy.Policy) -> str:

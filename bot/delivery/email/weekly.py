@@ -27,7 +27,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, insert, select, update
@@ -38,9 +38,15 @@ from bot.delivery.email.digest import (DigestBuilder, parse_week, score, shift_w
                                        theme_catalog, week_bounds, week_label)
 from bot.delivery.email.render import WeeklyDigest, build_message, render
 from bot.config.smtp import parse_smtp_url
-from bot.delivery.email.smtp import SendResult, SmtpSender, SmtpUnavailable
+from bot.delivery.email.smtp import SendResult, Sleep, SmtpSender, SmtpUnavailable
 from bot.errors import NewsbotError
 from bot.storage.schema import email_lists, email_sends
+
+if TYPE_CHECKING:
+    import ssl
+
+    from bot.config.settings import Settings
+    from bot.config.themes import Theme, ThemeSet
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +89,12 @@ class EmailReport:
 class WeeklyEmail:
     """Builds and sends the weekly digest of every list in `deliveries.yaml`."""
 
-    def __init__(self, engine: Engine, deliveries_cfg: DeliveriesFile, themes: Any, settings: Any,
+    def __init__(self, engine: Engine, deliveries_cfg: DeliveriesFile, themes: ThemeSet | Iterable[Theme] | Mapping[str, tuple[str, str]] | None,
+                 settings: Settings,
                  clock: Callable[[], datetime] | None = None, *,
-                 source_names: Mapping[str, str] | None = None, tls_context: Any = None,
+                 source_names: Mapping[str, str] | None = None, tls_context: ssl.SSLContext | None = None,
                  weights: Mapping[str, float] | None = None,
-                 sleep: Callable[[float], Any] = asyncio.sleep, max_attempts: int = 4,
+                 sleep: Sleep = asyncio.sleep, max_attempts: int = 4,
                  backoff: float = 2.0, max_per_theme: int = 10,
                  catch_up: timedelta = timedelta(days=2), unsubscribe_url: str | None = None):
         self.engine = engine
@@ -109,13 +116,13 @@ class WeeklyEmail:
         self._skipped: dict[tuple[str, str], str] = {}     # (list, week) not sent, and why
         self._retry_wait = timedelta(0)
         weekly = deliveries_cfg.email.weekly
-        self.tz = ZoneInfo(weekly.timezone or getattr(settings, "timezone", None) or deliveries_cfg.timezone)
+        self.tz = ZoneInfo(weekly.timezone or settings.timezone or deliveries_cfg.timezone)
         self.builder = DigestBuilder(engine, self.catalog, self.tz, self.source_names, max_per_theme,
                                      weights=self.weights)
 
     @property
     def enabled(self) -> bool:
-        return bool(getattr(self.settings, "smtp_url", None) and getattr(self.settings, "email_from", None))
+        return bool(self.settings.smtp_url and self.settings.email_from)
 
     def list_named(self, name: str | None) -> EmailList:
         """The named list; without a name the first one, or an all-themes preview list."""
@@ -158,7 +165,7 @@ class WeeklyEmail:
 
     def _footer(self, lst: EmailList, week: str) -> list[str]:
         title = lst.title or lst.name
-        contact = getattr(self.settings, "email_from", None)
+        contact = self.settings.email_from
         how = (f"reply to this email or write to {_addr(contact)} with the subject “unsubscribe {lst.name}”"
                if contact else "ask your coalition's coordinators")
         return [
@@ -212,9 +219,10 @@ class WeeklyEmail:
         """Send `week` to every list (or `lists`). A week nothing matched is not sent (unless
         the list says `send_empty: true`); `scheduled` (the daemon's send) also skips a week
         that ended before the list was first seen (`record_lists`)."""
-        if not self.enabled:
+        smtp_url, email_from = self.settings.smtp_url, self.settings.email_from
+        if not (smtp_url and email_from):      # not self.enabled
             raise NewsbotError("email is off: set SMTP_URL and EMAIL_FROM")
-        config = parse_smtp_url(self.settings.smtp_url)
+        config = parse_smtp_url(smtp_url)
         report = EmailReport()
         todo = list(lists if lists is not None else self.cfg.email.weekly.lists)
         async with SmtpSender(config, tls_context=self.tls_context, sleep=self.sleep,
@@ -223,7 +231,7 @@ class WeeklyEmail:
                 lr = ListReport(lst.name, week)
                 report.lists.append(lr)
                 try:
-                    await self._send_list(smtp, lst, week, lr, scheduled)
+                    await self._send_list(smtp, lst, week, lr, email_from, scheduled)
                 except SmtpUnavailable as exc:
                     log.error("email list=%s week=%s: %s; the rest waits for the next run", lst.name, week, exc)
                     for later in todo[i + 1:]:
@@ -237,7 +245,7 @@ class WeeklyEmail:
                  sum(len(r.failed) for r in report.lists), sum(len(r.deferred) for r in report.lists))
         return report
 
-    async def _send_list(self, smtp: SmtpSender, lst: EmailList, week: str, lr: ListReport,
+    async def _send_list(self, smtp: SmtpSender, lst: EmailList, week: str, lr: ListReport, email_from: str,
                          scheduled: bool = False) -> None:
         now = self.clock()
         started = self._started(lst, week)
@@ -266,11 +274,11 @@ class WeeklyEmail:
         for row_id, recipient, attempts in pending:
             if not self._claim(row_id, attempts):
                 continue                   # another process took it
-            msg = build_message(digest, html, text, email_from=self.settings.email_from,
+            msg = build_message(digest, html, text, email_from=email_from,
                                 recipient=recipient, now=self.clock(), unsubscribe_url=self.unsubscribe_url,
                                 recipient_name=names.get(recipient.lower(), ""))
             try:
-                result = await smtp.send(msg, recipient, sender=_addr(self.settings.email_from))
+                result = await smtp.send(msg, recipient, sender=_addr(email_from))
             except SmtpUnavailable as exc:
                 self._record(row_id, SendResult(recipient, "temporary", 0, str(exc)), None, attempts + 1)
                 lr.deferred[recipient] = str(exc)

@@ -1,18 +1,22 @@
 """The Telegram Bot API client the sender uses: a python-telegram-bot `Bot` made for our server
 (`make_bot`, `TELEGRAM_API_URL`), and `TelegramTransport`, which sends one formatted message
-to one destination and hides the token. Knows nothing of the outbox or of pacing."""
+to one destination and hides the token; `Transport` is the shape the sender needs of it (the
+console channel has it too). Knows nothing of the outbox or of pacing."""
 
 from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.error import NetworkError
 from telegram.request import HTTPXRequest
 
 from bot.delivery.telegram.format import Message
+
+if TYPE_CHECKING:
+    from bot.delivery.destinations import Destination
 
 log = logging.getLogger("bot.delivery.telegram.sender")   # the sender's log: operators filter on it
 
@@ -32,6 +36,19 @@ def make_bot(token: str, api_url: str, *, read_timeout: float = 20.0) -> Bot:
     request = HTTPXRequest(connection_pool_size=32, connect_timeout=10.0, read_timeout=read_timeout,
                            write_timeout=20.0, pool_timeout=5.0)
     return Bot(token, base_url=f"{api_url}/bot", base_file_url=f"{api_url}/file/bot", request=request)
+
+
+class Transport(Protocol):
+    """Where the sender's messages go: Telegram, or the console without a token."""
+
+    kind: str
+
+    async def __aenter__(self) -> Transport: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+    async def send(self, dest: Destination, message: Message) -> int | None:
+        """Send one message; Telegram's message id (None where there is none)."""
+    async def send_text(self, chat_id: int | str, text: str) -> None:
+        """A plain message to one user (the admins)."""
 
 
 class TelegramTransport:
@@ -65,7 +82,7 @@ class TelegramTransport:
     async def __aexit__(self, *exc: object) -> None:
         await self.bot.shutdown()
 
-    async def send(self, dest: Any, message: Message) -> int:
+    async def send(self, dest: Destination, message: Message) -> int:
         await self._initialize()
         markup = None
         if message.buttons:

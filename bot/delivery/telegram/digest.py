@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, select
@@ -24,6 +24,8 @@ from bot.stories.grouping import story_members
 
 if TYPE_CHECKING:
     from bot.config.themes import ThemeSet
+    from bot.delivery.destinations import Destination
+    from bot.delivery.telegram.format import Message
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,7 @@ def last_scheduled(spec: str | None, now: datetime, tz: tzinfo) -> datetime | No
     return None
 
 
-def is_due(dest: Any, now: datetime, default_tz: str | None = None) -> bool:
+def is_due(dest: Destination, now: datetime, default_tz: str | None = None) -> bool:
     """Due when a scheduled time has passed since the last digest (or since the destination
     was created, so a new chat does not get yesterday's digest at once)."""
     slot = last_scheduled(dest.digest, now, resolve_tz(dest.timezone, default_tz))
@@ -185,10 +187,10 @@ def theme_titles(themes: ThemeSet | None) -> dict[str, str]:
     return {t.slug: t.title or t.slug for t in themes.themes}
 
 
-def preview_messages(conn: Connection, *, dest: Any = None, since: datetime | None = None,
+def preview_messages(conn: Connection, *, dest: Destination | None = None, since: datetime | None = None,
                      titles: Mapping[str, str] | None = None, source_names: Mapping[str, str] | None = None,
                      per_theme: int = 8, default_tz: str | None = None,
-                     now: datetime | None = None, weights: Mapping[str, float] | None = None) -> list:
+                     now: datetime | None = None, weights: Mapping[str, float] | None = None) -> list[Message]:
     """The digest a destination would get now (its queued rows), or, with no destination,
     a digest of every alertable hit stored since `since`. Reads only."""
     from bot.delivery import outbox

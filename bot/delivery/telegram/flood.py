@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ class FloodLimiter:
 MAX_FLOOD_WAIT = 3600.0
 
 
-def flood_wait_seconds(value: Any) -> float:
+def flood_wait_seconds(value: timedelta | float | str) -> float:
     """Telegram's retry_after (seconds, or a timedelta with PTB_TIMEDELTA) within
     [0, MAX_FLOOD_WAIT]; anything unreadable counts as the maximum."""
     try:

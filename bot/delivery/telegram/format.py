@@ -112,8 +112,8 @@ def fmt_date(when: datetime | None, tz: tzinfo = timezone.utc) -> str:
 
 
 def why(entry: Entry, limit: int = 2) -> str:
-    parts = [e.get("description") or e.get("rule") for e in entry.explanations if isinstance(e, Mapping)]
-    parts = [p for p in parts if p][:limit] or list(entry.rules)[:limit]
+    described = (e.get("description") or e.get("rule") for e in entry.explanations if isinstance(e, Mapping))
+    parts: list[str] = [p for p in described if p][:limit] or list(entry.rules)[:limit]
     return "; ".join(parts)
 
 

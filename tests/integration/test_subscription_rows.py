@@ -1,4 +1,4 @@
-"""A chat's own subscription row (bot.storage.subscriptions): what the Telegram commands write
+"""A chat's own subscription row (bot.delivery.destinations, bot.delivery.outbox): what the Telegram commands write
 and what /status counts, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from bot.storage.schema import deliveries, destinations, hits, items
-from bot.storage.subscriptions import change_subscription, queued_count
+from bot.delivery.destinations import change_subscription
+from bot.delivery.outbox import queued_count
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
 
