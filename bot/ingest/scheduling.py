@@ -27,6 +27,7 @@ The policy, in order:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -129,12 +130,11 @@ class Hints:
         return self.floor_within(MAX_INTERVAL)
 
 
-def hints_from(headers: object | None, ttl_minutes: int | None, now: datetime) -> Hints:
-    """Hints from response headers (any mapping with .get, case-insensitive as httpx.Headers)
-    and the feed's `<ttl>`."""
-    get = getattr(headers, "get", None)
-    cc = get("cache-control") if get else None
-    ra = get("retry-after") if get else None
+def hints_from(headers: Mapping[str, str] | None, ttl_minutes: int | None, now: datetime) -> Hints:
+    """Hints from response headers (a mapping with lower-case names, or httpx.Headers, which
+    is case-insensitive) and the feed's `<ttl>`."""
+    cc = headers.get("cache-control") if headers is not None else None
+    ra = headers.get("retry-after") if headers is not None else None
     ttl = hint(ttl_minutes * 60) if ttl_minutes and ttl_minutes > 0 else None
     return Hints(ttl=ttl, max_age=max_age(cc), retry_after=retry_after(ra, now))
 

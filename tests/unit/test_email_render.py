@@ -11,11 +11,11 @@ import re
 import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.config.themes import Theme, ThemeSet
 from bot.delivery.email.weekly import (WeeklyEmail, parse_week, score, shift_week, theme_catalog, week_bounds,
                                 week_label)
 from bot.delivery.email.render import build_message, render, safe_url
@@ -138,7 +138,7 @@ def test_empty_week_still_renders(db, tmp_path):
 
 
 def test_theme_catalog_from_a_theme_set_or_a_mapping():
-    themes = SimpleNamespace(themes=[SimpleNamespace(slug="a", title="A title", priority="high")])
+    themes = ThemeSet([Theme(slug="a", title="A title", description="", priority="high", rules=())])
     assert theme_catalog(themes) == {"a": ("A title", "high")}
     assert theme_catalog({"b": ("B", "low")}) == {"b": ("B", "low")}
     assert theme_catalog([]) == {}

@@ -32,8 +32,10 @@ from bot.stories.feedback import hit_votes, rule_votes
 from bot.delivery.email.render import DigestEntry, SummaryRow, ThemeSection, WeeklyDigest
 from bot.storage.schema import hits, items
 
+from bot.config.themes import ThemeSet
+
 if TYPE_CHECKING:
-    from bot.config.themes import Theme, ThemeSet
+    from bot.config.themes import Theme
 
 PRIORITY_ORDER = {"high": 0, "normal": 1, "low": 2}
 SUMMARY_WEEKS = 4
@@ -80,7 +82,7 @@ def theme_catalog(themes: ThemeSet | Iterable[Theme] | Mapping[str, tuple[str, s
         return {}
     if isinstance(themes, Mapping):
         return {slug: (str(v[0]), str(v[1])) for slug, v in themes.items()}
-    found = getattr(themes, "themes", themes)
+    found = themes.themes if isinstance(themes, ThemeSet) else themes
     return {t.slug: (t.title or t.slug, t.priority) for t in found}
 
 
