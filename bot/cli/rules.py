@@ -15,7 +15,7 @@ import sys
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import click
 
@@ -24,14 +24,19 @@ from bot.config.durations import parse_duration
 from bot.errors import NewsbotError
 from bot.model import Item
 
+if TYPE_CHECKING:
+    from bot.cli.rules_against import ItemKey
+    from bot.config.themes import ThemeSet
+    from bot.match.matcher import Matcher
+
+T = TypeVar("T")
+
 SAMPLES = 3
 
 
-def _countries(item: Any) -> tuple[list[str], list[str]]:
-    try:
-        from bot.tagging.countries import tag_countries
-    except ImportError:  # the country tagger ships separately; matching works without it
-        return [], []
+def _countries(item: Item) -> tuple[list[str], list[str]]:
+    from bot.tagging.countries import tag_countries   # builds its automaton: only when asked
+
     text = "\n".join(x for x in (item.title, item.summary, item.text) if x)
     return tag_countries(text, item.language)
 
@@ -42,7 +47,7 @@ def _detect(text: str) -> str | None:
     return detect_language(text)
 
 
-def result_of(matcher: Any, item: Any) -> dict:
+def result_of(matcher: Matcher, item: Item) -> dict:
     """What `rules test` reports for one item (the JSON of one line of the batch form)."""
     hits = matcher.match(item)
     countries, regions = _countries(item)
@@ -171,7 +176,7 @@ def _echo_result(out: dict) -> None:
         click.echo(f"countries: {', '.join(out['countries'])} ({', '.join(out['regions'])})")
 
 
-def stored_items(app: App, since: timedelta) -> Iterable[Any]:
+def stored_items(app: App, since: timedelta) -> Iterator[tuple[ItemKey, Item]]:
     from bot.storage import repo
 
     with app.engine.connect() as conn:
@@ -181,7 +186,7 @@ def stored_items(app: App, since: timedelta) -> Iterable[Any]:
                                tags=list(row.tags or []))
 
 
-def backtest(themes: Any, items: Iterable[tuple[Any, Item]], samples: int = SAMPLES) -> dict:
+def backtest(themes: ThemeSet, items: Iterable[tuple[ItemKey, Item]], samples: int = SAMPLES) -> dict:
     """Hits per theme and rule, by language, with samples: what `rules backtest` reports."""
     matcher = themes.matcher()
     total = hit_items = 0
@@ -272,7 +277,8 @@ def backtest_cmd(app: App, since: str, file: Path | None, samples: int, theme_sl
             base = ThemeSet([t for t in base if t.slug in selected])
         comparison = Comparison(themes, base, str(against))
     if file is not None:
-        source: Iterable = ((raw.get("id", number), item) for number, raw, item in read_items(file))
+        source: Iterable[tuple[ItemKey, Item]] = ((raw.get("id", number), item)
+                                                  for number, raw, item in read_items(file))
     else:
         source = stored_items(app, window)
     if fmt == "text" and sys.stderr.isatty():
@@ -291,7 +297,7 @@ def backtest_cmd(app: App, since: str, file: Path | None, samples: int, theme_sl
     _echo_backtest(report, show_all, echo_comparison if comparison is not None else None)
 
 
-def _counting(items: Iterable, label: str, every: int = 500) -> Iterator:
+def _counting(items: Iterable[T], label: str, every: int = 500) -> Iterator[T]:
     """`items` unchanged, counted on stderr as they go (a terminal's progress line)."""
     done = 0
     for done, item in enumerate(items, 1):
@@ -323,7 +329,7 @@ def add_feedback(report: dict, app: App, window: timedelta) -> None:
     report["noisiest_rules"] = [s.to_dict() for s in noisy]
 
 
-def _echo_backtest(r: dict, show_all: bool = False, echo_against: Any = None) -> None:
+def _echo_backtest(r: dict, show_all: bool = False, echo_against: Callable[[dict], None] | None = None) -> None:
     """The report as text; rules without hits are counted, and listed only with --all; the
     comparison with --against comes right after the totals (before the long per-theme part)."""
     click.echo(f"{r['items']} items ({r['source']}), {r['items_hit']} hit ({r['share_hit']:.1%})")

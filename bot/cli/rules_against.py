@@ -9,11 +9,15 @@ writes to the database.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Iterator
 
 import click
 
 from bot.config.layout import RULES_DIR
+from bot.config.themes import ThemeSet
+from bot.model import Item
+
+ItemKey = int | str     # a stored item's id, or a file item's "id" (else its line number)
 
 
 def against_folder(path: Path) -> Path:
@@ -26,7 +30,7 @@ def against_folder(path: Path) -> Path:
 class Comparison:
     """Matches each item with both rule sets as it passes (`track`) and keeps the differences."""
 
-    def __init__(self, now: Any, base: Any, label: str):
+    def __init__(self, now: ThemeSet, base: ThemeSet, label: str):
         self.label = label
         self.now, self.base = now.matcher(), base.matcher()
         slugs = [t.slug for t in now.themes] + [t.slug for t in base.themes if t.slug not in now.slugs]
@@ -34,12 +38,12 @@ class Comparison:
         self.gained: list[dict] = []
         self.lost: list[dict] = []
 
-    def track(self, items: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
+    def track(self, items: Iterable[tuple[ItemKey, Item]]) -> Iterator[tuple[ItemKey, Item]]:
         for key, item in items:
             self.compare(key, item)
             yield key, item
 
-    def compare(self, key: Any, item: Any) -> None:
+    def compare(self, key: ItemKey, item: Item) -> None:
         now = {h.theme: h.rules for h in self.now.match(item, explain=False)}
         base = {h.theme: h.rules for h in self.base.match(item, explain=False)}
         for theme in now:

@@ -38,24 +38,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Protocol, Sequence, TypeVar
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Insert, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Row
+from sqlalchemy.sql.base import Executable
 
 from bot.model import Item
 from bot.storage.schema import hits, items, sources
+
+if TYPE_CHECKING:
+    from bot.match.explain import Explanation
+
+T = TypeVar("T")
 
 # SQLite allows 32766 host parameters per statement (999 before 3.32); stay well below.
 _CHUNK = 500
 
 
-def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+def _chunks(values: Sequence[T], size: int = _CHUNK) -> Iterable[Sequence[T]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
 
 
-def _insert_ignore(conn: Connection, table: Any) -> Any:
+def _insert_ignore(conn: Connection, table: Table) -> Insert:
     """INSERT that skips a row violating any unique constraint (both dialects spell it the same
     way, but through different SQLAlchemy constructs)."""
     if conn.dialect.name == "postgresql":
@@ -105,7 +111,7 @@ def ensure_sources(conn: Connection, configured: Iterable[tuple[str, str]], now:
                                                                            lease_until=None))
 
 
-def configured() -> Any:
+def configured() -> ColumnElement[bool]:
     """The condition "this source row is in sources.yaml" (not removed), for counts and lists."""
     return sources.c.removed_at.is_(None)
 
@@ -192,10 +198,10 @@ def known_item_keys(conn: Connection, source_id: str, guids: Sequence[str],
     return KnownKeys(seen_guids, own_urls)
 
 
-_STATEMENTS: dict[tuple[str, str], Any] = {}
+_STATEMENTS: dict[tuple[str, str], Executable] = {}
 
 
-def _statement(conn: Connection, name: str) -> Any:
+def _statement(conn: Connection, name: str) -> Executable:
     """Insert statements built once per dialect: building a SQLAlchemy construct costs more
     than running it, and a first poll inserts hundreds of thousands of rows."""
     key = (conn.dialect.name, name)
@@ -305,13 +311,25 @@ class HitRow:
     priority: str
 
 
-def _explanation(e: Any) -> Any:
-    return e.to_dict() if hasattr(e, "to_dict") else e  # dynamic: an Explanation, or one already a dict
+class HitToStore(Protocol):
+    """What a stored hit is made of: bot.match's ThemeHit, or an accepted reported miss."""
+
+    @property
+    def theme(self) -> str: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def rules(self) -> Sequence[str]: ...
+    @property
+    def explanations(self) -> Sequence[Explanation | dict[str, Any]]: ...
 
 
-def insert_hits(conn: Connection, item_id: int, theme_hits: Iterable[Any], now: datetime) -> list[HitRow]:
-    """Store one hit per matched theme (objects with theme, priority, rules, explanations, as
-    `bot.match.ThemeHit`). A theme already stored for this item is skipped."""
+def _explanation(e: Explanation | dict[str, Any]) -> dict[str, Any]:
+    return e if isinstance(e, dict) else e.to_dict()
+
+
+def insert_hits(conn: Connection, item_id: int, theme_hits: Iterable[HitToStore], now: datetime) -> list[HitRow]:
+    """Store one hit per matched theme. A theme already stored for this item is skipped."""
     out: list[HitRow] = []
     for th in theme_hits:
         hit_id = conn.execute(_statement(conn, "hit"), dict(
