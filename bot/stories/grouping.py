@@ -24,7 +24,7 @@ Must not: know of Telegram, email or rules; commit (it runs in the pipeline's tr
 from __future__ import annotations
 
 import functools
-import heapq
+import itertools
 import logging
 import threading
 import weakref
@@ -112,16 +112,26 @@ _ADD_SIG = insert(story_sigs)
 
 class _Index:
     """Lookup key -> item ids of recent items, with each item's date and event terms, and the
-    document frequency of each event term among them; one per engine."""
+    document frequency of each event term among them; one per engine.
+
+    Event lookup keys post an item's slot, a small int, rather than its id: the slots' dates
+    and ids sit in arrays, so the hottest loop of grouping (summing the weights of the keys
+    each candidate shares with a new item) runs in numpy instead of a dict update per entry."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.by_key: dict[int, list[int]] = {}
+        self.by_key: dict[int, list[int]] = {}   # near-duplicate key -> item ids
+        self.postings: dict[int, list[int]] = {}  # event lookup term -> slots
+        self.slot: dict[int, int] = {}           # item with event terms -> its slot
+        self.slot_item = np.zeros(1024, dtype=np.int64)
+        self.slot_ref = np.zeros(1024, dtype=np.int64)
+        self.free_slots: list[int] = []
         self.ref: dict[int, int] = {}            # item -> date in microseconds: cheap to compare
         self.keys: dict[int, np.ndarray] = {}
         self.terms: dict[int, list[int]] = {}   # item -> packed event term keys
         self.prepared: dict[int, story_terms.Prepared] = {}  # of items once scored
         self.df: dict[int, int] = {}            # term (flags masked) -> items holding it
+        self.rarity = story_terms.Rarity(self.df)  # term -> log of its df, while df holds
         self.meta: dict[int, int] = {}          # (source, title) key -> items
         self.last_id = 0
         self.loaded = False
@@ -148,48 +158,67 @@ class _Index:
         terms = all_keys[cut + 1:]
         if terms:
             self.terms[item_id] = terms
-            df, meta = self.df, self.meta
+            slot = self._new_slot(item_id, self.ref[item_id])
+            postings, df, meta, rarity = self.postings, self.df, self.meta, self.rarity
             for k in terms:
                 if k & META:
                     meta[k] = meta.get(k, 0) + 1
                     continue
                 t = k & TERM_MASK
                 df[t] = df.get(t, 0) + 1
+                rarity.pop(t, None)
                 if k & LOOKUP:
-                    posted = by_key.get(t)
+                    posted = postings.get(t)
                     if posted is None:
-                        by_key[t] = [item_id]
+                        postings[t] = [slot]
                     else:
-                        posted.append(item_id)
+                        posted.append(slot)
         self.last_id = max(self.last_id, item_id)
+
+    def _new_slot(self, item_id: int, ref: int) -> int:
+        if self.free_slots:
+            slot = self.free_slots.pop()
+        else:
+            slot = len(self.slot)
+            if slot == len(self.slot_item):
+                self.slot_item = np.concatenate([self.slot_item, np.zeros_like(self.slot_item)])
+                self.slot_ref = np.concatenate([self.slot_ref, np.zeros_like(self.slot_ref)])
+        self.slot[item_id] = slot
+        self.slot_item[slot], self.slot_ref[slot] = item_id, ref
+        return slot
 
     def drop_before(self, cutoff: datetime) -> None:
         at = _micros(cutoff)
         for item_id in [i for i, r in self.ref.items() if r < at]:
             self._remove(item_id)
 
-    def _unpost(self, k: int, item_id: int) -> None:
-        ids = self.by_key.get(k)
-        if ids is not None and item_id in ids:
-            ids.remove(item_id)
+    @staticmethod
+    def _unpost(table: dict[int, list[int]], k: int, entry: int) -> None:
+        ids = table.get(k)
+        if ids is not None and entry in ids:
+            ids.remove(entry)
             if not ids:
-                del self.by_key[k]
+                del table[k]
 
     def _remove(self, item_id: int) -> None:
         all_keys = self.keys.pop(item_id).tolist()
         cut = all_keys.index(_SEP) if _SEP in all_keys else len(all_keys)
         for k in all_keys[:cut]:
-            self._unpost(k, item_id)
+            self._unpost(self.by_key, k, item_id)
         self.prepared.pop(item_id, None)
+        slot = self.slot.pop(item_id, None)
         for k in self.terms.pop(item_id, ()):
             table, t = (self.meta, k) if k & META else (self.df, k & TERM_MASK)
+            self.rarity.pop(t, None)
             left = table.get(t, 0) - 1
             if left > 0:
                 table[t] = left
             else:
                 table.pop(t, None)
-            if k & LOOKUP and not k & META:
-                self._unpost(t, item_id)
+            if k & LOOKUP and not k & META and slot is not None:
+                self._unpost(self.postings, t, slot)
+        if slot is not None:
+            self.free_slots.append(slot)
         del self.ref[item_id]
 
     def _near(self, k: int, item_id: int, at: int) -> list[int]:
@@ -213,40 +242,34 @@ class _Index:
 
     def event_candidates(self, terms: list[int], item_id: int, ref: datetime) -> list[tuple[float, int]]:
         """(similarity, item id) of the items most similar to `terms`, best first."""
-        found: dict[int, float] = {}
         if len(self.terms) < EVENT_MIN_ITEMS:
             return []
-        weight = self._weights()
-        at, indexed, by_key, ref_of = _micros(ref), self.terms, self.by_key, self.ref
-        lo, hi = at - _WINDOW_US, at + _WINDOW_US
+        rarity, log_n, postings = self.rarity, story_terms.log_n(len(self.terms)), self.postings
+        scanned: list[list[int]] = []
+        weights: list[float] = []
         for k in terms:
             if k & LOOKUP and not k & META:
-                ids = by_key.get(k & TERM_MASK)
-                if not ids:
-                    continue
-                w = weight[k & TERM_MASK]
-                # _near, inlined: this loop is the hottest of grouping
-                for other in ids[-POSTING_SCAN:]:
-                    if lo <= ref_of[other] <= hi and other != item_id and other in indexed:
-                        found[other] = found.get(other, 0.0) + w
-        best = heapq.nlargest(EVENT_CANDIDATES, found, key=found.__getitem__)
-        query = story_terms.Query(story_terms.prepare(terms), weight)
+                posted = postings.get(k & TERM_MASK)
+                if posted:
+                    # The newest POSTING_SCAN items under the key: a word thousands of items
+                    # share costs the same as a rare one.
+                    scanned.append(posted[-POSTING_SCAN:])
+                    weights.append(log_n - rarity[k & TERM_MASK])
+        if not scanned:
+            return []
+        entries = np.fromiter(itertools.chain.from_iterable(scanned), dtype=np.int64)
+        # Each candidate's shared weight, summed in scan order; ties keep the order in which
+        # candidates were first met.
+        slots, first, which = np.unique(entries, return_index=True, return_inverse=True)
+        shared = np.bincount(which, weights=np.repeat(weights, [len(x) for x in scanned]))
+        at = _micros(ref)
+        dates = self.slot_ref[slots]
+        keep = (dates >= at - _WINDOW_US) & (dates <= at + _WINDOW_US) & (self.slot_item[slots] != item_id)
+        order = np.lexsort((first[keep], -shared[keep]))[:EVENT_CANDIDATES]
+        best: list[int] = self.slot_item[slots[keep][order]].tolist()
+        query = story_terms.Query(story_terms.prepare(terms), rarity, log_n)
         scored = [(query.score(self._prepared(o)), o) for o in best]
         return sorted((s for s in scored if s[0] > 0), reverse=True)
-
-    def _weights(self) -> story_terms.Weights:
-        """term -> weight for one lookup: the IDF depends only on the term's document frequency
-        while the index does not change, so one log per distinct frequency."""
-        df, n = self.df, len(self.terms) + 1
-        by_df: dict[int, float] = {}
-
-        def weight(t: int) -> float:
-            d = df.get(t, 0)
-            w = by_df.get(d)
-            if w is None:
-                w = by_df[d] = story_terms.idf(d + 1, n)
-            return w
-        return story_terms.Weights(weight)
 
     def _prepared(self, item_id: int) -> story_terms.Prepared:
         p = self.prepared.get(item_id)
