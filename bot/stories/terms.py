@@ -1,7 +1,7 @@
 """Event terms: what two independently written reports of one event have in common.
 
-Owns the words that event-level grouping compares (bot/stories/grouping.py keeps them in its index
-with their document frequencies): the stems of a title and of the first LEDE_TOKENS words of
+Owns the words that event-level grouping compares (bot/stories/index.py keeps them with their
+document frequencies): the stems of a title and of the first LEDE_TOKENS words of
 the summary (bot/match/text.py folding and Snowball stems), with numbers normalised (`$30B`,
 `$30 billion` and `30bn` are all 30000000000; `1,000` is 1000), and, in English, a few
 abbreviations (`PM` = prime minister, `GOP` = Republicans) and demonyms (Libyan = Libya)

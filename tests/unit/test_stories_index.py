@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from bot.stories.grouping import _SEP, WINDOW, _Index
+from bot.stories.index import SEP, WINDOW, LookupIndex
 from bot.stories.similarity import fingerprint
 from bot.stories.terms import event_terms
 
@@ -18,25 +18,25 @@ FILLER = ["Parliament debates the budget for schools", "Storm closes airports in
           "Wildfire forces villages to evacuate"]
 
 
-def add(index: _Index, item_id: int, title: str, summary: str, at: datetime) -> list[int]:
+def add(index: LookupIndex, item_id: int, title: str, summary: str, at: datetime) -> list[int]:
     """Index an item as assign_story does; return its packed event terms."""
     fp = fingerprint(title, summary, "en", f"https://x.example/{item_id}")
     terms = index.packed_terms(event_terms(title, summary, "en"), 8 | (item_id << 4))
-    index.add(item_id, at, np.fromiter([*fp.keys, _SEP, *terms], dtype="<i8"))
+    index.add(item_id, at, np.fromiter([*fp.keys, SEP, *terms], dtype="<i8"))
     return terms
 
 
-def query(index: _Index, title: str, summary: str) -> list[int]:
+def query(index: LookupIndex, title: str, summary: str) -> list[int]:
     return index.packed_terms(event_terms(title, summary, "en"), 8)
 
 
-def background(index: _Index, at: datetime) -> None:
+def background(index: LookupIndex, at: datetime) -> None:
     for n in range(30):
         add(index, 1000 + n, f"{FILLER[n % 5]} number {n}", f"Report {n} on {FILLER[(n + 2) % 5].lower()}.", at)
 
 
 def test_candidates_share_rare_words_and_come_best_first():
-    index = _Index()
+    index = LookupIndex()
     background(index, T0)
     add(index, 1, "Boat capsizes off Lampedusa, dozens missing", "Coast guard searches for migrants.", T0)
     add(index, 2, "Lampedusa shipwreck: coast guard searches for missing migrants",
@@ -52,7 +52,7 @@ def test_candidates_share_rare_words_and_come_best_first():
 
 
 def test_a_pruned_items_slot_reused_by_another_item_does_not_bring_it_back():
-    index = _Index()
+    index = LookupIndex()
     background(index, T0 + timedelta(days=4))
     add(index, 1, "Boat capsizes off Lampedusa, dozens missing", "Coast guard searches for migrants.", T0)
     slot = index.slot[1]
