@@ -7,8 +7,8 @@ quality  ../shared/corpus/stories/{allsides_tune,uci_tune}.jsonl, each item stor
          published order, `now` = its date: what the pipeline does. Reports, over pairs of
          items from different outlets, pairwise precision/recall/F1 against the gold events,
          B-cubed F1 (per item), and the events fully reunited (all items in one story).
-         `--sweep NAME=v1,v2` re-runs it with a module constant of bot.stories.similarity or
-         bot.stories.grouping changed, to see how P/R move around the chosen thresholds.
+         `--sweep NAME=v1,v2` re-runs it with a module constant of bot.stories.similarity,
+         .index or .grouping changed, to see how P/R move around the chosen thresholds.
 cost     a SQLite database (WAL, the real schema and migrations) holding N stored items with
          their stories and lookup keys (--items, default 10,000 and 100,000), then times
          `assign_story` for new items inside one transaction each: a third are copies of
@@ -42,7 +42,8 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from bot.model import Item  # noqa: E402
 from bot.storage.db import open_database  # noqa: E402
 from bot.storage.schema import items, stories, story_sigs  # noqa: E402
-from bot.stories.grouping import _SEP, _Index, assign_story  # noqa: E402
+from bot.stories.grouping import assign_story  # noqa: E402
+from bot.stories.index import SEP, LookupIndex  # noqa: E402
 from bot.stories.terms import event_terms  # noqa: E402
 from bot.stories.similarity import fingerprint, title_key  # noqa: E402
 
@@ -78,7 +79,7 @@ def build(path: Path, n: int, layout: str, rng: random.Random):
     t0 = time.perf_counter()
     batch_items, batch_stories, batch_keys = [], [], []
     recent: list[tuple[str, str, datetime]] = []
-    packer = _Index()  # document frequencies decide which words are lookup keys
+    packer = LookupIndex()  # document frequencies decide which words are lookup keys
     with engine.begin() as conn:
         for i in range(1, n + 1):
             at = NOW - span * (1 - i / n)
@@ -94,7 +95,7 @@ def build(path: Path, n: int, layout: str, rng: random.Random):
                 # The keys assign_story stores: near-duplicate keys, then the event terms.
                 fp = fingerprint(title, summ, "en", f"https://{src}.example/{i}")
                 terms = packer.packed_terms(event_terms(title, summ, "en"), 8 | (i << 4))
-                keys = np.fromiter([*fp.keys, _SEP, *terms], dtype="<i8")
+                keys = np.fromiter([*fp.keys, SEP, *terms], dtype="<i8")
                 packer.add(i, at, keys)
                 batch_keys.append(dict(item_id=i, ref_at=at, sig=keys.tobytes()))
                 recent.append((title, summ, at))
@@ -253,9 +254,10 @@ def flood(n: int, tmp: Path) -> dict:
 def _sweep(spec: str):
     """NAME=v1,v2 -> [(module, NAME, value)], the module being the one that defines NAME."""
     import bot.stories.similarity as sim
+    import bot.stories.index as ix
     import bot.stories.grouping as st
     name, values = spec.split("=", 1)
-    module = next(m for m in (sim, st) if hasattr(m, name))
+    module = next(m for m in (sim, ix, st) if hasattr(m, name))
     return module, name, [type(getattr(module, name))(v) for v in values.split(",")]
 
 

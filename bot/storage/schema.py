@@ -84,8 +84,9 @@ stories = Table(
     Column("updated_at", UTC, nullable=False),
 )
 
-# Story grouping's lookup keys of recent items (bot/stories/grouping.py): loose URL, title keys and
-# MinHash LSH band keys as packed signed 64-bit ints, the language hashed in. Each process
+# Story grouping's lookup keys of recent items (written by bot/stories/grouping.py, loaded by
+# bot/stories/index.py): loose URL, title keys and MinHash LSH band keys as packed signed
+# 64-bit ints, the language hashed in. Each process
 # loads the recent rows into an in-memory LSH index at start and catches up by item_id.
 # `ref_at` is the item's date; rows older than twice the grouping window are pruned.
 story_sigs = Table(

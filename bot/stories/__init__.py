@@ -1,8 +1,10 @@
 """Stories: items of different sources that report one event, and how they rank.
 
-Owns grouping (`grouping.py`: the `stories` rows, `items.story_id`, `story_sigs`), the pure
-similarity rules (`similarity.py`), the ranking formula (`ranking.py`) and members' votes on hits
-(`feedback.py`: the `votes` rows and what they say about each rule).
+Owns grouping (`grouping.py`: the `stories` rows, `items.story_id`, `story_sigs`), the
+in-memory index of recent items' lookup keys it finds candidates in (`index.py`), the pure
+similarity rules (`similarity.py`: near-duplicates; `terms.py`: the same event written up
+independently), the ranking formula (`ranking.py`) and members' votes on hits (`feedback.py`:
+the `votes` rows and what they say about each rule).
 
 Must not: fetch, match rules or send anything.
 

@@ -5,52 +5,42 @@ story of another source's item with the same canonical URL first (each source st
 item of a link, bot.storage.repo; one story of them alerts a chat once); otherwise the
 story of an earlier item that `bot.stories.similarity.same_story` calls the same story (same loose
 URL, same normalised title, near-identical title or high text overlap; same language; numbers
-and dates agreeing) and that is dated within WINDOW of it. An outlet's own recurring titles
-("Daily briefing") join each other only within SAME_SOURCE_WINDOW, and a story holds one item
-per outlet otherwise. The lead item is the earliest report, or, when source weights are
-given, the heaviest source's.
+and dates agreeing), or whose title and lede are similar enough (bot/stories/terms.py), and
+that is dated within WINDOW of it. An outlet's own recurring titles ("Daily briefing") join
+each other only within SAME_SOURCE_WINDOW, and a story holds one item per outlet otherwise.
+The lead item is the earliest report, or, when source weights are given, the heaviest
+source's. Also the read side: a story's members and "also reported by".
 
-Cost per new item, without scanning items: the item's lookup keys (URL, title keys, MinHash
-LSH bands; bot/stories/similarity.py) are looked up in an in-memory index, the few candidates are
-read by primary key and compared exactly, and one `story_sigs` row (the packed keys) is
-written. The index of each engine is loaded from `story_sigs` rows of the last 2 x WINDOW at
-first use and caught up by item_id before every lookup, so items stored by another process
-(`poll --once` beside the daemon) are found too. Candidates are always re-read from the
-database, so keys of a rolled-back transaction can only cost a wasted read.
+Cost per new item, without scanning items: the item's lookup keys are looked up in the
+in-memory index (bot/stories/index.py), the few candidates are read by primary key and
+compared exactly, and one `story_sigs` row (the packed keys) is written. Candidates are always
+re-read from the database, so keys of a rolled-back transaction can only cost a wasted read.
 
 Must not: know of Telegram, email or rules; commit (it runs in the pipeline's transaction).
 """
 
 from __future__ import annotations
 
-import functools
-import heapq
 import logging
-import threading
-import weakref
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Iterable, Mapping
 
 import numpy as np
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from bot.model import Item
-from bot.stories import terms as story_terms
-from bot.stories.similarity import (MIN_KEY_TOKENS, Fingerprint, _h64, fingerprint, same_story,  # noqa: F401
-                            title_key)
-from bot.stories.terms import LOOKUP, META, NUMBER, TERM_MASK, TITLE, EventTerms, event_terms
+from bot.stories.index import KEEP, SEP, WINDOW, index_for
+from bot.stories.similarity import MIN_KEY_TOKENS, Fingerprint, _h64, fingerprint, same_story, title_key
+from bot.stories.terms import META, TERM_MASK, event_terms
 from bot.storage.schema import items, stories, story_sigs
 
 log = logging.getLogger(__name__)
 
-WINDOW = timedelta(hours=72)
 # An outlet posting the same title twice is usually a recurring item ("Daily briefing"),
 # not a repost; it joins its own earlier item only when the two are this close.
 SAME_SOURCE_WINDOW = timedelta(hours=12)
-KEEP = 2 * WINDOW           # keys older than this can meet no new item's window
 PRUNE_EVERY = timedelta(hours=1)
-MAX_CANDIDATES = 12
 # Event-level grouping (bot/stories/terms.py): an item joins the story of an earlier item of
 # another outlet whose title and lede are this similar (IDF-weighted cosine), or of its own
 # outlet's earlier item when it is an edited repost (new GUID, URL and title).
@@ -64,28 +54,14 @@ LATER_EVENT_MIN = 0.32
 # A story takes no new member dated this long after its first report: daily coverage of a
 # long-running topic must not chain into one story for ever.
 STORY_SPAN = timedelta(days=7)
-EVENT_LOOKUPS = 6        # an item's rarest title words and rarest lede words it is found by
-EVENT_CANDIDATES = 12    # candidates scored exactly, the most promising first
-# IDF needs news around it: with a handful of items every word looks rare, and two reports of
-# different shipwrecks would share "migrants boat capsizes". Below this many recent items
-# (a new installation's first hours), only the near-duplicate rules group.
-EVENT_MIN_ITEMS = 20
-POSTING_SCAN = 64        # newest entries of one lookup key looked at: flat cost per item
-# In a stored key array, the near-duplicate keys come first, then this, then the event terms.
-_SEP = -(2 ** 63)
 _STRENGTH = {"url": 0, "title": 1, "near-title": 2, "text": 3, "update": 4, "event": 5}
 
 
 # Statements built once: building a Core statement costs more than running it on SQLite.
-_NEW_SIGS = (select(story_sigs.c.item_id, story_sigs.c.ref_at, story_sigs.c.sig)
-             .where(story_sigs.c.item_id > bindparam("last_id")))
-_RECENT_SIGS = (select(story_sigs.c.item_id, story_sigs.c.ref_at, story_sigs.c.sig)
-                .where(story_sigs.c.ref_at >= bindparam("since")))
 _BY_URL = (select(items.c.story_id)
            .where(items.c.url == bindparam("url"), items.c.source_id != bindparam("source_id"),
                   items.c.id != bindparam("item_id"), items.c.story_id.is_not(None))
            .order_by(items.c.id).limit(1))
-_MAX_SIG = select(func.max(story_sigs.c.item_id))
 _CANDIDATES = (select(items.c.id, items.c.story_id, items.c.source_id, items.c.title,
                       items.c.summary, items.c.url, items.c.language, items.c.published_at,
                       items.c.first_seen_at)
@@ -108,202 +84,6 @@ _NEW_STORY = insert(stories)
 _SET_STORY = (update(items).where(items.c.id == bindparam("item_id"))
               .values(story_id=bindparam("story_id")))
 _ADD_SIG = insert(story_sigs)
-
-
-class _Index:
-    """Lookup key -> item ids of recent items, with each item's date and event terms, and the
-    document frequency of each event term among them; one per engine."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.by_key: dict[int, list[int]] = {}
-        self.ref: dict[int, int] = {}            # item -> date in microseconds: cheap to compare
-        self.keys: dict[int, np.ndarray] = {}
-        self.terms: dict[int, list[int]] = {}   # item -> packed event term keys
-        self.prepared: dict[int, story_terms.Prepared] = {}  # of items once scored
-        self.df: dict[int, int] = {}            # term (flags masked) -> items holding it
-        self.meta: dict[int, int] = {}          # (source, title) key -> items
-        self.last_id = 0
-        self.loaded = False
-        self.pruned_at: datetime | None = None
-
-    def add(self, item_id: int, ref: datetime, keys: np.ndarray) -> None:
-        if item_id in self.ref:
-            # A rolled-back transaction's id, reused: its old keys must not linger.
-            self._remove(item_id)
-        self.ref[item_id] = _micros(ref)
-        self.keys[item_id] = keys
-        all_keys = keys.tolist()
-        try:
-            cut = all_keys.index(_SEP)
-        except ValueError:
-            cut = len(all_keys)
-        by_key = self.by_key
-        for k in all_keys[:cut]:
-            posted = by_key.get(k)
-            if posted is None:
-                by_key[k] = [item_id]
-            else:
-                posted.append(item_id)
-        terms = all_keys[cut + 1:]
-        if terms:
-            self.terms[item_id] = terms
-            df, meta = self.df, self.meta
-            for k in terms:
-                if k & META:
-                    meta[k] = meta.get(k, 0) + 1
-                    continue
-                t = k & TERM_MASK
-                df[t] = df.get(t, 0) + 1
-                if k & LOOKUP:
-                    posted = by_key.get(t)
-                    if posted is None:
-                        by_key[t] = [item_id]
-                    else:
-                        posted.append(item_id)
-        self.last_id = max(self.last_id, item_id)
-
-    def drop_before(self, cutoff: datetime) -> None:
-        at = _micros(cutoff)
-        for item_id in [i for i, r in self.ref.items() if r < at]:
-            self._remove(item_id)
-
-    def _unpost(self, k: int, item_id: int) -> None:
-        ids = self.by_key.get(k)
-        if ids is not None and item_id in ids:
-            ids.remove(item_id)
-            if not ids:
-                del self.by_key[k]
-
-    def _remove(self, item_id: int) -> None:
-        all_keys = self.keys.pop(item_id).tolist()
-        cut = all_keys.index(_SEP) if _SEP in all_keys else len(all_keys)
-        for k in all_keys[:cut]:
-            self._unpost(k, item_id)
-        self.prepared.pop(item_id, None)
-        for k in self.terms.pop(item_id, ()):
-            table, t = (self.meta, k) if k & META else (self.df, k & TERM_MASK)
-            left = table.get(t, 0) - 1
-            if left > 0:
-                table[t] = left
-            else:
-                table.pop(t, None)
-            if k & LOOKUP and not k & META:
-                self._unpost(t, item_id)
-        del self.ref[item_id]
-
-    def _near(self, k: int, item_id: int, at: int) -> list[int]:
-        """The newest POSTING_SCAN items under key k within the window: a key that thousands
-        of items share (one outlet's template) costs the same as a rare one."""
-        ids = self.by_key.get(k)
-        if not ids:
-            return []
-        ref = self.ref
-        return [o for o in ids[-POSTING_SCAN:] if o != item_id and abs(ref[o] - at) <= _WINDOW_US]
-
-    def candidates(self, keys: list[int], item_id: int, ref: datetime) -> list[int]:
-        shared: dict[int, int] = {}
-        at = _micros(ref)
-        for k in keys:
-            for other in self._near(k, item_id, at):
-                shared[other] = shared.get(other, 0) + 1
-        # Most keys in common first (the share of equal bands estimates the similarity), then
-        # closest in time: a long-running topic's newest story is the likeliest match.
-        return sorted(shared, key=lambda i: (-shared[i], abs(self.ref[i] - at)))[:MAX_CANDIDATES]
-
-    def event_candidates(self, terms: list[int], item_id: int, ref: datetime) -> list[tuple[float, int]]:
-        """(similarity, item id) of the items most similar to `terms`, best first."""
-        found: dict[int, float] = {}
-        if len(self.terms) < EVENT_MIN_ITEMS:
-            return []
-        weight = self._weights()
-        at, indexed, by_key, ref_of = _micros(ref), self.terms, self.by_key, self.ref
-        lo, hi = at - _WINDOW_US, at + _WINDOW_US
-        for k in terms:
-            if k & LOOKUP and not k & META:
-                ids = by_key.get(k & TERM_MASK)
-                if not ids:
-                    continue
-                w = weight[k & TERM_MASK]
-                # _near, inlined: this loop is the hottest of grouping
-                for other in ids[-POSTING_SCAN:]:
-                    if lo <= ref_of[other] <= hi and other != item_id and other in indexed:
-                        found[other] = found.get(other, 0.0) + w
-        best = heapq.nlargest(EVENT_CANDIDATES, found, key=found.__getitem__)
-        query = story_terms.Query(story_terms.prepare(terms), weight)
-        scored = [(query.score(self._prepared(o)), o) for o in best]
-        return sorted((s for s in scored if s[0] > 0), reverse=True)
-
-    def _weights(self) -> story_terms.Weights:
-        """term -> weight for one lookup: the IDF depends only on the term's document frequency
-        while the index does not change, so one log per distinct frequency."""
-        df, n = self.df, len(self.terms) + 1
-        by_df: dict[int, float] = {}
-
-        def weight(t: int) -> float:
-            d = df.get(t, 0)
-            w = by_df.get(d)
-            if w is None:
-                w = by_df[d] = story_terms.idf(d + 1, n)
-            return w
-        return story_terms.Weights(weight)
-
-    def _prepared(self, item_id: int) -> story_terms.Prepared:
-        p = self.prepared.get(item_id)
-        if p is None:
-            p = self.prepared[item_id] = story_terms.prepare(self.terms[item_id])
-        return p
-
-    def packed_terms(self, et: EventTerms, meta: int) -> list[int]:
-        """The event term keys of a new item, its rarest title and lede words as lookup keys."""
-        keyed = {term: _term_key(et.lang, term) | flags for term, flags in et.terms.items()}
-        for flag in (TITLE, 0):
-            words = [t for t, k in keyed.items() if k & TITLE == flag and not k & NUMBER]
-            words.sort(key=lambda t: self.df.get(keyed[t] & TERM_MASK, 0))
-            for t in words[:EVENT_LOOKUPS]:
-                keyed[t] |= LOOKUP
-        return list(keyed.values()) + [meta]
-
-    def sync(self, conn: Connection, now: datetime) -> None:
-        """Load what other transactions committed since the last look (all of it at first)."""
-        if self.loaded:
-            rows = conn.execute(_NEW_SIGS, {"last_id": self.last_id})
-        else:
-            self.last_id = conn.execute(_MAX_SIG).scalar() or 0
-            self.loaded = True
-            rows = conn.execute(_RECENT_SIGS, {"since": now - KEEP})
-        for row in rows:
-            self.add(row.item_id, row.ref_at, np.frombuffer(row.sig, dtype="<i8"))
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_US = timedelta(microseconds=1)
-_WINDOW_US = WINDOW // _US
-
-
-def _micros(at: datetime) -> int:
-    """Exact microseconds since 1970: comparing ints costs a fraction of datetime arithmetic."""
-    if at.tzinfo is None:  # stored naive means UTC
-        at = at.replace(tzinfo=timezone.utc)
-    return (at - _EPOCH) // _US
-
-
-@functools.lru_cache(maxsize=200_000)
-def _term_key(lang: str, term: str) -> int:
-    # News vocabulary repeats: a cache hit costs a tenth of the hash.
-    return _h64("e", lang, term) & TERM_MASK
-
-
-_indexes: "weakref.WeakKeyDictionary[object, _Index]" = weakref.WeakKeyDictionary()
-_indexes_lock = threading.Lock()
-
-
-def _index_for(conn: Connection) -> _Index:
-    with _indexes_lock:
-        index = _indexes.get(conn.engine)
-        if index is None:
-            index = _indexes[conn.engine] = _Index()
-        return index
 
 
 def _ref_time(published: datetime | None, now: datetime) -> datetime:
@@ -408,7 +188,7 @@ def assign_story(conn: Connection, item_id: int, item: Item, now: datetime, *,
     # An outlet's recurring title ("Daily briefing") says nothing of the event: such an item
     # is compared on its lede alone.
     meta = (_h64("st", fp.lang, item.source_id, et.title_key) & TERM_MASK) | META
-    index = _index_for(conn)
+    index = index_for(conn)
     with index.lock:
         index.sync(conn, now)
         if index.meta.get(meta):
@@ -416,7 +196,7 @@ def assign_story(conn: Connection, item_id: int, item: Item, now: datetime, *,
         terms = index.packed_terms(et, meta)
         candidates = index.candidates(list(fp.keys), item_id, ref)
         events = index.event_candidates(terms, item_id, ref)
-    keys = np.fromiter([*fp.keys, _SEP, *terms], dtype="<i8", count=len(fp.keys) + 1 + len(terms))
+    keys = np.fromiter([*fp.keys, SEP, *terms], dtype="<i8", count=len(fp.keys) + 1 + len(terms))
     match = _same_url(conn, item_id, item) or _find(conn, candidates, events, item, fp, ref)
     if match is None:
         key = title_key(item.title)

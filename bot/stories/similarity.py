@@ -3,8 +3,8 @@
 Owns title normalisation (case, accents, punctuation, thousands separators, format prefixes
 such as "VIDEO:" and outlet suffixes such as " - Reuters" or " | The Guardian"), loose URL
 keys, the numbers and calendar words that must agree between two titles, word 3-gram
-shingles, and the MinHash LSH band keys that find candidates cheaply (bot/stories/grouping.py keeps
-them in an index). Two items are the same story (`same_story`) when, in the same language and
+shingles, and the MinHash LSH band keys that find candidates cheaply (bot/stories/index.py keeps
+them). Two items are the same story (`same_story`) when, in the same language and
 with the same numbers, month and weekday names in their titles, they have
   1. the same loose URL, or
   2. the same normalised title key, or

@@ -1,7 +1,7 @@
 """Event terms: what two independently written reports of one event have in common.
 
-Owns the words that event-level grouping compares (bot/stories/grouping.py keeps them in its index
-with their document frequencies): the stems of a title and of the first LEDE_TOKENS words of
+Owns the words that event-level grouping compares (bot/stories/index.py keeps them with their
+document frequencies): the stems of a title and of the first LEDE_TOKENS words of
 the summary (bot/match/text.py folding and Snowball stems), with numbers normalised (`$30B`,
 `$30 billion` and `30bn` are all 30000000000; `1,000` is 1000), and, in English, a few
 abbreviations (`PM` = prime minister, `GOP` = Republicans) and demonyms (Libyan = Libya)
@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, NamedTuple
+from typing import Iterable, Mapping, NamedTuple
 
 from bot.match.text import normalise, stems_for, tokens
 from bot.stories.similarity import _calendar_words
@@ -162,13 +162,17 @@ def prepare(keys: Iterable[int]) -> Prepared:
 
 class Query:
     """One item compared with many: its weighted vector and norm are computed once.
-    `weights` maps a term to its weight (IDF): a dict that fills itself on a miss keeps the
-    per-term cost of scoring a candidate to two C-level look-ups."""
+    A term's weight is its IDF, `log_n - rarity[term]` (see `idf`): `rarity` caches the
+    log of each term's document frequency, which changes only when an item holding the term
+    comes or goes, so scoring a candidate costs C-level look-ups, not a call per term."""
 
-    def __init__(self, item: Prepared, weights: Mapping[int, float]) -> None:
-        self.item, self.weights = item, weights
-        self.vector = {t: weights[t] * f for t, f in item.factors.items()}
+    def __init__(self, item: Prepared, rarity: Mapping[int, float], log_n: float) -> None:
+        self.item, self.rarity, self.log_n = item, rarity, log_n
+        self.vector = {t: (log_n - rarity[t]) * f for t, f in item.factors.items()}
         self.norm2 = sum(w * w for w in self.vector.values())
+
+    def weight(self, term: int) -> float:
+        return self.log_n - self.rarity[term]
 
     def score(self, other: Prepared) -> float:
         a = self.item
@@ -176,27 +180,34 @@ class Query:
                 a.title_numbers and other.title_numbers
                 and not a.title_numbers <= other.numbers and not other.title_numbers <= a.numbers):
             return 0.0
-        weights = self.weights
-        vb = {t: weights[t] * f for t, f in other.factors.items()}
+        rarity, log_n = self.rarity, self.log_n
+        vb = {t: (log_n - rarity[t]) * f for t, f in other.factors.items()}
         dot = sum(w * vb[t] for t, w in self.vector.items() if t in vb)
         if not dot:
             return 0.0
         return dot / math.sqrt(self.norm2 * sum(w * w for w in vb.values()))
 
 
-class Weights(dict):
-    """term -> weight(term), each computed once."""
+class Rarity(dict):
+    """term -> log(df + 1.5), df being `df.get(term, 0)`, each computed once: the term part of
+    `idf(df + 1, n)`. Whoever changes a term's df pops the term (see `forget`)."""
 
-    def __init__(self, weight: Callable[[int], float]) -> None:
+    def __init__(self, df: Mapping[int, int]) -> None:
         super().__init__()
-        self.weight = weight
+        self.df = df
 
     def __missing__(self, term: int) -> float:
-        w = self[term] = self.weight(term)
-        return w
+        r = self[term] = math.log(self.df.get(term, 0) + 1.5)
+        return r
 
 
-def similarity(a: Iterable[int], b: Iterable[int], weight: Callable[[int], float]) -> float:
-    """Cosine of two items' packed term keys, each term weighed by `weight(term)` (its IDF)
-    and TITLE_WEIGHT when in the title; 0.0 when their numbers conflict."""
-    return Query(prepare(a), Weights(weight)).score(prepare(b))
+def log_n(n: int) -> float:
+    """The item-count part of `idf(df + 1, n)` for an index holding n items (+1: the new one)."""
+    return math.log(n + 2)
+
+
+def similarity(a: Iterable[int], b: Iterable[int], df: Mapping[int, int], n: int) -> float:
+    """Cosine of two items' packed term keys, each term weighed by its IDF among n items
+    with document frequencies `df` (the compared item not counted), and TITLE_WEIGHT when in
+    the title; 0.0 when their numbers conflict."""
+    return Query(prepare(a), Rarity(df), log_n(n)).score(prepare(b))

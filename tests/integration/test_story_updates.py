@@ -82,3 +82,19 @@ async def test_a_second_outlet_is_an_update_in_the_digest_not_a_second_alert(wor
     latest = await say(w, "/latest", user=CHAT)
     assert latest.count("Lampedusa") == 1, latest
     assert "also reported by" in latest
+
+
+async def test_reports_queued_together_alert_once_naming_the_other_outlets(world) -> None:
+    """Five outlets' reports of one event reach the sender in one pass: the chat gets one
+    alert, whose "also reported by" line names three outlets and counts the rest."""
+    w = world
+    with w.engine.begin() as conn:
+        conn.execute(destinations.insert().values(chat_id=str(CHAT), origin="self", alerts="instant",
+                                                  digest="off", active=True, created_at=NOW))
+        queue_for_hits(conn, [report(conn, i, source, f"Boat capsizes off Lampedusa ({source})", NOW)
+                              for i, source in enumerate(["ansa", "guardian", "infomigrants", "ecre", "ap"], 1)],
+                       NOW)
+    await w.sender.send_alerts()
+    alerts = w.server.messages_to(CHAT)
+    assert len(alerts) == 1, [a.text for a in alerts]
+    assert "Also reported by The Guardian, InfoMigrants, ecre (+1)" in alerts[0].text, alerts[0].text

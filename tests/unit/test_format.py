@@ -68,6 +68,15 @@ def test_alert_is_valid_telegram_html_with_every_part(title: str) -> None:
     assert msg.delivery_ids == [10]
 
 
+def test_alert_names_three_other_outlets_and_counts_the_rest() -> None:
+    e = entry(1, also=["Src <1> & co", "ANSA", "The Guardian", "InfoMigrants", "ECRE", "AP"])
+    text = parse_html(render_alert(e, TITLES["pushbacks"]).html)
+    assert "Also reported by ANSA, The Guardian, InfoMigrants (+2)" in text, text
+    assert text.count("Src <1> & co") == 1            # its own source is not "also"
+    two = parse_html(render_alert(entry(2, also=["ANSA", "AP"]), TITLES["pushbacks"]).html)
+    assert "Also reported by ANSA, AP\n" in two and "(+" not in two
+
+
 def test_alert_with_giant_fields_stays_under_limit() -> None:
     e = entry(1, title="🆘" * 5000)
     e.summary = "Ω" * 20000

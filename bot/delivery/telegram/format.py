@@ -133,8 +133,9 @@ def render_alert(entry: Entry, theme_title: str, tz: tzinfo = timezone.utc) -> M
     if entry.countries:
         meta.append("🌍 " + h(clip(", ".join(entry.countries), 200)))
     lines.append(" · ".join(m for m in meta if m))
-    if entry.also:
-        lines.append("Also reported by " + h(clip(", ".join(entry.also), 200)))
+    also = [a for a in entry.also if a != entry.source]
+    if also:
+        lines.append("Also reported by " + h(also_line(also)))
     snip = snippet(entry)
     if snip:
         lines.append(html.escape(snip, quote=False))
