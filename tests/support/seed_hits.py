@@ -1,5 +1,5 @@
 """Helpers that write rows as the pipeline would (items through assign_story, hits, source
-states, votes), for tests of stories, search, hits, feedback and the report."""
+states, destinations, votes), for tests of stories, search, hits, feedback and the report."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import insert
 
 from bot.model import Item
-from bot.storage.schema import hits, items, sources
+from bot.storage.schema import destinations, hits, items, sources
 from bot.stories.grouping import assign_story
 
 _n = itertools.count(1)
@@ -43,3 +43,11 @@ def add_source(conn, source_id: str, at: datetime, **values) -> None:
     values.setdefault("status", "ok")
     conn.execute(insert(sources).values(id=source_id, url=f"https://{source_id}.example/feed",
                                         created_at=at, **values))
+
+
+def add_dest(conn, chat, *, created_at: datetime, **values) -> int:
+    """A self-subscribed destination row (instant alerts, daily digest); `values` override."""
+    row = dict(chat_id=str(chat), origin="self", alerts="instant", digest="daily 08:00", active=True,
+               created_at=created_at)
+    row.update(values)
+    return conn.execute(destinations.insert().values(**row)).inserted_primary_key[0]

@@ -10,6 +10,8 @@ from bot.config.deliveries import DeliveriesFile
 from bot.delivery.destinations import REMOVED_FROM_CONFIG, add_destination, sync_config_destinations
 from bot.storage.schema import deliveries, destinations
 
+from support import seed_hits
+
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 
 
@@ -17,10 +19,7 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 
 
 def add_dest(conn, chat, **kw) -> int:
-    values = dict(chat_id=str(chat), origin="self", alerts="instant", digest="daily 08:00",
-                  active=True, created_at=NOW)
-    values.update(kw)
-    return conn.execute(destinations.insert().values(**values)).inserted_primary_key[0]
+    return seed_hits.add_dest(conn, chat, created_at=NOW, **kw)
 
 
 def cfg(*chats) -> DeliveriesFile:

@@ -53,13 +53,6 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 _guids = itertools.count()
 
 
-@pytest.fixture
-def engine(db_url):
-    eng = open_database(db_url)
-    yield eng
-    eng.dispose()
-
-
 def add_destination(conn, chat: str, digest: str = "off", tz: str | None = None, active: bool = True) -> int:
     return conn.execute(insert(destinations).values(chat_id=chat, origin="config", alerts="instant", digest=digest,
                                                     timezone=tz, active=active, created_at=NOW)).inserted_primary_key[0]

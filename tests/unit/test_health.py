@@ -4,22 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import insert
 
 from bot.storage import health
-from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, email_sends
 from support.seed_hits import add_hit, add_item, add_source
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def engine(db_url):
-    eng = open_database(db_url)
-    yield eng
-    eng.dispose()
 
 
 def test_an_empty_database(engine):

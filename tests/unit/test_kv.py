@@ -8,16 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.storage import kv
-from bot.storage.db import open_database
 
 T = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def engine(db_url):
-    eng = open_database(db_url)
-    yield eng
-    eng.dispose()
 
 
 def test_insert_new_creates_once(engine):

@@ -13,7 +13,6 @@ import pytest
 from bot.runtime.clock import Clock
 from bot.runtime.lock import LOCK_KEY, InstanceLock, LockHeld
 from bot.storage import kv
-from bot.storage.db import open_database
 
 
 class FakeNow:
@@ -22,14 +21,6 @@ class FakeNow:
 
     def __call__(self) -> datetime:
         return self.t
-
-
-@pytest.fixture
-def engine(db_url):
-    # The compare-and-set on the kv row must hold on both backends.
-    eng = open_database(db_url)
-    yield eng
-    eng.dispose()
 
 
 def test_second_holder_is_refused_until_the_lease_expires(engine):

@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from bot.delivery.telegram.digest import is_due, last_scheduled, resolve_tz
 from bot.delivery.outbox import NewHit, queue_for_hits
-from bot.storage.schema import deliveries, destinations, hits, items, stories
+from bot.storage.schema import deliveries, hits, items, stories
+
+from support import seed_hits
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 
@@ -18,10 +20,7 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 
 
 def add_dest(conn, chat, **kw) -> int:
-    values = dict(chat_id=str(chat), origin="self", alerts="instant", digest="daily 08:00",
-                  active=True, created_at=NOW)
-    values.update(kw)
-    return conn.execute(destinations.insert().values(**values)).inserted_primary_key[0]
+    return seed_hits.add_dest(conn, chat, created_at=NOW, **kw)
 
 
 def add_hit(conn, i: int, theme: str, priority: str, story: int | None = None, lang="en",

@@ -18,13 +18,6 @@ from bot.storage.schema import (deliveries, destinations, email_sends, hits, ite
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def engine(db_url):
-    eng = open_database(db_url)
-    yield eng
-    eng.dispose()
-
-
 def add_item(conn, source: str, guid: str, age_days: float, story: int | None = None) -> int:
     seen = NOW - timedelta(days=age_days)
     return conn.execute(insert(items).values(
