@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from support.paths import CORPUS
+
 # Fixture plugins beside this file (tests/ is on sys.path under the default import mode).
 pytest_plugins = ["support.fixtures_feedserver", "support.fixtures_db"]
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-CORPUS = SHARED / "corpus"
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -17,7 +17,7 @@ from bot.storage import leases
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items
 from support.fakebotapi import TOKEN, FakeBotAPI, FloodLimits as ServerLimits
-from test_telegram_delivery import check_flood_limits
+from support.flood_check import check_flood_limits
 from support.clocks import VirtualClock
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)

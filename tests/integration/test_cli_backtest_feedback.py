@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -14,8 +13,9 @@ from bot.cli import cli
 from bot.stories.feedback import record_vote
 from bot.storage.db import open_database
 from support.seed_hits import add_hit, add_item
+from support.paths import FIXTURES
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ruleset"
+FIXTURE = FIXTURES / "ruleset"
 
 
 def test_backtest_reports_precision_and_noisiest_rules(tmp_path):

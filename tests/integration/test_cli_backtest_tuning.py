@@ -12,8 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from support.paths import FIXTURES
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ruleset"
+FIXTURE = FIXTURES / "ruleset"
 
 ITEMS = [
     {"id": "a", "title": "Pushbacks near Greece reported", "lang": "en"},

@@ -6,8 +6,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bot.cli import cli
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 def run(config_dir: Path, env: dict[str, str] | None = None):

@@ -14,8 +14,9 @@ from bot.cli import cli
 from bot.stories.feedback import Judgement, labelled_from_feedback, record_vote, voted_judgements
 from bot.storage.db import open_database
 from support.seed_hits import add_hit, add_item
+from support.paths import FIXTURES
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ruleset"
+FIXTURE = FIXTURES / "ruleset"
 
 
 def _seed(tmp_path: Path) -> str:

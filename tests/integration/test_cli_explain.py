@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 PAGE = """<html lang="en"><head><title>Site</title>
 <meta property="og:title" content="Shipwreck off Lampedusa: at least 41 people missing after boat capsized">
 <meta property="og:description" content="Survivors told rescuers the boat left Sfax two days earlier."></head>

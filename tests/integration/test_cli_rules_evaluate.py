@@ -16,8 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from support.paths import FIXTURES
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ruleset"
+FIXTURE = FIXTURES / "ruleset"
 
 LABELLED = [
     {"id": "p1", "title": "Pushbacks near Greece reported", "lang": "en", "themes": ["pushbacks"]},

@@ -4,7 +4,6 @@ import json
 import shutil
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -13,8 +12,8 @@ from bot.cli import cli
 from bot.config.sources import load_sources
 from bot.storage import repo
 from bot.storage.db import open_database
+from support.paths import FIXTURES, REPO
 
-REPO = Path(__file__).resolve().parents[2]
 
 SOURCES = """\
 # Coalition sources: keep this comment
@@ -282,7 +281,7 @@ def test_shipped_sources_yaml_is_valid_and_large_enough(tmp_path):
 
 
 def test_import_names_the_repair_and_every_outline_it_ignored(config_dir):
-    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "opml" / "exported-with-bare-ampersands.opml"
+    fixture = FIXTURES / "opml" / "exported-with-bare-ampersands.opml"
     res = run(config_dir, "import", str(fixture))
     assert res.exit_code == 0, res.output
     assert "repaired: read 6 '&' that begin no XML entity as '&amp;' (line 7, 9, 10, 12)" in res.output

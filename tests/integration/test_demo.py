@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.runtime.demo import FEEDS, render_feed
-from conftest import REPO
+from support.paths import REPO
 
 
 def test_demo_prints_a_digest_with_hits_and_writes_the_email(tmp_path):

@@ -14,15 +14,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.delivery.email.weekly import WeeklyEmail
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from support.email_support import NOW, SOURCE_NAMES, THEMES, WEEK, deliveries, seed, settings  # noqa: E402
+from support.email_support import NOW, SOURCE_NAMES, THEMES, WEEK, deliveries, seed, settings
 
 WIDTHS = {"phone": 375, "desktop": 1280}
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -9,7 +9,6 @@ import email
 import email.policy
 import logging
 import ssl
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,8 +23,7 @@ from bot.config.smtp import SmtpConfig, parse_smtp_url
 from bot.errors import ConfigError
 from bot.storage.schema import email_sends
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from support.email_support import NOW, SOURCE_NAMES, THEMES, WEEK, deliveries, seed, settings  # noqa: E402
+from support.email_support import NOW, SOURCE_NAMES, THEMES, WEEK, deliveries, seed, settings
 
 PASSWORD = "s3cr3t-Pa55!"
 GREEK_ARABIC_EMOJI = "Συμμαχία · التحالف 🗞️"

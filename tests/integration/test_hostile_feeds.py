@@ -8,7 +8,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,8 +18,9 @@ from bot.parse.items import AUTHOR_MAX, SUMMARY_MAX, TEXT_MAX, TITLE_MAX
 from bot.ingest.pipeline import Poller
 from bot.storage.db import open_database
 from bot.storage.schema import items
+from support import paths
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "hostile"
+FIXTURES = paths.FIXTURES / "hostile"
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 CONTROLS = [chr(c) for c in (*range(0, 9), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0))]
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -20,8 +19,9 @@ from bot.stories.feedback import labelled_from_feedback
 from support.fakebotapi import fake_bot_api  # noqa: F401
 from support.telegram_support import running_bot
 from support.telegram_support import say as support_say
+from support.paths import FIXTURES
 
-RULESET = Path(__file__).resolve().parents[1] / "fixtures" / "ruleset"   # stable rules, unlike the packs
+RULESET = FIXTURES / "ruleset"   # stable rules, unlike the packs
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
 ADMIN, USER, OTHER = 7, 42, 43
 SOURCES_YAML = "sources:\n  - id: picum\n    name: PICUM\n    url: https://picum.org/feed/\n"

@@ -5,8 +5,8 @@ import pytest
 from bot.config.durations import parse_duration
 from bot.config.sources import load_sources
 from bot.errors import ConfigError
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("text,seconds", [("30m", 1800), ("1h30m", 5400), ("7d", 604800), ("90s", 90), (45, 45)])

@@ -8,9 +8,7 @@ import email
 import email.policy
 import os
 import re
-import sys
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,10 +18,10 @@ from bot.delivery.email.weekly import (WeeklyEmail, parse_week, score, shift_wee
                                 week_label)
 from bot.delivery.email.render import build_message, render, safe_url
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from support.email_support import NOW, SOURCE_NAMES, THEMES, WEEK, deliveries, seed, settings  # noqa: E402
+from support.email_support import NOW, SOURCE_NAMES, THEMES, WEEK, deliveries, seed, settings
+from support.paths import FIXTURES, REPO
 
-GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "golden"
+GOLDEN = FIXTURES / "golden"
 BRUSSELS = ZoneInfo("Europe/Brussels")
 UTC = timezone.utc
 
@@ -147,8 +145,7 @@ def test_theme_catalog_from_a_theme_set_or_a_mapping():
 def test_the_shipped_themes_load_into_the_catalog():
     from bot.config.themes import load_themes
 
-    repo = Path(__file__).resolve().parents[2]
-    catalog = theme_catalog(load_themes(repo))
+    catalog = theme_catalog(load_themes(REPO))
     assert catalog and all(p in ("high", "normal", "low") for _, p in catalog.values())
 
 

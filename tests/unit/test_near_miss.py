@@ -3,7 +3,6 @@ every shipped rule and example, and says in plain words which part of a query fa
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
@@ -13,9 +12,9 @@ from bot.match import Matcher, RuleDef, ThemeDef, compile_query
 from bot.match.near_miss import PartialEvaluator, rule_outcome, show, theme_miss
 from bot.match.query import parse
 from bot.model import Item
+from support.paths import FIXTURES, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "tests" / "fixtures" / "theme_examples"
+EXAMPLES = FIXTURES / "theme_examples"
 
 
 def item(title: str, text: str = "", lang: str | None = "en", source: str = "s", tags=()) -> Item:

@@ -3,15 +3,15 @@ language on every outline, and every outline that is not imported named with why
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from bot.config.opml import export_opml, import_opml, read_opml
 from bot.config.sources import load_sources
 from bot.config.sources_edit import SourceEditError
+from support.paths import FIXTURES
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "opml" / "exported-with-bare-ampersands.opml"
+FIXTURE = FIXTURES / "opml" / "exported-with-bare-ampersands.opml"
 SOURCES = "defaults:\n  language: en\nsources:\n  - id: picum\n    url: https://picum.org/feed/\n"
 
 

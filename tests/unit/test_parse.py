@@ -4,16 +4,16 @@ shared corpus of real feed documents (each parsed or rejected with a classified 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
 from bot.errors import FetchError
 from bot.parse import ParsedFeed, parse_document, sniff
+from support import paths
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
-CORPUS_FEEDS = sorted(p.name for p in (Path(__file__).resolve().parents[3] / "shared" / "corpus" / "feeds").glob("*")
+FIXTURES = paths.FIXTURES / "feeds"
+CORPUS_FEEDS = sorted(p.name for p in (paths.CORPUS / "feeds").glob("*")
                       if p.name != "MANIFEST.md")
 
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from bot.stories.terms import event_terms, words
 from test_stories_grouping import T0, Store, engine  # noqa: F401  (fixtures)
+from support.paths import FIXTURES
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "stories_events.jsonl"
+FIXTURE = FIXTURES / "stories_events.jsonl"
 
 
 @pytest.fixture

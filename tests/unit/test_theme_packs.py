@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import collections
 import json
-from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
@@ -17,9 +16,9 @@ from bot.match.compile import resolve_parts
 from bot.match.query import Term
 from bot.match.text import fold_words, stems_for
 from bot.model import Item
+from support.paths import CORPUS, FIXTURES, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "tests" / "fixtures" / "theme_examples"
+EXAMPLES = FIXTURES / "theme_examples"
 
 THEMES = (
     "asylum", "pushbacks", "externalisation", "detention", "deportation", "sea-rescue",
@@ -216,7 +215,7 @@ def _terms(node):
 
 @pytest.fixture(scope="module")
 def common_words() -> dict[str, list[str]]:
-    news = REPO.parent / "shared" / "corpus" / "news" / "news_sample.jsonl"
+    news = CORPUS / "news" / "news_sample.jsonl"
     assert news.is_file(), f"the shared corpus must be beside the checkout: {news}"
     counts: dict[str, collections.Counter] = {lang: collections.Counter() for lang in CORPUS_LANGS}
     for line in news.read_text(encoding="utf-8").splitlines():

@@ -10,8 +10,9 @@ import pytest
 from bot.config.themes import load_themes, scalar_position
 from bot.errors import ConfigError
 from bot.model import Item
+from support.paths import FIXTURES
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ruleset"
+FIXTURE = FIXTURES / "ruleset"
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
