@@ -178,7 +178,7 @@ def test_a_rule_nested_200_deep_is_placed_in_its_file(tmp_path):
     assert found == f"rules/x.yaml:5:{13 + MAX_DEPTH}: nested too deep: more than {MAX_DEPTH} levels of parentheses and NOT"
 
 
-# Found by tests/unit/test_properties.py: each was a traceback or a problem without a place.
+# Found by tests/unit/config/test_yamlfile_properties.py: each was a traceback or a problem without a place.
 
 def test_a_tagged_empty_document_is_a_placed_problem_not_a_type_error(tmp_path):
     (tmp_path / "rules").mkdir()

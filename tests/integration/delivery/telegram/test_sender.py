@@ -208,7 +208,7 @@ def _orig_chat(dest) -> str:
 
 
 # The longest test of the suite: on SQLite only (the cancel/restart test below and
-# tests/integration/test_multiworker.py cover the sender on PostgreSQL).
+# tests/integration/runtime/test_daemon_multiworker.py cover the sender on PostgreSQL).
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_500_hits_to_a_dozen_destinations_exactly_once_within_flood_limits(world, capsys) -> None:
     clock, server, engine = world

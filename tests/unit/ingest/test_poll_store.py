@@ -1,6 +1,6 @@
 """What a poll writes (bot.ingest.poll_store.PollWriter), on a real SQLite file: a changed
 source's items with its backlog rule and new state, a batch of unchanged sources, a failure.
-The cycle around them (threads, leases, HTTP) is tests/integration/test_pipeline.py."""
+The cycle around them (threads, leases, HTTP) is tests/integration/ingest/test_pipeline.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The error policy: each of Telegram's typed errors gets its verdict, with no server and no
-database (the integration tests in test_telegram_delivery.py drive the same answers through
-the fake Bot API and check what the sender did with the rows)."""
+database (the integration tests in tests/integration/delivery/telegram/test_sender.py drive the
+same answers through the fake Bot API and check what the sender did with the rows)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """bot.runtime.waits: when a duty wakes, without a running daemon (the daemon itself is tested end to
-end in tests/integration/test_daemon_e2e.py)."""
+end in tests/integration/runtime/test_daemon_e2e.py)."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.stories.grouping import STORY_SPAN
-from test_stories_events import LEDE, _background
-from test_stories_grouping import T0, Store, engine  # noqa: F401  (fixtures)
+from unit.stories.test_grouping_events import LEDE, _background
+from unit.stories.test_grouping import T0, Store, engine  # noqa: F401  (fixtures)
 
 HEARING = ("Court hears challenge to Rwanda deportation flights",
            "Judges at the High Court in London heard a challenge by asylum seekers and charities "

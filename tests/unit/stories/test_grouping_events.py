@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.stories.terms import event_terms, words
-from test_stories_grouping import T0, Store, engine  # noqa: F401  (fixtures)
+from unit.stories.test_grouping import T0, Store, engine  # noqa: F401  (fixtures)
 from support.paths import FIXTURES
 
 FIXTURE = FIXTURES / "stories_events.jsonl"
