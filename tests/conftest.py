@@ -12,7 +12,7 @@ import pytest
 from support.paths import CORPUS
 
 # Fixture plugins beside this file (tests/ is on sys.path under the default import mode).
-pytest_plugins = ["support.fixtures_feedserver", "support.fixtures_db"]
+pytest_plugins = ["support.fixtures_feedserver", "support.fixtures_db", "support.fixtures_fakebotapi"]
 
 
 _real_connect = socket.socket.connect

@@ -16,7 +16,6 @@ from bot.insight.report import build_report, render_text
 from bot.storage import reported
 from bot.storage.schema import deliveries, hits, items, reported_misses
 from bot.stories.feedback import labelled_from_feedback
-from support.fakebotapi import fake_bot_api  # noqa: F401
 from support.telegram_support import running_bot
 from support.telegram_support import say as support_say
 from support.paths import FIXTURES
@@ -33,7 +32,7 @@ QUIET = "<html><head><title>Town council approves new bicycle lanes</title></hea
 
 
 @pytest.fixture
-async def w(tmp_path, fake_bot_api, feedserver):  # noqa: F811
+async def w(tmp_path, fake_bot_api, feedserver):
     async with running_bot(tmp_path, fake_bot_api, SOURCES_YAML, {"picum": "PICUM"}, clock=lambda: NOW,
                            themes=load_themes(RULESET)) as running:
         running.bot.state.settings = dataclasses.replace(running.bot.state.settings, allow_private_networks=True)

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from bot.chat import members
 from bot.storage.schema import deliveries, destinations, hits, items
-from support.fakebotapi import fake_bot_api  # noqa: F401
 from support.telegram_support import running_bot
 from support.telegram_support import say as support_say
 
@@ -31,7 +30,7 @@ ADMIN, USER, GROUP = 7, 42, -100300
 
 
 @pytest.fixture
-async def bot(tmp_path, fake_bot_api):  # noqa: F811
+async def bot(tmp_path, fake_bot_api):
     async with running_bot(tmp_path, fake_bot_api, SOURCES_YAML, {"picum": "PICUM"}) as w:
         yield w
 

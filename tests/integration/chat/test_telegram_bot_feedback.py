@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from bot.stories.feedback import record_vote
 from bot.storage.schema import deliveries, destinations, feedback
-from support.fakebotapi import fake_bot_api  # noqa: F401
 from support.telegram_support import running_bot
 from support.telegram_support import say as support_say
 from support.seed_hits import add_hit, add_item, add_source
@@ -31,7 +30,7 @@ ADMIN, USER, OTHER, GROUP = 7, 42, 43, -100300
 
 
 @pytest.fixture
-async def w(tmp_path, fake_bot_api):  # noqa: F811
+async def w(tmp_path, fake_bot_api):
     async with running_bot(tmp_path, fake_bot_api, SOURCES_YAML, {"picum": "PICUM", "ecre": "ECRE"},
                            clock=lambda: NOW) as running:
         yield running

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from bot.delivery.outbox import NewHit, queue_for_hits
 from bot.storage.schema import destinations, hits, items, stories
-from support.fakebotapi import fake_bot_api  # noqa: F401
 from support.telegram_support import running_bot, say
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
@@ -21,7 +20,7 @@ NAMES = {"ansa": "ANSA", "guardian": "The Guardian", "infomigrants": "InfoMigran
 
 
 @pytest.fixture
-async def world(tmp_path, fake_bot_api):  # noqa: F811
+async def world(tmp_path, fake_bot_api):
     async with running_bot(tmp_path, fake_bot_api, SOURCES_YAML, NAMES) as w:
         yield w
 

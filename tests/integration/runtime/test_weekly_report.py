@@ -12,7 +12,7 @@ from bot.runtime import due, weekly_report
 from bot.delivery.telegram.sender import Sender
 from bot.delivery.telegram.api import TelegramTransport, make_bot
 from bot.storage.db import open_database
-from support.fakebotapi import TOKEN, fake_bot_api  # noqa: F401
+from support.fakebotapi import TOKEN
 from support.seed_hits import add_source
 
 UTC = timezone.utc
@@ -40,7 +40,7 @@ def engine(tmp_path):
     eng.dispose()
 
 
-async def test_sent_once_per_week_across_restarts(engine, tmp_path, fake_bot_api):  # noqa: F811
+async def test_sent_once_per_week_across_restarts(engine, tmp_path, fake_bot_api):
     def admin_texts() -> list[str]:
         return [s.text for a in ADMINS for s in fake_bot_api.messages_to(a)]
 
@@ -80,7 +80,7 @@ def test_claim_is_once_per_week(engine):
     assert weekly_report.due_week(engine, BRUSSELS, datetime(2026, 12, 7, 8, 0, tzinfo=UTC)) == "2026-W50"
 
 
-async def test_long_report_is_split_within_the_limit(engine, fake_bot_api):  # noqa: F811
+async def test_long_report_is_split_within_the_limit(engine, fake_bot_api):
     with engine.begin() as conn:
         for i in range(300):
             add_source(conn, f"source-with-a-rather-long-identifier-number-{i:03d}", datetime(2026, 10, 1, tzinfo=UTC))
@@ -94,7 +94,7 @@ async def test_long_report_is_split_within_the_limit(engine, fake_bot_api):  # n
     assert all(f"number-{i:03d}" in joined for i in range(300))   # wrapped between ids, none cut
 
 
-async def test_a_report_that_reached_no_admin_is_tried_again(engine, fake_bot_api):  # noqa: F811
+async def test_a_report_that_reached_no_admin_is_tried_again(engine, fake_bot_api):
     """Every admin blocked the bot (403) on Monday: the week is not recorded as sent, so the
     next check tries again, and once an admin is reachable the report goes out once."""
     def admin_texts() -> list[str]:

@@ -18,7 +18,6 @@ from bot.runtime.ops_http import OpsMetrics, database_snapshot
 from bot.storage import repo
 from bot.storage.db import open_database
 from bot.storage.schema import items, sources
-from support.fakebotapi import fake_bot_api  # noqa: F401
 from support.telegram_support import running_bot
 from support.telegram_support import say
 
@@ -83,7 +82,7 @@ async def test_removed_sources_are_marked_and_count_nowhere(world):
         assert repo.source_state(conn, "dead").removed_at is None
 
 
-async def test_telegram_status_and_health_leave_removed_sources_out(tmp_path, fake_bot_api):  # noqa: F811
+async def test_telegram_status_and_health_leave_removed_sources_out(tmp_path, fake_bot_api):
     yaml = "sources:\n  - id: picum\n    url: https://picum.org/feed/\n"
     async with running_bot(tmp_path, fake_bot_api, yaml, {"picum": "PICUM"}) as w:
         with w.engine.begin() as conn:

@@ -20,7 +20,7 @@ from bot.delivery.telegram.sender import Sender
 from bot.delivery.telegram.api import TelegramTransport, make_bot
 from bot.storage.db import open_database
 from bot.storage.schema import deliveries, destinations, hits, items, stories
-from support.fakebotapi import TOKEN, FakeBotAPI, fake_bot_api  # noqa: F401
+from support.fakebotapi import TOKEN, FakeBotAPI
 from support.telegram_support import ADMIN, running_bot, say
 from support.clocks import VirtualClock
 
@@ -115,7 +115,7 @@ async def test_sync_heals_a_migration_recorded_before_it_was_remembered(db_url) 
         engine.dispose()
 
 
-async def test_health_names_the_entry_to_update(tmp_path, fake_bot_api) -> None:  # noqa: F811
+async def test_health_names_the_entry_to_update(tmp_path, fake_bot_api) -> None:
     async with running_bot(tmp_path, fake_bot_api, "sources: []\n", {}) as w:
         w.bot.reload(dataclasses.replace(w.bot.state.config, deliveries=CONFIG))
         with w.engine.begin() as conn:
