@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-# Fixture plugins beside this file (tests/ is on sys.path under the default import mode).
-pytest_plugins = ["support.fixtures_feedserver", "support.fixtures_db"]
+from support.paths import CORPUS
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-CORPUS = SHARED / "corpus"
+# Fixture plugins beside this file (tests/ is on sys.path under the default import mode).
+pytest_plugins = ["support.fixtures_feedserver", "support.fixtures_db", "support.fixtures_fakebotapi"]
+
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -1,5 +1,5 @@
 """The tables. Change a table here, then add an Alembic migration for it
-(`tests/integration/test_migrations.py` fails while the two disagree)."""
+(`tests/integration/storage/test_migrations.py` fails while the two disagree)."""
 
 from __future__ import annotations
 

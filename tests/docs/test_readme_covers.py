@@ -5,7 +5,6 @@ key without a line in the README fails here."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import click
 import pytest
@@ -17,9 +16,10 @@ from bot.cli import cli
 from bot.config.deliveries import DeliveriesFile
 from bot.config.sources import SourcesFile
 from bot.config.themes import ThemeFile
+from support.paths import REPO
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-BOT = Path(__file__).resolve().parents[2] / "bot"
+README = (REPO / "README.md").read_text(encoding="utf-8")
+BOT = REPO / "bot"
 ENV_READ = re.compile(r"""(?:environ|env|getenv)(?:\.get)?\(\s*"([A-Z][A-Z0-9_]{3,})"|environ\["([A-Z][A-Z0-9_]{3,})"\]""")
 
 

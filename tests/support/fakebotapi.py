@@ -6,8 +6,8 @@ every call with a timestamp from an injectable clock, can enforce flood limits i
 answers getUpdates from a script of user updates, and injects faults: 429 with
 retry_after, 500, dropped connections, 403 and a group-to-supergroup migration.
 
-Use in a test module:   from fakebotapi import fake_bot_api  # noqa: F401  (the fixture)
-then `server = fake_bot_api`; point the client at `server.url` (TELEGRAM_API_URL).
+The `fake_bot_api` fixture (support/fixtures_fakebotapi.py, a plugin registered in conftest.py)
+gives a started server; point the client at `server.url` (TELEGRAM_API_URL).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qsl
 
-import pytest
 
 TOKEN = "123456:TEST-token-for-the-fake-bot-api-000"
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
@@ -515,16 +514,6 @@ class FakeBotAPI:
         while self.updates and self.updates[0]["update_id"] < offset:
             self.updates.popleft()
         return 200, {"ok": True, "result": list(self.updates)[:100]}
-
-
-@pytest.fixture
-async def fake_bot_api():
-    """A started FakeBotAPI (real clock); `.url` is TELEGRAM_API_URL, `.token` the token."""
-    server = await FakeBotAPI().start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 @contextmanager
