@@ -4,7 +4,7 @@ other languages, outside the window) stay apart."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,44 +13,7 @@ from bot.model import Item
 from bot.storage.db import open_database
 from bot.storage.schema import items, stories
 from bot.stories.grouping import assign_story
-
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def engine(tmp_path):
-    eng = open_database(f"sqlite:///{tmp_path / 'stories.db'}")
-    yield eng
-    eng.dispose()
-
-
-class Store:
-    def __init__(self, engine):
-        self.engine = engine
-        self.n = 0
-
-    def add(self, source: str, title: str, *, summary: str = "", lang: str = "en",
-            at: datetime = T0, url: str | None = None, published: datetime | None = None) -> int:
-        """Insert an item as the pipeline does and assign its story; return the story id."""
-        self.n += 1
-        item = Item(source_id=source, guid=f"g{self.n}", url=url or f"https://{source}.example/{self.n}",
-                    title=title, summary=summary, language=lang,
-                    published=published if published is not None else at)
-        with self.engine.begin() as conn:
-            item_id = conn.execute(items.insert().values(
-                source_id=source, guid=item.guid, url=item.url, title=title, summary=summary,
-                text="", language=lang, published_at=item.published, first_seen_at=at,
-                categories=[], tags=[], countries=[], regions=[])).inserted_primary_key[0]
-            story_id = assign_story(conn, item_id, item, at)
-            stored = conn.execute(select(items.c.story_id).where(items.c.id == item_id)).scalar()
-        assert stored == story_id
-        return story_id
-
-
-@pytest.fixture
-def store(engine):
-    return Store(engine)
-
+from support.story_store import T0, Store
 
 DUPLICATES = [
     ("en", "Migrants rescued off Lampedusa after boat capsizes - Reuters",

@@ -10,14 +10,14 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.stories.terms import event_terms, words
-from unit.stories.test_grouping import T0, Store, engine  # noqa: F401  (fixtures)
+from support.story_store import LEDE, T0, Store, background
 from support.paths import FIXTURES
 
 FIXTURE = FIXTURES / "stories_events.jsonl"
 
 
 @pytest.fixture
-def grouped(engine):  # noqa: F811
+def grouped(engine):
     """item id -> story id, every fixture item stored in published order as the pipeline does."""
     store = Store(engine)
     rows = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines()]
@@ -67,23 +67,9 @@ def test_short_titles_give_no_title_terms():
     assert event_terms("Daily briefing", "", "en").terms == {}
 
 
-def _background(store: Store, n: int = 25) -> None:
-    """Unrelated items, so that word rarities mean something (as in a real window)."""
-    topics = ["Parliament debates the budget for schools", "Storm closes ports in the north",
-              "Court hears appeal over factory pollution", "Central bank holds interest rates",
-              "Football club sacks its coach after defeat"]
-    for i in range(n):
-        store.add(f"bg-{i}", f"{topics[i % 5]} on day {i}", summary=f"{topics[(i + 2) % 5]}.",
-                  at=T0 - timedelta(hours=1 + i))
-
-
-LEDE = ("Italian coast guard said 41 people were missing after a boat carrying migrants from "
-        "Libya capsized near Lampedusa; survivors told aid workers it left Sfax two days earlier.")
-
-
-def test_paraphrased_event_groups_and_conflicting_numbers_do_not(engine):  # noqa: F811
+def test_paraphrased_event_groups_and_conflicting_numbers_do_not(engine):
     store = Store(engine)
-    _background(store)
+    background(store)
     s1 = store.add("outlet-a", "41 missing after boat capsizes off Lampedusa, survivors say", summary=LEDE)
     s2 = store.add("outlet-b", "Dozens feared dead as Libyan migrant boat sinks near Italian island",
                    summary="Forty-one people are missing after a boat from Libya capsized near the Italian "
@@ -95,9 +81,9 @@ def test_paraphrased_event_groups_and_conflicting_numbers_do_not(engine):  # noq
     assert s3 != s1
 
 
-def test_edited_repost_by_the_same_outlet_is_an_update(engine):  # noqa: F811
+def test_edited_repost_by_the_same_outlet_is_an_update(engine):
     store = Store(engine)
-    _background(store)
+    background(store)
     s1 = store.add("outlet-a", "41 missing after boat capsizes off Lampedusa", summary=LEDE,
                    url="https://a.example/1")
     s2 = store.add("outlet-a", "Lampedusa shipwreck: 41 missing, survivors say", summary=LEDE,
@@ -105,9 +91,9 @@ def test_edited_repost_by_the_same_outlet_is_an_update(engine):  # noqa: F811
     assert s1 == s2
 
 
-def test_recurring_title_of_one_outlet_does_not_group_on_the_title(engine):  # noqa: F811
+def test_recurring_title_of_one_outlet_does_not_group_on_the_title(engine):
     store = Store(engine)
-    _background(store)
+    background(store)
     title = "Migration news roundup from the Mediterranean and the Balkans"
     s1 = store.add("outlet-a", title, summary="Greek police detain smugglers in Evros.")
     s2 = store.add("outlet-a", title, summary="Court frees rescue ship in Sicily.", at=T0 + timedelta(hours=13))

@@ -7,8 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.stories.grouping import STORY_SPAN
-from unit.stories.test_grouping_events import LEDE, _background
-from unit.stories.test_grouping import T0, Store, engine  # noqa: F401  (fixtures)
+from support.story_store import LEDE, T0, Store, background
 
 HEARING = ("Court hears challenge to Rwanda deportation flights",
            "Judges at the High Court in London heard a challenge by asylum seekers and charities "
@@ -21,9 +20,9 @@ OTHER_CASE = ("Court rules against deportation of Eritrean asylum seeker",
               "Libya, where he says he was held in a detention camp.")
 
 
-def test_next_days_toll_that_restates_the_first_figure_joins(engine):  # noqa: F811
+def test_next_days_toll_that_restates_the_first_figure_joins(engine):
     store = Store(engine)
-    _background(store)
+    background(store)
     s1 = store.add("outlet-a", "41 missing after boat capsizes off Lampedusa, survivors say", summary=LEDE)
     s2 = store.add("outlet-b", "Lampedusa shipwreck: death toll rises to 60, up from 41 missing",
                    summary="The number of people missing after a migrant boat from Libya capsized near "
@@ -32,40 +31,40 @@ def test_next_days_toll_that_restates_the_first_figure_joins(engine):  # noqa: F
     assert s2 == s1
 
 
-def test_another_shipwreck_days_later_starts_a_new_story(engine):  # noqa: F811
+def test_another_shipwreck_days_later_starts_a_new_story(engine):
     store = Store(engine)
-    _background(store)
+    background(store)
     s1 = store.add("outlet-a", "41 missing after boat capsizes off Lampedusa, survivors say", summary=LEDE)
     s2 = store.add("outlet-b", "14 missing after migrant boat sinks near Lampedusa",
                    summary=LEDE.replace("41", "14").replace("two days", "a day"), at=T0 + timedelta(hours=40))
     assert s2 != s1
 
 
-def test_ruling_after_the_hearing_of_the_same_case_joins(engine):  # noqa: F811
+def test_ruling_after_the_hearing_of_the_same_case_joins(engine):
     store = Store(engine)
-    _background(store)
+    background(store)
     s1 = store.add("outlet-a", HEARING[0], summary=HEARING[1])
     s2 = store.add("outlet-b", RULING[0], summary=RULING[1], at=T0 + timedelta(hours=50))
     assert s2 == s1
 
 
-def test_ruling_in_another_case_days_later_starts_a_new_story(engine):  # noqa: F811
+def test_ruling_in_another_case_days_later_starts_a_new_story(engine):
     store = Store(engine)
-    _background(store)
+    background(store)
     s1 = store.add("outlet-a", HEARING[0], summary=HEARING[1])
     s2 = store.add("outlet-b", OTHER_CASE[0], summary=OTHER_CASE[1], at=T0 + timedelta(hours=50))
     assert s2 != s1
 
 
-def test_ruling_after_the_window_starts_a_new_story(engine):  # noqa: F811
+def test_ruling_after_the_window_starts_a_new_story(engine):
     store = Store(engine)
-    _background(store)
+    background(store)
     s1 = store.add("outlet-a", HEARING[0], summary=HEARING[1])
     s2 = store.add("outlet-b", RULING[0], summary=RULING[1], at=T0 + timedelta(days=4))
     assert s2 != s1
 
 
-def test_a_story_stops_growing_after_its_span(engine):  # noqa: F811
+def test_a_story_stops_growing_after_its_span(engine):
     """Daily reports of one long-running case chain from member to member; after STORY_SPAN
     from the story's first report, the next one starts a new story."""
     store = Store(engine)

@@ -14,8 +14,8 @@ from itertools import combinations
 import pytest
 
 from bot.storage.db import open_database
-from conftest import CORPUS
-from test_stories_grouping import Store
+from support.paths import CORPUS
+from support.story_store import Store
 
 STORIES = "stories/allsides_tune.jsonl"
 
