@@ -15,10 +15,16 @@ cost     a SQLite database (WAL, the real schema and migrations) holding N store
          recent items from another outlet (suffix, prefix, punctuation changed), the rest new.
          Layouts: spread (N items over 60 days, keys pruned as in production) and window (all
          N inside the 72 h window, nothing prunable: the worst case).
+         `--baseline REV` runs the cost part side by side for that git revision's bot/ (exported
+         with `git archive` to a temporary folder) and the current checkout: one worker process
+         each (bench/story_cost_worker.py), each on its own copy of the same database, timing
+         the same new items in --batches alternating batches, so the machine's other work hits
+         both alike. Prints mean/p50/p95 for both and the ratios current/baseline.
 flood    one source posting N near-identical items (the same template with a counter and a
          varied word) in the window: the whole run's time, which must grow linearly.
 
     .venv/bin/python bench/story_bench.py [--part all] [--items 10000,100000] [--new 1000]
+    .venv/bin/python bench/story_bench.py --part cost --baseline 485134b [--layout window]
 """
 
 from __future__ import annotations
@@ -27,7 +33,9 @@ import argparse
 import json
 import os
 import random
+import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -115,19 +123,25 @@ def build(path: Path, n: int, layout: str, rng: random.Random):
     return engine, recent, counts, time.perf_counter() - t0
 
 
+def new_item(j: int, recent: list[tuple[str, str, datetime]], rng: random.Random):
+    """The j-th new item of the cost part, (source, title, summary, date): every third a copy
+    of a recent item from another outlet, the rest new."""
+    at = NOW + timedelta(seconds=j)
+    if j % 3 == 0 and recent:
+        title, summ, _ = rng.choice(recent[-3000:])
+        title = rng.choice(["VIDEO: ", "", "Breaking: "]) + title.replace(" ", "  ", 1) + " - Reuters"
+    else:
+        title, summ = headline(rng), summary(rng)
+    return f"new-{j % 7}", title, summ, at
+
+
 def run(n: int, new: int, layout: str, tmp: Path) -> dict:
     rng = random.Random(42)
     engine, recent, (n_items, n_keys), build_s = build(tmp / f"bench-{layout}-{n}.db", n, layout, rng)
     timings, cpu, joined, load_ms = [], [], 0, 0.0
     next_id = n + 1
     for j in range(new):
-        at = NOW + timedelta(seconds=j)
-        if j % 3 == 0 and recent:
-            title, summ, _ = rng.choice(recent[-3000:])
-            title = rng.choice(["VIDEO: ", "", "Breaking: "]) + title.replace(" ", "  ", 1) + " - Reuters"
-        else:
-            title, summ = headline(rng), summary(rng)
-        src = f"new-{j % 7}"
+        src, title, summ, at = new_item(j, recent, rng)
         item = Item(source_id=src, guid=f"n{j}", url=f"https://{src}.example/{j}", title=title,
                     summary=summ, language="en", published=at)
         with engine.begin() as conn:
@@ -158,6 +172,111 @@ def run(n: int, new: int, layout: str, tmp: Path) -> dict:
         # disk and, on a shared machine, for other processes.
         "cpu_mean_ms": round(statistics.mean(cpu) * 1e3, 3),
     }
+
+
+REPO = Path(__file__).resolve().parent.parent
+WORKER = Path(__file__).resolve().parent / "story_cost_worker.py"
+
+
+def export_revision(rev: str, dest: Path) -> str:
+    """`git archive REV bot` unpacked into dest; returns the revision's short hash."""
+    short = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "--verify", f"{rev}^{{commit}}"],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", short, "bot"], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return short
+
+
+class Side:
+    """One version's worker process (story_cost_worker.py) with its own copy of the database."""
+
+    def __init__(self, name: str, code: Path, db: Path, new_path: Path, first_id: int) -> None:
+        self.name = name
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        self.batch_cpu: list[float] = []  # mean CPU time per item, batch by batch
+        self.stories: list[int] = []
+        env = {**os.environ, "PYTHONPATH": str(code)}
+        self.proc = subprocess.Popen([sys.executable, str(WORKER), str(db), str(new_path), str(first_id)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        loaded = Path(json.loads(self._read())["bot"]).resolve()
+        if not loaded.is_relative_to(code.resolve()):  # e.g. an editable install won over PYTHONPATH
+            raise SystemExit(f"{name}: worker imported bot from {loaded}, not from {code}")
+
+    def _read(self) -> str:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"{self.name}: worker exited (code {self.proc.wait()})")
+        return line
+
+    def time(self, a: int, b: int) -> tuple[list[float], list[float]]:
+        """Groups new items a..b-1; returns their wall and CPU times (s)."""
+        self.proc.stdin.write(f"{a} {b}\n")
+        self.proc.stdin.flush()
+        r = json.loads(self._read())
+        self.stories += r["stories"]
+        return r["wall"], r["cpu"]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def _stats(prefix: str, seconds: list[float]) -> dict:
+    s = sorted(seconds)
+    return {f"{prefix}mean_ms": round(statistics.mean(s) * 1e3, 3),
+            f"{prefix}p50_ms": round(s[len(s) // 2] * 1e3, 3),
+            f"{prefix}p95_ms": round(s[int(len(s) * 0.95)] * 1e3, 3)}
+
+
+def side_by_side(n: int, new: int, layout: str, tmp: Path, baseline: tuple[str, Path], batches: int) -> None:
+    """The cost part for a baseline revision and the current code, each in its own process on
+    its own copy of one database, timing the same new items in alternating batches (the
+    first of each pair alternates too), so the machine's other work hits both alike."""
+    rng = random.Random(42)
+    path = tmp / f"ab-{layout}-{n}.db"
+    engine, recent, (n_items, n_keys), build_s = build(path, n, layout, rng)
+    engine.dispose()
+    rows = [new_item(j, recent, rng) for j in range(new)]
+    new_path = tmp / f"ab-{layout}-{n}-new.json"
+    new_path.write_text(json.dumps([{"src": src, "title": title, "summary": summ, "at": at.isoformat()}
+                                    for src, title, summ, at in rows]), encoding="utf-8")
+    sides: list[Side] = []
+    try:
+        for name, code in (baseline, ("current", REPO)):
+            copy = tmp / f"ab-{layout}-{n}-{name}.db"
+            with sqlite3.connect(path) as src, sqlite3.connect(copy) as dst:
+                src.backup(dst)
+            sides.append(Side(name, code, copy, new_path, n + 1))
+        load_ms = {s.name: round(s.time(0, 1)[0][0] * 1e3, 1) for s in sides}  # loads the index
+        bounds = np.linspace(1, new, batches + 1).astype(int)
+        for k in range(batches):
+            for side in sides if k % 2 == 0 else sides[::-1]:
+                wall, cpu = side.time(bounds[k], bounds[k + 1])
+                side.wall += wall
+                side.cpu += cpu
+                side.batch_cpu.append(statistics.mean(cpu))
+    finally:
+        for side in sides:
+            side.close()
+    base, cur = sides
+    for side in sides:
+        out = {"side": side.name, "layout": layout, "stored_items": n_items, "story_sigs_rows": n_keys,
+               "index_load_ms": load_ms[side.name], "new_items": new}
+        out.update(_stats("", side.wall))
+        out.update(_stats("cpu_", side.cpu))
+        print(" ".join(f"{k}={v}" for k, v in out.items()), flush=True)
+    ratio = {"ratio": f"current/{base.name}", "layout": layout, "stored_items": n_items}
+    for kind, b, c in (("", base.wall, cur.wall), ("cpu_", base.cpu, cur.cpu)):
+        bs, cs = _stats(kind, b), _stats(kind, c)
+        ratio.update({k: round(cs[k] / bs[k], 3) for k in bs})
+    ratio["cpu_mean_median_of_batch_ratios"] = round(statistics.median(
+        c / b for b, c in zip(base.batch_cpu, cur.batch_cpu)), 3)
+    ratio["same_stories"] = base.stories == cur.stories
+    ratio["build_s"] = round(build_s, 1)
+    ratio["load"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    print(" ".join(f"{k}={v}" for k, v in ratio.items()), flush=True)
 
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "stories"
@@ -269,7 +388,12 @@ def main() -> None:
     ap.add_argument("--layout", choices=["spread", "window", "both"], default="both")
     ap.add_argument("--flood", default="2000,10000", help="item counts for the flood part")
     ap.add_argument("--sweep", action="append", default=[], help="NAME=v1,v2 (quality part)")
+    ap.add_argument("--baseline", metavar="REV",
+                    help="cost part side by side with this git revision's bot/ (ratio current/baseline)")
+    ap.add_argument("--batches", type=int, default=10, help="alternating batches (with --baseline)")
     args = ap.parse_args()
+    if args.baseline and args.part != "cost":
+        ap.error("--baseline needs --part cost")
     layouts = ["spread", "window"] if args.layout == "both" else [args.layout]
     with tempfile.TemporaryDirectory() as tmp:
         if args.part in ("quality", "all"):
@@ -287,7 +411,15 @@ def main() -> None:
                                   f"bcubed_F1={q['bcubed_F1']} reunited_share={q['reunited_share']}", flush=True)
                 finally:
                     setattr(module, const, saved)
-        if args.part in ("cost", "all"):
+        if args.baseline:
+            baseline = (f"baseline-{args.baseline}", Path(tmp) / "baseline")
+            short = export_revision(args.baseline, baseline[1])
+            print(f"baseline {args.baseline} = {short}; load average at start:",
+                  " ".join(f"{x:.1f}" for x in os.getloadavg()), flush=True)
+            for n in (int(x) for x in args.items.split(",")):
+                for layout in layouts:
+                    side_by_side(n, args.new, layout, Path(tmp), baseline, args.batches)
+        elif args.part in ("cost", "all"):
             for n in (int(x) for x in args.items.split(",")):
                 for layout in layouts:
                     r = run(n, args.new, layout, Path(tmp))
