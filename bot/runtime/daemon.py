@@ -108,6 +108,8 @@ class Daemon:
         self.counters = status.Counters()
         self._prepared = False
         self._built = False
+        self._loop: asyncio.AbstractEventLoop | None = None   # set once built: reloads run off it
+        self._notices: set[asyncio.Task[None]] = set()
 
     # ---- start-up ------------------------------------------------------------------
 
@@ -213,6 +215,7 @@ class Daemon:
         self.fetcher = fetcher
         if "leader" in self.duties:
             self.weekly = wiring.weekly_email(self.engine, self.settings, self.config, self.clock)
+        self._loop = asyncio.get_running_loop()
         self._built = True
 
     async def _open_sender(self, config: ConfigSnapshot) -> Sender:
@@ -271,9 +274,17 @@ class Daemon:
         self.waits.deliver.set()   # a new chat may have a digest due
 
     def _config_broken(self, exc: ConfigError) -> None:
+        """The watcher's report of a rejected edit. Called on the reload's worker thread (a large
+        sources.yaml takes seconds to load), so the admins' notice is handed to the event loop."""
         self.metrics.reloads.labels(result="rejected").inc()
-        if self._built:   # the watcher runs once the daemon is up; its admins hear of it
-            asyncio.get_running_loop().create_task(self._notify_admins(status.config_rejected(exc)))
+        loop = self._loop
+        if self._built and loop is not None:   # once the daemon is up, its admins hear of it
+            loop.call_soon_threadsafe(self._notice, status.config_rejected(exc))
+
+    def _notice(self, text: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._notify_admins(text))
+        self._notices.add(task)              # held until done: the loop keeps only weak references
+        task.add_done_callback(self._notices.discard)
 
     async def _notify_admins(self, text: str) -> None:
         try:

@@ -115,7 +115,9 @@ class Duties:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.waits.stop.wait(), timeout=d.reload_interval)
                 return
-            snapshot = d.watcher.check()
+            # Off the event loop: loading a large sources.yaml takes seconds (1.35 s of CPU at
+            # 10,000 sources), and polls, sends and chat commands must not wait for it.
+            snapshot = await asyncio.to_thread(d.watcher.check)
             if snapshot is not None:
                 await d.apply(snapshot)
 
