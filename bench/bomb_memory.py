@@ -83,7 +83,7 @@ def serve(routes: dict[str, tuple[str, bytes]]) -> ThreadingHTTPServer:
 CHILD = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from bot.errors import FetchError
+from bot.errors import SourceFailure
 from bot.ingest.fetch import Fetcher, FetchPolicy
 def peak_mb():
     for line in open("/proc/self/status"):
@@ -94,7 +94,7 @@ f = Fetcher(FetchPolicy(allow_private=True, max_size=int(sys.argv[3]), timeout=1
 try:
     r = f.fetch_blocking(sys.argv[2])
     outcome = f"ok, {len(r.body):,} bytes"
-except FetchError as e:
+except SourceFailure as e:
     outcome = f"{e.kind}: {e}"
 print(json.dumps({"outcome": outcome, "peak_mb": round(peak_mb(), 1), "start_mb": round(base, 1)}))
 """

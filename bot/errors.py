@@ -89,10 +89,6 @@ class SourceFailure(NewsbotError):
         self.url = url
 
 
-# The former name, kept while modules other helpers are editing (ingest/pipeline.py) and the
-# tests still import it; new code says SourceFailure.
-FetchError = SourceFailure
-
 
 class DeliveryError(NewsbotError):
     """A send failed in a way the caller must record."""

@@ -113,13 +113,13 @@ class Outcome:
 async def report_missed(engine: Engine, matcher: Matcher, policy: FetchPolicy, url: str, theme: str | None, *,
                         titles: Mapping[str, str], chat_id: int | str, user_id: int | str, now: datetime) -> Outcome:
     """Fetch, explain and store one report; the HTML answer (and the stored report's id)."""
-    from bot.errors import FetchError
+    from bot.errors import SourceFailure
     from bot.ingest.page import fetch_page
     from bot.match.why import verdict
 
     try:
         item = await fetch_page(url, policy)
-    except FetchError as exc:
+    except SourceFailure as exc:
         return Outcome(f"Could not read that page ({h(exc.kind)}): {h(clip(str(exc), 200))}\n"
                        "Check the link; nothing was reported.")
     v = verdict(matcher, item, theme)

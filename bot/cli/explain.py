@@ -36,7 +36,7 @@ def register(group: click.Group) -> None:
     def explain_cmd(app: App, target: str, theme: str | None, title: str, lang: str | None, fmt: str) -> None:
         """Why URL (an article, fetched) or TEXT matches the rules, or which rules nearly matched."""
         from bot.config.themes import load_themes
-        from bot.errors import FetchError
+        from bot.errors import SourceFailure
         from bot.match.why import render_text, verdict
 
         themes = load_themes(app.config_dir)
@@ -52,7 +52,7 @@ def register(group: click.Group) -> None:
             policy = wiring.fetch_policy(app.settings, app.sources_or_none())
             try:
                 item = asyncio.run(fetch_page(target.strip(), policy))
-            except FetchError as exc:
+            except SourceFailure as exc:
                 click.echo(f"Error: {target.strip()[:300]} could not be read ({exc.kind}): {exc}", err=True)
                 sys.exit(EXIT_PARTIAL)
         else:

@@ -5,12 +5,12 @@ bot.parse.page, its language detected like a feed item's (bot.tagging.language.d
 else the page's own `<html lang>`).
 
 Must not match, store or answer anyone. A page that cannot be fetched, or is not an HTML page
-with some text, raises bot.errors.FetchError (its `kind` from bot.errors.FAILURE_KINDS).
+with some text, raises bot.errors.SourceFailure (its `kind` from bot.errors.FAILURE_KINDS).
 """
 
 from __future__ import annotations
 
-from bot.errors import FetchError
+from bot.errors import SourceFailure
 from bot.ingest.fetch import Fetcher, FetchPolicy
 from bot.model import Item
 from bot.parse.items import canonical_url
@@ -25,7 +25,7 @@ async def fetch_page(url: str, policy: FetchPolicy, *, fetcher: Fetcher | None =
     """The page at `url` as an Item of source `reported` (guid and url: its canonical address)."""
     address = canonical_url(url)
     if address is None:
-        raise FetchError("http-error", f"not an http(s) address: {url[:200]}")
+        raise SourceFailure("http-error", f"not an http(s) address: {url[:200]}")
     if fetcher is None:
         async with Fetcher(policy) as own:
             result = await own.fetch(address)
@@ -33,10 +33,10 @@ async def fetch_page(url: str, policy: FetchPolicy, *, fetcher: Fetcher | None =
         result = await fetcher.fetch(address)
     kind = (result.content_type or "text/html").split(";")[0].strip().lower()
     if kind not in PAGE_TYPES:
-        raise FetchError("parse-error", f"{result.url} is not a web page ({kind})")
+        raise SourceFailure("parse-error", f"{result.url} is not a web page ({kind})")
     page = page_text(result.body, url=result.url, content_type=result.content_type)
     if not page.title and not page.lead:
-        raise FetchError("parse-error", f"{result.url} has no title or text to read")
+        raise SourceFailure("parse-error", f"{result.url} has no title or text to read")
     language = detect_language(f"{page.title}. {page.lead}")
     if language is None and page.lang_hint in DETECT_LANGUAGES:
         language = page.lang_hint

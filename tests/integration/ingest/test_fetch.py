@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import pytest
 import trustme
 
-from bot.errors import FAILURE_KINDS, FetchError
+from bot.errors import FAILURE_KINDS, SourceFailure
 from bot.ingest.fetch import Fetcher, FetchPolicy, FetchResult
 from bot.ingest.fetch_policy import max_age_seconds, retry_after_seconds
 from bot.ingest.netguard import is_public_address
@@ -37,8 +37,8 @@ async def fetch(url: str, pol: FetchPolicy | None = None, **kw) -> FetchResult:
         return await f.fetch(url, **kw)
 
 
-async def fail(url: str, pol: FetchPolicy | None = None, **kw) -> FetchError:
-    with pytest.raises(FetchError) as info:
+async def fail(url: str, pol: FetchPolicy | None = None, **kw) -> SourceFailure:
+    with pytest.raises(SourceFailure) as info:
         await fetch(url, pol, **kw)
     assert info.value.kind in FAILURE_KINDS
     return info.value
@@ -155,7 +155,7 @@ async def test_rate_limited_carries_retry_after_seconds_and_dates(feedserver):
     assert err.kind == "rate-limited" and err.retry_after == 120.0
     now = datetime(2025, 11, 1, 10, 0, tzinfo=timezone.utc)
     url = feedserver.add("/busy2", status=503, headers={"Retry-After": "Sat, 01 Nov 2025 10:05:00 GMT"})
-    with pytest.raises(FetchError) as info:
+    with pytest.raises(SourceFailure) as info:
         async with Fetcher(policy(), clock=lambda: now) as f:
             await f.fetch(url)
     assert info.value.kind == "server-error" and info.value.retry_after == 300.0
@@ -248,7 +248,7 @@ async def test_dns_failure_is_network():
     async def resolver(host: str, port: int) -> list[str]:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    with pytest.raises(FetchError) as info:
+    with pytest.raises(SourceFailure) as info:
         async with Fetcher(policy(), resolver=resolver) as f:
             await f.fetch("http://no-such-host.invalid/feed")
     assert info.value.kind == "network" and "DNS" in info.value.message
@@ -303,7 +303,7 @@ async def test_guard_checks_every_resolved_address():
     async def resolver(host: str, port: int) -> list[str]:
         return ["93.184.216.34", "192.168.1.10"]
 
-    with pytest.raises(FetchError) as info:
+    with pytest.raises(SourceFailure) as info:
         async with Fetcher(FetchPolicy(timeout=2.0), resolver=resolver) as f:
             await f.fetch("http://rebind.example/feed")
     assert info.value.kind == "blocked" and "192.168.1.10" in info.value.message
@@ -404,7 +404,7 @@ async def test_real_corpus_over_http(feedserver, corpus):
             try:
                 parsed = parse_document(r.body, url=r.url, content_type=r.content_type, source_id="c")
                 outcomes[name] = f"{len(parsed.items)} items"
-            except FetchError as exc:
+            except SourceFailure as exc:
                 assert exc.kind in ("not-a-feed", "parse-error")
                 outcomes[name] = exc.kind
         await asyncio.gather(*(one(i, n) for i, n in enumerate(names)))
@@ -566,7 +566,7 @@ def test_headers_trickled_byte_by_byte_end_at_the_deadline_on_the_calling_thread
     fetcher = Fetcher(policy(timeout=0.5))
     try:
         started = time.monotonic()
-        with pytest.raises(FetchError) as info:
+        with pytest.raises(SourceFailure) as info:
             fetcher.fetch_blocking(f"http://127.0.0.1:{server.port}/feed")
         assert info.value.kind == "timeout"
         assert time.monotonic() - started < 2.0   # 200 bytes would take 10 s

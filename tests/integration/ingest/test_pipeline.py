@@ -340,7 +340,7 @@ async def test_parsing_in_a_worker_process(env):
                             parse_executor=pool)
             res = await poller.poll()
     outcome = {r.source_id: (r.outcome, r.error_kind, r.new_items) for r in res.results}
-    # the worker's FetchError comes back classified, not as a pickling failure
+    # the worker's SourceFailure comes back classified, not as a pickling failure
     assert outcome == {"w": ("changed", None, 1), "page": ("failed", "not-a-feed", 0)}
     assert [r.guid for r in env.rows(items)] == ["w1"]
 

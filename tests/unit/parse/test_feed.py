@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.errors import FetchError
+from bot.errors import SourceFailure
 from bot.parse import ParsedFeed, parse_document, sniff
 from support import paths
 
@@ -25,8 +25,8 @@ def parse(body: bytes | str, kind: str = "auto", url: str = "https://example.org
     return parse_document(body, url=url, kind=kind, **kw)
 
 
-def rejected(body: bytes | str, **kw) -> FetchError:
-    with pytest.raises(FetchError) as info:
+def rejected(body: bytes | str, **kw) -> SourceFailure:
+    with pytest.raises(SourceFailure) as info:
         parse(body, **kw)
     assert info.value.kind in ("not-a-feed", "parse-error")
     return info.value
@@ -46,7 +46,7 @@ def test_every_corpus_document_parses_or_is_classified(corpus, name):
     body = (corpus / "feeds" / name).read_bytes()
     try:
         parsed = parse(body, source_id="corpus", default_language="en")
-    except FetchError as exc:
+    except SourceFailure as exc:
         assert exc.kind in ("not-a-feed", "parse-error"), exc.kind
         assert exc.message
         return
@@ -302,7 +302,7 @@ def test_html_page_encoding_from_meta_charset():
                                   "feedrs__jsonfeed_elastic_1.1.json", "feedrs__rss_1.0_iso8859.xml"])
 def test_damaged_documents_never_raise_anything_else(corpus, name):
     """Truncated and byte-flipped versions of real feeds (seeded, so reproducible):
-    either items or a classified FetchError, never another exception."""
+    either items or a classified SourceFailure, never another exception."""
     import random
 
     body = (corpus / "feeds" / name).read_bytes()
@@ -318,7 +318,7 @@ def test_damaged_documents_never_raise_anything_else(corpus, name):
         try:
             parsed = parse(v)
             outcomes.add("items" if parsed.items else "empty")
-        except FetchError as exc:
+        except SourceFailure as exc:
             assert exc.kind in ("parse-error", "not-a-feed")
             outcomes.add(exc.kind)
     assert outcomes <= {"items", "parse-error", "not-a-feed"}, outcomes

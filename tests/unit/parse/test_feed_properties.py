@@ -1,6 +1,6 @@
 """Property-based tests (hypothesis): whatever text a coordinator or a feed hands newsbot,
 the answer is a result or one of newsbot's own errors, never another exception.
-- feed bytes through bot.parse (and bot.parse.items): a ParsedFeed of items or a FetchError.
+- feed bytes through bot.parse (and bot.parse.items): a ParsedFeed of items or a SourceFailure.
 Deterministic for CI (derandomize, no example database) and kept small: the examples are
 built from the syntax of each format, so few of them reach deep into the code
 (tests/support/strategies.py).
@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.errors import FetchError
+from bot.errors import SourceFailure
 from bot.model import Item
 from bot.parse import ParsedFeed, parse_document
 from support.strategies import SETTINGS
@@ -56,7 +56,7 @@ def test_feed_bytes_give_items_or_a_fetch_error(body, content_type):
     try:
         parsed = parse_document(body, url="https://feed.example/rss", content_type=content_type, kind="auto",
                                 source_id="src", now=NOW)
-    except FetchError as exc:
+    except SourceFailure as exc:
         assert exc.kind in ("parse-error", "not-a-feed"), exc.kind
         return
     assert isinstance(parsed, ParsedFeed)
