@@ -32,6 +32,7 @@ from bot.match import compile_query
 from bot.match.compile import resolve_term
 from bot.match.query import And, Near, Node, Or, Scope, Term
 from bot.storage import fulltext
+from bot.storage.batches import in_slices
 from bot.storage.schema import hits, items
 from bot.stories.grouping import also_reported_by, story_members
 
@@ -131,18 +132,17 @@ def search(conn: Connection, query_text: str, since: datetime, theme: str | None
         return []
     position = {item_id: i for i, item_id in enumerate(ids)}
     rows: list[Row[Any]] = []
-    for start in range(0, len(ids), 500):
-        rows.extend(conn.execute(select(items).where(items.c.id.in_(ids[start:start + 500]))))
+    for batch in in_slices(ids):
+        rows.extend(conn.execute(select(items).where(items.c.id.in_(batch))))
     matched = [r for r in rows if query.matches(r)]
     if not matched:
         return []
     themes: dict[int, list[tuple[str, str]]] = {}
     hit_ids: dict[int, list[int]] = {}
-    for start in range(0, len(matched), 500):
-        chunk = [r.id for r in matched[start:start + 500]]
+    for batch in in_slices([r.id for r in matched]):
         for item_id, hit_id, th, prio in conn.execute(
                 select(hits.c.item_id, hits.c.id, hits.c.theme, hits.c.priority)
-                .where(hits.c.item_id.in_(chunk))):
+                .where(hits.c.item_id.in_(batch))):
             themes.setdefault(item_id, []).append((th, prio))
             hit_ids.setdefault(item_id, []).append(hit_id)
     if theme is not None:

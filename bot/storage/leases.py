@@ -40,6 +40,7 @@ from typing import Any, Sequence
 
 from sqlalchemy import ColumnElement, Connection, Engine, Table, func, or_, select, text, update
 
+from bot.storage.batches import in_slices
 from bot.storage.schema import deliveries, destinations, sources
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def renew_sources(conn: Connection, owner: str, ids: Sequence[str] | None, *, le
         return conn.execute(update(sources).where(sources.c.lease_owner == owner)
                             .values(lease_until=now + lease)).rowcount or 0
     total = 0
-    for chunk in _chunks(ids):
+    for chunk in in_slices(ids):
         total += conn.execute(update(sources).where(sources.c.id.in_(chunk), sources.c.lease_owner == owner)
                               .values(lease_until=now + lease)).rowcount or 0
     return total
@@ -115,7 +116,7 @@ def release_sources(conn: Connection, owner: str, ids: Sequence[str] | None = No
         return conn.execute(update(sources).where(sources.c.lease_owner == owner)
                             .values(lease_owner=None, lease_until=None)).rowcount or 0
     total = 0
-    for chunk in _chunks(ids):
+    for chunk in in_slices(ids):
         total += conn.execute(update(sources).where(sources.c.id.in_(chunk), sources.c.lease_owner == owner)
                               .values(lease_owner=None, lease_until=None)).rowcount or 0
     return total
@@ -184,7 +185,7 @@ def release_alerts(conn: Connection, owner: str, ids: Sequence[int] | None = Non
         return conn.execute(update(deliveries).where(*cond)
                             .values(lease_owner=None, lease_until=None)).rowcount or 0
     total = 0
-    for chunk in _chunks(ids):
+    for chunk in in_slices(ids):
         total += conn.execute(update(deliveries).where(*cond, deliveries.c.id.in_(chunk))
                               .values(lease_owner=None, lease_until=None)).rowcount or 0
     return total
@@ -291,12 +292,6 @@ class LeaderLock:
             except Exception:  # noqa: BLE001
                 pass
             self._conn = None
-
-
-def _chunks(values: Sequence[Any], size: int = 500):  # noqa: ANN202
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
 
 
 __all__ = ["DEFAULT_LEASE", "LEADER_KEY", "LeaderLock", "claim_alerts", "claim_sources", "release_alerts",

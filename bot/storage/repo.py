@@ -38,27 +38,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Protocol, Sequence
 
 from sqlalchemy import ColumnElement, Connection, Insert, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.base import Executable
 
 from bot.model import Item
+from bot.storage.batches import in_slices
 from bot.storage.schema import hits, items, sources
 
 if TYPE_CHECKING:
     from bot.match.explain import Explanation
 
-T = TypeVar("T")
-
-# SQLite allows 32766 host parameters per statement (999 before 3.32); stay well below.
-_CHUNK = 500
-
-
-def _chunks(values: Sequence[T], size: int = _CHUNK) -> Iterable[Sequence[T]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
 
 
 def _insert_ignore(conn: Connection, table: Table) -> Insert:
@@ -106,7 +98,7 @@ def ensure_sources(conn: Connection, configured: Iterable[tuple[str, str]], now:
         if values:
             conn.execute(update(sources).where(sources.c.id == sid).values(**values))
     gone = [sid for sid, row in have.items() if sid not in wanted and row.removed_at is None]
-    for chunk in _chunks(gone):
+    for chunk in in_slices(gone):
         conn.execute(update(sources).where(sources.c.id.in_(chunk)).values(removed_at=now, lease_owner=None,
                                                                            lease_until=None))
 
@@ -142,7 +134,7 @@ def _states(conn: Connection, columns: Sequence[Any], ids: Iterable[str] | None)
     if ids is None:
         return {r.id: r for r in conn.execute(query)}
     out: dict[str, Row] = {}
-    for chunk in _chunks(list(ids)):
+    for chunk in in_slices(list(ids)):
         out.update((r.id, r) for r in conn.execute(query.where(sources.c.id.in_(chunk))))
     return out
 
@@ -189,10 +181,10 @@ def known_item_keys(conn: Connection, source_id: str, guids: Sequence[str],
     under a URL does not count: each source stores its own)."""
     seen_guids: set[str] = set()
     own_urls: set[str] = set()
-    for chunk in _chunks(list(dict.fromkeys(guids))):
+    for chunk in in_slices(list(dict.fromkeys(guids))):
         seen_guids.update(conn.execute(select(items.c.guid).where(
             items.c.source_id == source_id, items.c.guid.in_(chunk))).scalars())
-    for chunk in _chunks([u for u in dict.fromkeys(urls) if u]):
+    for chunk in in_slices([u for u in dict.fromkeys(urls) if u]):
         own_urls.update(conn.execute(select(items.c.url).where(
             items.c.url.in_(chunk), items.c.source_id == source_id)).scalars())
     return KnownKeys(seen_guids, own_urls)
@@ -255,7 +247,7 @@ def recent_item_counts(conn: Connection, source_ids: Sequence[str], since: datet
     published = and_(items.c.published_at.is_not(None), items.c.published_at >= since)
     undated = and_(items.c.published_at.is_(None), items.c.is_backlog.is_(False), items.c.first_seen_at >= since)
     out = dict.fromkeys(source_ids, 0)
-    for chunk in _chunks(list(dict.fromkeys(source_ids))):
+    for chunk in in_slices(list(dict.fromkeys(source_ids))):
         q = (select(items.c.source_id, func.count()).where(items.c.source_id.in_(chunk), or_(published, undated))
              .group_by(items.c.source_id))
         out.update({sid: n for sid, n in conn.execute(q)})

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 
 from bot.model import Item
 from bot.stories.ranking import smoothed
+from bot.storage.batches import in_slices
 from bot.storage.schema import feedback, hits, items
 
 PREFIX = "fb"
@@ -81,12 +82,11 @@ def hit_votes(conn: Connection, hit_ids: Iterable[int]) -> dict[int, tuple[int, 
     """(up, down) per hit id, for hits that have votes."""
     ids = list(hit_ids)
     out: dict[int, tuple[int, int]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+    for batch in in_slices(ids):
         rows = conn.execute(
             select(feedback.c.hit_id, func.count().filter(feedback.c.vote > 0),
                    func.count().filter(feedback.c.vote < 0))
-            .where(feedback.c.hit_id.in_(chunk)).group_by(feedback.c.hit_id))
+            .where(feedback.c.hit_id.in_(batch)).group_by(feedback.c.hit_id))
         for hit_id, up, down in rows:
             out[hit_id] = (int(up or 0), int(down or 0))
     return out

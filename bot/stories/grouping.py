@@ -33,6 +33,7 @@ from bot.model import Item
 from bot.stories.index import KEEP, SEP, WINDOW, index_for
 from bot.stories.similarity import MIN_KEY_TOKENS, Fingerprint, _h64, fingerprint, same_story, title_key
 from bot.stories.terms import META, TERM_MASK, event_terms
+from bot.storage.batches import in_slices
 from bot.storage.schema import items, stories, story_sigs
 
 log = logging.getLogger(__name__)
@@ -227,10 +228,10 @@ def story_members(conn: Connection, story_ids: Iterable[int]) -> dict[int, list[
     and `hits` need for "also reported by"."""
     ids = sorted({s for s in story_ids if s is not None})
     out: dict[int, list[tuple[int, str]]] = {}
-    for start in range(0, len(ids), 500):
+    for batch in in_slices(ids):
         rows = conn.execute(
             select(items.c.story_id, items.c.id, items.c.source_id)
-            .where(items.c.story_id.in_(ids[start:start + 500])).order_by(items.c.id))
+            .where(items.c.story_id.in_(batch)).order_by(items.c.id))
         for story_id, item_id, source_id in rows:
             out.setdefault(story_id, []).append((item_id, source_id))
     return out

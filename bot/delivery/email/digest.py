@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, RowMapping, func, select
 from bot.stories import ranking
 from bot.config.deliveries import EmailList
 from bot.stories.feedback import hit_votes, rule_votes
+from bot.storage.batches import in_slices
 from bot.delivery.email.render import DigestEntry, SummaryRow, ThemeSection, WeeklyDigest
 from bot.storage.schema import hits, items
 
@@ -287,10 +288,9 @@ def _count_query(lst: EmailList, start: datetime, end: datetime):  # noqa: ANN20
 def _story_sources(conn: Connection, story_ids: set[int], end: datetime) -> dict[int, list[str]]:
     """story id -> source ids of its items found before `end`, first reporter first."""
     out: dict[int, list[str]] = defaultdict(list)
-    ids = sorted(story_ids)
-    for i in range(0, len(ids), 500):      # stay under SQLite's bound-parameter limit
+    for batch in in_slices(sorted(story_ids)):
         q = (select(items.c.story_id, items.c.source_id)
-             .where(items.c.story_id.in_(ids[i:i + 500]), items.c.first_seen_at < end)
+             .where(items.c.story_id.in_(batch), items.c.first_seen_at < end)
              .order_by(items.c.first_seen_at, items.c.id))
         for sid, source in conn.execute(q):
             if source not in out[sid]:
