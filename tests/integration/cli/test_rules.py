@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from support.paths import FIXTURES
+from support.terminal import run_with_stderr_on_terminal
 
 FIXTURE = FIXTURES / "ruleset"
 
@@ -195,7 +196,6 @@ def test_backtest_shows_progress_on_a_terminal_only(config, tmp_path):
     """SPEC: long work shows progress on a terminal and stays quiet when not on one. The
     real command in a subprocess, its stderr once a pseudo-terminal, once a pipe."""
     import os
-    import pty
     import subprocess
     import sys
 
@@ -206,19 +206,7 @@ def test_backtest_shows_progress_on_a_terminal_only(config, tmp_path):
     cmd = [newsbot, "--config-dir", str(config), "rules", "backtest", "--file", str(path)]
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{config / 'nb.db'}"}
 
-    leader, follower = pty.openpty()
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=follower, env=env, timeout=120)
-    os.close(follower)
-    on_terminal = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:        # the pty is drained and closed
-            break
-        if not chunk:
-            break
-        on_terminal += chunk
-    os.close(leader)
+    proc, on_terminal = run_with_stderr_on_terminal(cmd, env)
     assert proc.returncode == 0, proc.stdout
     assert b"1200 items matched" in on_terminal and b"500 items matched" in on_terminal
 

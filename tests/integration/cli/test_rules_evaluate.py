@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from support.paths import FIXTURES
+from support.terminal import run_with_stderr_on_terminal
 
 FIXTURE = FIXTURES / "ruleset"
 
@@ -154,26 +155,12 @@ def _newsbot() -> str:
 
 def test_progress_on_a_terminal_only(config, tmp_path):
     """SPEC: long work shows progress on a terminal and stays quiet when not on one."""
-    import pty
-
     path = tmp_path / "many.jsonl"
     path.write_text("\n".join(json.dumps({"title": f"Pushbacks near Greece {i}", "lang": "en", "themes": ["pushbacks"]})
                               for i in range(1200)), encoding="utf-8")
     cmd = [_newsbot(), "--config-dir", str(config), "rules", "evaluate", "--file", str(path)]
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{config / 'nb.db'}"}
-    leader, follower = pty.openpty()
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=follower, env=env, timeout=120)
-    os.close(follower)
-    on_terminal = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:        # the pty is drained and closed
-            break
-        if not chunk:
-            break
-        on_terminal += chunk
-    os.close(leader)
+    proc, on_terminal = run_with_stderr_on_terminal(cmd, env)
     assert proc.returncode == 0, proc.stdout
     assert b"1200 items evaluated" in on_terminal and b"500 items evaluated" in on_terminal
     piped = subprocess.run(cmd, capture_output=True, env=env, timeout=120)
