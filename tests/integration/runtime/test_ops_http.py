@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -13,21 +12,9 @@ from bot.ingest.poll_results import PollSummary
 from bot.runtime.ops_http import OpsMetrics, OpsServer, parse_address
 from bot.storage.db import make_engine, open_database
 from bot.storage.schema import deliveries, destinations, hits, items, sources
+from support.ops_client import ops_request
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
-
-
-async def get(port: int, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"{method} {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-    await writer.drain()
-    raw = await reader.read()
-    writer.close()
-    await writer.wait_closed()
-    head, _, body = raw.partition(b"\r\n\r\n")
-    lines = head.decode().split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines[1:])
-    return int(lines[0].split()[1]), headers, body
 
 
 @pytest.fixture
@@ -56,7 +43,7 @@ def engine(tmp_path):
 async def test_healthz_reports_db_last_poll_and_queue(engine):
     metrics = OpsMetrics(engine, lambda: NOW)
     async with OpsServer("127.0.0.1:0", engine, lambda: NOW, metrics, status=lambda: {"lock": "held"}) as server:
-        status, headers, body = await get(server.port, "/healthz")
+        status, headers, body = await ops_request(server.port, "/healthz")
     assert status == 200
     assert headers["Content-Type"] == "application/json"
     doc = json.loads(body)
@@ -72,8 +59,8 @@ async def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
     (tmp_path / "missing-dir").rmdir()
     metrics = OpsMetrics(broken, lambda: NOW)
     async with OpsServer("127.0.0.1:0", broken, lambda: NOW, metrics) as server:
-        status, _, body = await get(server.port, "/healthz")
-        m_status, _, m_body = await get(server.port, "/metrics")
+        status, _, body = await ops_request(server.port, "/healthz")
+        m_status, _, m_body = await ops_request(server.port, "/metrics")
     broken.dispose()
     assert status == 503
     assert json.loads(body)["status"] == "error"
@@ -85,9 +72,9 @@ async def test_metrics_counters_and_database_gauges(engine):
     metrics.record_poll(PollSummary(polled=3, new_items=5, hits=2, failures={"timeout": 1, "not-found": 2}))
     metrics.record_deliveries(sent=4, failed=1)
     async with OpsServer("127.0.0.1:0", engine, lambda: NOW, metrics) as server:
-        status, headers, body = await get(server.port, "/metrics")
-        missing, _, _ = await get(server.port, "/nope")
-        post, _, _ = await get(server.port, "/metrics", method="POST")
+        status, headers, body = await ops_request(server.port, "/metrics")
+        missing, _, _ = await ops_request(server.port, "/nope")
+        post, _, _ = await ops_request(server.port, "/metrics", method="POST")
     text = body.decode()
     assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
     for line in ("newsbot_polls_total 3.0", "newsbot_items_new_total 5.0", "newsbot_hits_new_total 2.0",

@@ -14,19 +14,9 @@ from bot.runtime.daemon import Daemon
 from bot.runtime.ops_http import OpsMetrics, OpsServer
 from bot.storage.db import open_database
 from bot.storage.dbfile import DatabaseFile
+from support.ops_client import ops_request
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
-
-
-async def get(port: int, path: str) -> tuple[int, bytes]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-    await writer.drain()
-    raw = await reader.read()
-    writer.close()
-    await writer.wait_closed()
-    head, _, body = raw.partition(b"\r\n\r\n")
-    return int(head.split()[1]), body
 
 
 def test_the_file_is_told_from_what_is_at_its_path_now(tmp_path):
@@ -46,9 +36,9 @@ async def test_healthz_is_503_once_the_database_file_is_deleted(tmp_path):
     watch = DatabaseFile.of(engine)
     metrics = OpsMetrics(engine, lambda: NOW)
     async with OpsServer("127.0.0.1:0", engine, lambda: NOW, metrics, problem=watch.problem) as server:
-        before, _ = await get(server.port, "/healthz")
+        before, _, _ = await ops_request(server.port, "/healthz")
         (tmp_path / "ops.db").unlink()
-        after, body = await get(server.port, "/healthz")
+        after, _, body = await ops_request(server.port, "/healthz")
     engine.dispose()
     assert before == 200
     doc = json.loads(body)
